@@ -1,0 +1,1 @@
+"""Search orchestration: Optuna samples and prunes, Ray Tune runs, SQL stores."""

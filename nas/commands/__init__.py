@@ -1,0 +1,1 @@
+"""One module per ``nas`` sub-command (see :mod:`nas.cli`)."""

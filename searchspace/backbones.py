@@ -1,0 +1,139 @@
+"""ResNet backbones as pure data: stage depths, widths, strides and the shapes they produce.
+
+Two layouts:
+
+- ImageNet style (He et al., CVPR 2016; torchvision's ``resnet18..101``): 7x7/2 stem conv and
+  3x3/2 max-pool, four stages at 64/128/256/512 planes, strides 1/2/2/2.
+- CIFAR style (the paper's section 4.2 ``resnet20/32/56``): 3x3 stem conv, three stages of
+  ``n`` basic blocks at 16/32/64 planes, strides 1/2/2. Downsampling shortcuts are 1x1
+  projections (the paper's option B), so every stage has a real ``identity`` branch to attend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """Shape of one ResNet.
+
+    Attributes:
+        name: spec name (``"resnet50"``).
+        style: ``"imagenet"`` (7x7 stem + max-pool) or ``"cifar"`` (3x3 stem).
+        block: ``"basic"`` (two 3x3 convs) or ``"bottleneck"`` (1x1, 3x3, 1x1; expansion 4).
+        depths: residual blocks per stage.
+        planes: the width of each stage's 3x3 conv at ``width`` 1.0.
+        stem: stem channels at ``width`` 1.0.
+        default_input_size: the input side length a spec gets when it names none.
+    """
+
+    name: str
+    style: Literal["imagenet", "cifar"]
+    block: Literal["basic", "bottleneck"]
+    depths: tuple[int, ...]
+    planes: tuple[int, ...]
+    stem: int
+    default_input_size: int
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def expansion(self) -> int:
+        return 4 if self.block == "bottleneck" else 1
+
+    def stage_strides(self) -> tuple[int, ...]:
+        return tuple(1 if i == 0 else 2 for i in range(self.num_stages))
+
+    def scaled(self, channels: int, width: float) -> int:
+        """``channels`` at width multiplier ``width``, never below one channel."""
+        return max(1, round(channels * width))
+
+
+BACKBONES: dict[str, Backbone] = {
+    b.name: b
+    for b in (
+        Backbone("resnet18", "imagenet", "basic", (2, 2, 2, 2), (64, 128, 256, 512), 64, 224),
+        Backbone("resnet34", "imagenet", "basic", (3, 4, 6, 3), (64, 128, 256, 512), 64, 224),
+        Backbone("resnet50", "imagenet", "bottleneck", (3, 4, 6, 3), (64, 128, 256, 512), 64, 224),
+        Backbone(
+            "resnet101", "imagenet", "bottleneck", (3, 4, 23, 3), (64, 128, 256, 512), 64, 224
+        ),
+        Backbone("resnet20", "cifar", "basic", (3, 3, 3), (16, 32, 64), 16, 32),
+        Backbone("resnet32", "cifar", "basic", (5, 5, 5), (16, 32, 64), 16, 32),
+        Backbone("resnet56", "cifar", "basic", (9, 9, 9), (16, 32, 64), 16, 32),
+    )
+}
+
+
+def get_backbone(name: str) -> Backbone:
+    """The backbone called ``name``; ``ValueError`` listing the known ones otherwise."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        known = ", ".join(BACKBONES)
+        raise ValueError(f"backbone: unknown {name!r}; allowed: {known}") from None
+
+
+@dataclass(frozen=True)
+class StageShape:
+    """Channel widths one stage offers its attention blocks, at a given width multiplier.
+
+    Attributes:
+        in_channels: input of the stage's first block (the stem's or previous stage's output).
+        planes: width of the 3x3 conv (``mid`` and ``replace`` points).
+        out_channels: output of every block (``branch``, ``post``, ``identity``, ``stage_end``).
+        depth: number of residual blocks.
+        stride: stride of the first block.
+    """
+
+    in_channels: int
+    planes: int
+    out_channels: int
+    depth: int
+    stride: int
+
+    def channels_at(self, position: str, block_index: int) -> int:
+        """Channels an attention block sees at ``position`` of block ``block_index``."""
+        if position == "pre":
+            return self.in_channels if block_index == 0 else self.out_channels
+        if position in ("mid", "replace"):
+            return self.planes
+        return self.out_channels
+
+
+def stage_shapes(backbone: Backbone, width: float) -> tuple[StageShape, ...]:
+    """Per-stage channel widths of ``backbone`` at multiplier ``width``."""
+    shapes = []
+    in_channels = backbone.scaled(backbone.stem, width)
+    for depth, planes, stride in zip(
+        backbone.depths, backbone.planes, backbone.stage_strides(), strict=True
+    ):
+        width_planes = backbone.scaled(planes, width)
+        out = width_planes * backbone.expansion
+        shapes.append(StageShape(in_channels, width_planes, out, depth, stride))
+        in_channels = out
+    return tuple(shapes)
+
+
+def feature_sizes(backbone: Backbone, input_size: int) -> tuple[int, ...]:
+    """Side length of each stage's output map for a square ``input_size`` input.
+
+    Every stride-2 layer here (7x7/2 pad 3, 3x3/2 pad 1, max-pool 3/2 pad 1) maps n to
+    ceil(n / 2), so the sizes follow without building the network.
+    """
+    size = input_size
+    if backbone.style == "imagenet":
+        size = _ceil_div(_ceil_div(size, 2), 2)
+    sizes = []
+    for stride in backbone.stage_strides():
+        size = _ceil_div(size, stride)
+        sizes.append(size)
+    return tuple(sizes)
+
+
+def _ceil_div(n: int, d: int) -> int:
+    return (n + d - 1) // d

@@ -1,0 +1,269 @@
+"""Architecture specs: a backbone plus one attention choice per stage, as pure data.
+
+The JSON form is a user-facing format, written and shared by hand::
+
+    {"backbone": "resnet50", "width": 1.0, "in_channels": 3, "num_classes": 1000,
+     "input_size": 224,
+     "stages": [{"block": "se", "params": {"ratio": 16}, "position": "branch",
+                 "blocks": "all"}, ...]}
+
+Omitted fields take defaults. :meth:`ArchSpec.from_dict` validates and returns the canonical
+form (defaults filled, meaningless fields normalised), so equivalent specs compare equal and
+share :attr:`ArchSpec.canonical_id`. This module imports no torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from searchspace.backbones import Backbone, get_backbone, stage_shapes
+from searchspace.catalog import POSITIONS, Choice, block_info
+from searchspace.layout import selected_blocks
+
+SELECTORS: tuple[str, ...] = ("all", "first", "last", "alternate")
+"""Which residual blocks of a stage get the attention block."""
+
+_STAGE_KEYS = ("block", "params", "position", "blocks")
+_SPEC_KEYS = ("backbone", "width", "in_channels", "num_classes", "input_size", "stages")
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """The attention choice of one stage.
+
+    Attributes:
+        block: registry name (``"none"`` for a plain stage).
+        params: the block's own parameters (``{"ratio": 16}``), defaults filled in.
+        position: insertion point, one of :data:`searchspace.catalog.POSITIONS`.
+        blocks: which residual blocks get it, one of :data:`SELECTORS`.
+    """
+
+    block: str = "none"
+    params: Mapping[str, Choice] = field(default_factory=dict)
+    position: str = "branch"
+    blocks: str = "all"
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block": self.block,
+            "params": dict(self.params),
+            "position": self.position,
+            "blocks": self.blocks,
+        }
+
+    def applies_to(self, block_index: int, depth: int) -> bool:
+        """Whether residual block ``block_index`` of a ``depth``-block stage gets attention."""
+        if self.block == "none" or self.position == "stage_end":
+            return False
+        return block_index in selected_blocks(self.blocks, depth)
+
+    def label(self) -> str:
+        """Short human form, ``se(ratio=16)@branch/all``."""
+        if self.block == "none":
+            return "none"
+        args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.block}({args})@{self.position}/{self.blocks}"
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A whole architecture: backbone, its scale, and one :class:`StageSpec` per stage."""
+
+    backbone: str
+    stages: tuple[StageSpec, ...]
+    width: float = 1.0
+    in_channels: int = 3
+    num_classes: int = 1000
+    input_size: int = 224
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stages", tuple(self.stages))
+
+    def __hash__(self) -> int:
+        return hash(self.canonical_id)
+
+    @property
+    def info(self) -> Backbone:
+        return get_backbone(self.backbone)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backbone": self.backbone,
+            "width": self.width,
+            "in_channels": self.in_channels,
+            "num_classes": self.num_classes,
+            "input_size": self.input_size,
+            "stages": [s.to_dict() for s in self.stages],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=indent is None)
+
+    @property
+    def canonical_id(self) -> str:
+        """16 hex digits of SHA-256 over the canonical JSON: equal for equivalent specs."""
+        payload = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def with_scale(
+        self,
+        *,
+        width: float | None = None,
+        input_size: int | None = None,
+        in_channels: int | None = None,
+        num_classes: int | None = None,
+    ) -> ArchSpec:
+        """The same attention layout at another scale (a proxy, or another dataset's shape)."""
+        changed = {
+            k: v
+            for k, v in {
+                "width": width,
+                "input_size": input_size,
+                "in_channels": in_channels,
+                "num_classes": num_classes,
+            }.items()
+            if v is not None
+        }
+        return ArchSpec.from_dict({**self.to_dict(), **changed})
+
+    @classmethod
+    def from_json(cls, text: str) -> ArchSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"spec: not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ArchSpec:
+        """Validate ``data`` and return the canonical spec; ``ValueError`` names the field."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"spec: expected a JSON object, got {type(data).__name__}")
+        _reject_unknown("spec", data, _SPEC_KEYS)
+        if "backbone" not in data:
+            raise ValueError("backbone: missing; allowed: " + ", ".join(_backbone_names()))
+        backbone = get_backbone(_typed("backbone", data["backbone"], str))
+        width = float(_typed("width", data.get("width", 1.0), int | float))
+        if not 0 < width <= 8:
+            raise ValueError(f"width: must be in (0, 8], got {width}")
+        in_channels = _positive("in_channels", data.get("in_channels", 3))
+        num_classes = _positive("num_classes", data.get("num_classes", 1000))
+        input_size = _positive("input_size", data.get("input_size", backbone.default_input_size))
+        if input_size < 4:
+            raise ValueError(f"input_size: must be >= 4 pixels, got {input_size}")
+        raw_stages = data.get("stages", [{}] * backbone.num_stages)
+        if not isinstance(raw_stages, list | tuple) or len(raw_stages) != backbone.num_stages:
+            got = len(raw_stages) if isinstance(raw_stages, list | tuple) else raw_stages
+            raise ValueError(
+                f"stages: {backbone.name} has {backbone.num_stages} stages, so expected "
+                f"{backbone.num_stages} entries (one per stage), got {got}"
+            )
+        stages = tuple(_parse_stage(i, raw, backbone, width) for i, raw in enumerate(raw_stages))
+        return cls(backbone.name, stages, width, in_channels, num_classes, input_size)
+
+    def validated(self) -> ArchSpec:
+        """This spec re-checked and canonicalised (for specs built in code)."""
+        return ArchSpec.from_dict(self.to_dict())
+
+    def without_attention(self) -> ArchSpec:
+        """The plain backbone at this spec's scale (every stage ``none``)."""
+        return replace(self, stages=tuple(StageSpec() for _ in self.stages))
+
+    def replace_stage(self, index: int, stage: StageSpec) -> ArchSpec:
+        stages = list(self.stages)
+        stages[index] = stage
+        return replace(self, stages=tuple(stages)).validated()
+
+
+def _backbone_names() -> list[str]:
+    from searchspace.backbones import BACKBONES
+
+    return list(BACKBONES)
+
+
+def _reject_unknown(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(allowed)}")
+
+
+def _typed(name: str, value: Any, kind: Any) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"{name}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+    return value
+
+
+def _positive(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _parse_stage(index: int, raw: Any, backbone: Backbone, width: float) -> StageSpec:
+    where = f"stages[{index}]"
+    if not isinstance(raw, Mapping):
+        raise ValueError(f'{where}: expected an object like {{"block": "se"}}, got {raw!r}')
+    _reject_unknown(where, raw, _STAGE_KEYS)
+    info = block_info(_typed(f"{where}.block", raw.get("block", "none"), str))
+    if info.name == "none":
+        return StageSpec()
+    if not info.is_legal_stage(index, backbone.num_stages):
+        late = ", ".join(str(i) for i in range(backbone.num_stages // 2, backbone.num_stages))
+        raise ValueError(
+            f"{where}.block: {info.name} costs O((HW)^2) and is declared late-stage only; "
+            f"on {backbone.name} use it in stages {late}"
+        )
+    position = raw.get("position", "branch" if "branch" in info.positions else info.positions[0])
+    if position not in info.positions:
+        hint = "" if position in POSITIONS else " (not an insertion point)"
+        raise ValueError(
+            f"{where}.position: {position!r}{hint} is not legal for {info.name}; "
+            f"allowed: {', '.join(info.positions)}"
+        )
+    selector = raw.get("blocks", "all")
+    if selector not in SELECTORS:
+        raise ValueError(f"{where}.blocks: {selector!r}; allowed: {', '.join(SELECTORS)}")
+    if position == "stage_end":
+        selector = "all"
+    params = _parse_params(where, info.name, raw.get("params", {}))
+    stage = StageSpec(info.name, params, position, selector)
+    shape = stage_shapes(backbone, width)[index]
+    if position == "stage_end":
+        widths = {shape.out_channels}
+    else:
+        widths = {
+            shape.channels_at(position, b)
+            for b in range(shape.depth)
+            if stage.applies_to(b, shape.depth)
+        }
+    for channels in sorted(widths):
+        for name, value in params.items():
+            problem = info.param_index[name].check(value, channels)
+            if problem:
+                raise ValueError(f"{where}.params.{name}: {problem}")
+    return stage
+
+
+def _parse_params(where: str, block: str, raw: Any) -> dict[str, Choice]:
+    info = block_info(block)
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}.params: expected an object, got {raw!r}")
+    unknown = sorted(set(raw) - set(info.param_index))
+    if unknown:
+        allowed = ", ".join(info.param_index) or "none"
+        raise ValueError(
+            f"{where}.params: unknown parameter {unknown[0]!r} for {block}; allowed: {allowed}"
+        )
+    params = {**info.defaults, **raw}
+    for name, value in params.items():
+        problem = info.param_index[name].check(value)
+        if problem:
+            raise ValueError(f"{where}.params.{name}: {problem}")
+    return {name: params[name] for name in info.param_index}
