@@ -10,20 +10,15 @@ not counted. ResNet-50 at 224x224 counts 4.09 GMACs this way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from searchspace.build import build_model
+from searchspace.flops import EXTRA_FLOP_FORMULAS
 from searchspace.spec import ArchSpec
-
-#: Extra FLOP formulas for ops FlopCounterMode does not know, keyed by the aten/custom op.
-#: Blocks that call such an op register its formula here (see ``blocks/deform.py``).
-EXTRA_FLOP_FORMULAS: dict[Any, Callable[..., int]] = {}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ POSITIONS: tuple[str, ...] = ("pre", "mid", "branch", "post", "identity", "stage
 CHANNEL_POSITIONS: tuple[str, ...] = ("branch", "pre", "mid", "post", "identity", "stage_end")
 """The legal points of a shape-preserving attention block, natural one (SE's ``branch``) first."""
 
-FAMILIES: tuple[str, ...] = ("none", "channel", "spatial", "channel_spatial", "kernel", "plugin")
+FAMILIES: tuple[str, ...] = ("none", "channel", "spatial", "channel_spatial", "branch", "plugin")
+"""The survey's families (Guo et al., "Attention mechanisms in computer vision: a survey",
+Computational Visual Media 2022): ``branch`` covers kernel/branch selection (SK, CondConv);
+``plugin`` covers stage-end modules that are not attention in the narrow sense (ASPP)."""
 
 
 @dataclass(frozen=True)
