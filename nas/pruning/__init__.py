@@ -1,0 +1,34 @@
+"""Pruners for multi-objective ``nas search`` studies.
+
+``make_pruner(name, **options)`` builds one by name (``pruner_names()`` lists them):
+``"pareto"`` (default, :class:`ParetoPruner`: MO-ASHA on accuracy and MACs), ``"median"``,
+``"successive_halving"``, ``"hyperband"`` (Optuna's, on accuracy alone, through
+:class:`AccuracyPruner`) and ``"none"``.
+
+Contract with the search: after each epoch it writes
+``storage.set_trial_intermediate_value(trial_id, epoch, val_accuracy)`` (``Trial.report``
+refuses multi-objective studies), then asks
+``study.pruner.prune(study, storage.get_trial(trial_id))``; on True it stops the trial and tells
+it PRUNED. ``user_attrs["macs"]`` must be set before the first epoch for the Pareto pruner.
+"""
+
+from __future__ import annotations
+
+from nas.pruning import catalog as _catalog  # noqa: F401  (fills the registry)
+from nas.pruning.accuracy import AccuracyPruner
+from nas.pruning.objective_view import SingleObjectiveView
+from nas.pruning.pareto import ParetoPruner
+from nas.pruning.ranking import places_ahead, survivors
+from nas.pruning.registry import DEFAULT_PRUNER, make_pruner, pruner_names, pruner_options
+
+__all__ = [
+    "DEFAULT_PRUNER",
+    "AccuracyPruner",
+    "ParetoPruner",
+    "SingleObjectiveView",
+    "make_pruner",
+    "places_ahead",
+    "pruner_names",
+    "pruner_options",
+    "survivors",
+]

@@ -1,0 +1,36 @@
+"""``AccuracyPruner``: Optuna's single-objective pruners on the accuracy of a multi-objective study.
+
+This is the baseline the Pareto pruner is measured against (``docs/pruning.md``): it judges a
+trial by its validation accuracy alone, whatever its MACs.
+"""
+
+from __future__ import annotations
+
+import optuna
+from optuna.pruners import BasePruner
+from optuna.trial import FrozenTrial
+
+from nas.pruning.objective_view import SingleObjectiveView
+
+
+class AccuracyPruner(BasePruner):
+    """Run ``inner`` (an Optuna single-objective pruner) on the intermediate values only.
+
+    The study is handed to ``inner`` through :class:`SingleObjectiveView` with the direction
+    of the study's first objective, validation accuracy (maximise): intermediate values are
+    that accuracy per epoch (``docs/study-format.md``). Single-objective studies pass through
+    unchanged in effect.
+
+    Args:
+        inner: e.g. ``optuna.pruners.MedianPruner()``.
+    """
+
+    def __init__(self, inner: BasePruner) -> None:
+        self.inner = inner
+
+    def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
+        view = SingleObjectiveView(study._storage, study.directions[0])
+        accuracy_study = optuna.study.Study(
+            study_name=study.study_name, storage=view, sampler=study.sampler, pruner=self.inner
+        )
+        return self.inner.prune(accuracy_study, trial)

@@ -1,0 +1,107 @@
+"""The registered pruners: ``pareto`` (default), ``median``, ``successive_halving``,
+``hyperband``, ``none``.
+
+Each factory's keyword-only parameters are the options the search config may set for it
+(``make_pruner(name, **options)``). The accuracy-only ones are Optuna's pruners wrapped in
+:class:`~nas.pruning.accuracy.AccuracyPruner`; their rung defaults match ``pareto``'s
+(``min_resource=1``, ``reduction_factor=3``) so the benchmark compares like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from optuna.pruners import (
+    BasePruner,
+    HyperbandPruner,
+    MedianPruner,
+    NopPruner,
+    SuccessiveHalvingPruner,
+)
+
+from nas.pruning.accuracy import AccuracyPruner
+from nas.pruning.pareto import ParetoPruner
+from nas.pruning.registry import register
+
+
+@register("pareto")
+def pareto(
+    *,
+    min_resource: int = 1,
+    reduction_factor: int = 3,
+    min_trials_per_rung: int | None = None,
+    max_resource: int | None = None,
+    cost_attrs: Sequence[str] = ("macs",),
+) -> BasePruner:
+    """MO-ASHA on (accuracy at the rung, MACs): see :class:`ParetoPruner`."""
+    return ParetoPruner(
+        min_resource=min_resource,
+        reduction_factor=reduction_factor,
+        min_trials_per_rung=min_trials_per_rung,
+        max_resource=max_resource,
+        cost_attrs=cost_attrs,
+    )
+
+
+@register("median")
+def median(
+    *,
+    n_startup_trials: int = 5,
+    n_warmup_steps: int = 0,
+    interval_steps: int = 1,
+    n_min_trials: int = 1,
+) -> BasePruner:
+    """Prune below the median accuracy of COMPLETE trials at the same epoch (Optuna's)."""
+    return AccuracyPruner(
+        MedianPruner(
+            n_startup_trials=n_startup_trials,
+            n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
+            n_min_trials=n_min_trials,
+        )
+    )
+
+
+@register("successive_halving")
+def successive_halving(
+    *,
+    min_resource: int | Literal["auto"] = 1,
+    reduction_factor: int = 3,
+    min_early_stopping_rate: int = 0,
+    bootstrap_count: int = 0,
+) -> BasePruner:
+    """Asynchronous successive halving on accuracy alone (Optuna's ASHA, Li et al. 2020)."""
+    return AccuracyPruner(
+        SuccessiveHalvingPruner(
+            min_resource=min_resource,
+            reduction_factor=reduction_factor,
+            min_early_stopping_rate=min_early_stopping_rate,
+            bootstrap_count=bootstrap_count,
+        )
+    )
+
+
+@register("hyperband")
+def hyperband(
+    *,
+    min_resource: int = 1,
+    max_resource: int | Literal["auto"] = "auto",
+    reduction_factor: int = 3,
+    bootstrap_count: int = 0,
+) -> BasePruner:
+    """Hyperband brackets of successive halving on accuracy alone (Li et al., JMLR 2018)."""
+    return AccuracyPruner(
+        HyperbandPruner(
+            min_resource=min_resource,
+            max_resource=max_resource,
+            reduction_factor=reduction_factor,
+            bootstrap_count=bootstrap_count,
+        )
+    )
+
+
+@register("none")
+def none() -> BasePruner:
+    """Never prune: every trial trains its full budget."""
+    return NopPruner()
