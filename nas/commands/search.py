@@ -1,0 +1,101 @@
+"""``nas search [CONFIG.toml]``: run or resume the multi-objective attention-placement search."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from nas.config import PRUNERS, SAMPLERS
+
+NAME = "search"
+HELP = "search attention placements (Optuna + Ray Tune), results in SQL storage"
+ORDER = 30
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "config", nargs="?", help="TOML config (docs/search.example.toml); default: built-in"
+    )
+    parser.add_argument("--study", help="study name (default attention-nas)")
+    parser.add_argument("--storage", help="storage URL or .db path (default nas-results/nas.db)")
+    parser.add_argument("--artifacts", help="directory for trained weights (non-SQLite storage)")
+    parser.add_argument("--trials", type=int, help="finished trials the study should reach")
+    parser.add_argument("--concurrency", type=int, help="trials trained at once")
+    parser.add_argument("--seed", type=int, help="sampler seed")
+    parser.add_argument("--sampler", choices=SAMPLERS, help="Optuna sampler (default nsga2)")
+    parser.add_argument("--pruner", choices=PRUNERS, help="pruner (default pareto)")
+    parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.config import SearchConfig
+    from storage import default_storage_url, normalize_url
+
+    config = SearchConfig.from_toml(args.config) if args.config else SearchConfig()
+    config = config.with_overrides(
+        study=args.study,
+        storage=args.storage,
+        artifacts=args.artifacts,
+        trials=args.trials,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        sampler=args.sampler,
+        pruner=args.pruner,
+    )
+    url = normalize_url(config.search.storage) if config.search.storage else default_storage_url()
+    log = sys.stderr if args.json else sys.stdout
+    print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
+
+    from nas.search import run_search
+
+    result = run_search(config, verbose=args.verbose, stream=log)
+    for note in result.notes:
+        print(f"nas search: {note}", file=log)
+    if args.json:
+        print(json.dumps(_as_json(result), indent=2))
+    else:
+        _print_front(result)
+    return 0
+
+
+def _shown(url: str) -> str:
+    from storage import redact
+    from storage.urls import sqlite_path
+
+    path = sqlite_path(url)
+    return f"SQLite file {path}" if path is not None else redact(url)
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    return {
+        "study": result.study,
+        "storage": result.storage_url,
+        "target": result.target,
+        "finished": result.finished,
+        "counts": result.counts,
+        "front": result.front,
+        "wall_time_s": round(result.wall_time_s, 1),
+    }
+
+
+def _print_front(result: Any) -> None:
+    counts = ", ".join(f"{n} {k.lower()}" for k, n in result.counts.items())
+    wall = f"{result.wall_time_s:.0f} s"
+    print(f"\n{result.finished}/{result.target} finished trials ({counts}) in {wall}")
+    if not result.front:
+        print("no COMPLETE trial yet, so no front")
+    else:
+        print(f"Pareto front ({len(result.front)} trials):")
+        print(f"{'trial':>5}  {'accuracy':>8}  {'MMACs':>8}  stages")
+        for row in result.front:
+            accuracy, macs = row["values"][0], row["values"][1]
+            name = f"  [{row['reference']}]" if row["reference"] else ""
+            stages = " | ".join(row["stages"])
+            print(f"{row['number']:>5}  {accuracy:>8.4f}  {macs / 1e6:>8.2f}  {stages}{name}")
+    print(
+        f"storage: {result.storage_url}\n"
+        f"more: nas pareto --study {result.study} --storage {result.storage_url}"
+    )

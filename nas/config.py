@@ -1,0 +1,290 @@
+"""The ``nas search`` configuration: a TOML file validated field by field, then CLI overrides.
+
+Sections (every key is documented in ``docs/search.example.toml``)::
+
+    [search]     study, storage, artifacts, trials, concurrency, seed, sampler, pruner
+    [space]      backbone, width, stages, blocks, positions, selectors, [space.params.<block>]
+    [data]       passed to ``workers.data.DataConfig``
+    [proxy]      passed to ``workers.budget.ProxyBudget``
+    [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
+    [resources]  cpus_per_trial, gpus_per_trial
+
+Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
+``ValueError``, which the CLI prints as one line. This module imports no torch, Ray or Optuna.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from searchspace.backbones import get_backbone
+from searchspace.catalog import POSITIONS, Choice, block_info, block_names
+from searchspace.spec import SELECTORS
+
+SAMPLERS: tuple[str, ...] = ("nsga2", "tpe", "random", "gp")
+PRUNERS: tuple[str, ...] = ("pareto", "median", "successive_halving", "hyperband", "none")
+EXTRA_OBJECTIVES: tuple[str, ...] = ("params", "latency_ms")
+
+#: The default proxy: measured to finish the default 12-trial search in a few minutes on 2 CPUs.
+DEFAULT_PROXY: dict[str, Any] = {"epochs": 2, "train_samples": 2000, "val_samples": 1000}
+
+
+@dataclass(frozen=True)
+class SearchSection:
+    """``[search]``: what study, where, how many trials, how they are proposed and pruned."""
+
+    study: str = "attention-nas"
+    storage: str | None = None
+    artifacts: str | None = None
+    trials: int = 12
+    concurrency: int = 2
+    seed: int | None = 0
+    sampler: str = "nsga2"
+    pruner: str = "pareto"
+
+
+@dataclass(frozen=True)
+class SpaceSection:
+    """``[space]``: the backbone and which choices the sampler may make.
+
+    ``stages``/``blocks``/``positions``/``selectors`` of ``None`` mean "all"; ``params`` maps
+    a block to ``{param: [allowed choices]}`` (a subset of the catalog's choices).
+    """
+
+    backbone: str = "resnet20"
+    width: float = 1.0
+    stages: tuple[int, ...] | None = None
+    blocks: tuple[str, ...] | None = None
+    positions: tuple[str, ...] | None = None
+    selectors: tuple[str, ...] | None = None
+    params: Mapping[str, Mapping[str, tuple[Choice, ...]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectivesSection:
+    """``[objectives]``: accuracy (max) and MACs (min) always; ``extra`` appended in order."""
+
+    extra: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ("val_accuracy", "macs", *self.extra)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("maximize", "minimize", *("minimize" for _ in self.extra))
+
+
+@dataclass(frozen=True)
+class ResourcesSection:
+    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = auto."""
+
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The whole resolved configuration of one ``nas search``."""
+
+    search: SearchSection = field(default_factory=SearchSection)
+    space: SpaceSection = field(default_factory=SpaceSection)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    proxy: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PROXY))
+    objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
+    resources: ResourcesSection = field(default_factory=ResourcesSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, stored as ``study.user_attrs["config"]``."""
+        out = asdict(self)
+        out["data"], out["proxy"] = dict(self.data), dict(self.proxy)
+        return _jsonable(out)
+
+    def with_overrides(self, **search: Any) -> SearchConfig:
+        """This config with ``[search]`` keys replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in search.items() if v is not None}
+        merged = {**asdict(self.search), **given}
+        return replace(self, search=_parse_section("search", merged, SearchSection, _SEARCH))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SearchConfig:
+        file = Path(path)
+        if not file.is_file():
+            raise ValueError(f"config file {str(path)!r} does not exist")
+        try:
+            raw = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SearchConfig:
+        for key in raw:
+            if key not in _SECTIONS:
+                raise ValueError(f"{key}: unknown section; allowed: {', '.join(_SECTIONS)}")
+        space = _parse_section("space", _table("space", raw), SpaceSection, _SPACE)
+        _check_space(space)
+        return cls(
+            search=_parse_section("search", _table("search", raw), SearchSection, _SEARCH),
+            space=space,
+            data=dict(_table("data", raw)),
+            proxy={**DEFAULT_PROXY, **_table("proxy", raw)},
+            objectives=_parse_section(
+                "objectives", _table("objectives", raw), ObjectivesSection, _OBJECTIVES
+            ),
+            resources=_parse_section(
+                "resources", _table("resources", raw), ResourcesSection, _RESOURCES
+            ),
+        )
+
+
+_SECTIONS = ("search", "space", "data", "proxy", "objectives", "resources")
+Check = Callable[[str, Any], Any]
+
+
+def _str(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _optional(check: Check) -> Check:
+    return lambda name, value: None if value is None else check(name, value)
+
+
+def _int(minimum: int) -> Check:
+    def check(name: str, value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float, *, open_low: bool = False) -> Check:
+    def check(name: str, value: Any) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or value > high or value < low or (open_low and value == low):
+            bound = f"({low}, {high}]" if open_low else f"[{low}, {high}]"
+            raise ValueError(f"{name}: expected a number in {bound}, got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _one_of(allowed: tuple[str, ...]) -> Check:
+    def check(name: str, value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"{name}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
+def _list_of(item: Check) -> Check:
+    def check(name: str, value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError(f"{name}: expected a non-empty list, got {value!r}")
+        items = tuple(item(f"{name}[{i}]", v) for i, v in enumerate(value))
+        if len(set(items)) != len(items):
+            raise ValueError(f"{name}: has duplicates: {list(value)!r}")
+        return items
+
+    return check
+
+
+def _params(name: str, value: Any) -> dict[str, dict[str, tuple[Choice, ...]]]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name}: expected a table like [space.params.se] ratio = [8, 16]")
+    out: dict[str, dict[str, tuple[Choice, ...]]] = {}
+    for block, table in value.items():
+        where = f"{name}.{block}"
+        if block not in block_names():
+            raise ValueError(f"{where}: unknown block; allowed: {', '.join(block_names())}")
+        info = block_info(block)
+        if not isinstance(table, Mapping):
+            raise ValueError(f"{where}: expected a table of parameter lists")
+        _reject_unknown(where, table, tuple(info.param_index))
+        out[block] = {}
+        for param, choices in table.items():
+            declared = info.param_index[param]
+
+            def legal(n: str, v: Any, p: Any = declared) -> Any:
+                problem = p.check(v)
+                if problem:
+                    raise ValueError(f"{n}: {problem}")
+                return v
+
+            out[block][param] = _list_of(legal)(f"{where}.{param}", choices)
+    return out
+
+
+_SEARCH: dict[str, Check] = {
+    "study": _str,
+    "storage": _optional(_str),
+    "artifacts": _optional(_str),
+    "trials": _int(1),
+    "concurrency": _int(1),
+    "seed": _optional(_int(0)),
+    "sampler": _one_of(SAMPLERS),
+    "pruner": _one_of(PRUNERS),
+}
+_SPACE: dict[str, Check] = {
+    "backbone": _str,
+    "width": _number(0.0, 8.0, open_low=True),
+    "stages": _optional(_list_of(_int(0))),
+    "blocks": _optional(_list_of(_one_of(block_names()))),
+    "positions": _optional(_list_of(_one_of(POSITIONS))),
+    "selectors": _optional(_list_of(_one_of(SELECTORS))),
+    "params": _params,
+}
+_OBJECTIVES: dict[str, Check] = {"extra": _list_of(_one_of(EXTRA_OBJECTIVES))}
+_RESOURCES: dict[str, Check] = {
+    "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
+    "gpus_per_trial": _optional(_number(0.0, 64.0)),
+}
+
+
+def _parse_section(name: str, raw: Mapping[str, Any], cls: type, checks: dict[str, Check]) -> Any:
+    assert set(checks) == {f.name for f in fields(cls)}, f"{name}: checks and fields differ"
+    _reject_unknown(name, raw, tuple(checks))
+    return cls(**{key: checks[key](f"{name}.{key}", value) for key, value in raw.items()})
+
+
+def _check_space(space: SpaceSection) -> None:
+    backbone = get_backbone(space.backbone)
+    for i, stage in enumerate(space.stages or ()):
+        if stage >= backbone.num_stages:
+            raise ValueError(
+                f"space.stages[{i}]: {backbone.name} has stages 0..{backbone.num_stages - 1}, "
+                f"got {stage}"
+            )
+    if space.blocks is not None:
+        for block in space.params:
+            if block not in space.blocks:
+                raise ValueError(f"space.params.{block}: block is not in space.blocks")
+
+
+def _table(name: str, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name}: expected a [{name}] table, got {value!r}")
+    return value
+
+
+def _reject_unknown(where: str, raw: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise ValueError(f"{where}.{key}: unknown key; allowed: {', '.join(allowed)}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

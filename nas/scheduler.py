@@ -1,0 +1,64 @@
+"""A Ray Tune scheduler that lets the Optuna study's pruner stop trials after each epoch.
+
+Optuna's ``Trial.report``/``should_prune`` refuse multi-objective studies, so the epoch's
+validation accuracy is written as an intermediate value through the storage and the study's
+pruner (``nas.pruning.make_pruner``) is asked directly with the stored trial. A ``True``
+answer returns ``STOP`` and marks the trial pruned, so :class:`nas.searcher.StudySearcher`
+tells it ``PRUNED``. Otherwise this is Tune's FIFO scheduler. It also hands the searcher what
+only the scheduler sees: the trial's last checkpoint directory and, for a trial that raised,
+its error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+
+from nas.searcher import TrialEntry, one_line, record_epoch
+
+if TYPE_CHECKING:
+    from ray.tune.execution.tune_controller import TuneController
+
+
+class PruningScheduler(FIFOScheduler):
+    """FIFO scheduling plus the study pruner's verdict after every reported epoch.
+
+    Args:
+        study: the study whose ``pruner`` decides.
+        entries: the searcher's in-flight trials by Ray trial id (shared, not copied).
+    """
+
+    def __init__(self, study: optuna.Study, entries: dict[str, TrialEntry]) -> None:
+        super().__init__()
+        self.study, self.entries = study, entries
+
+    def on_trial_result(
+        self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
+    ) -> str:
+        entry = self.entries.get(trial.trial_id)
+        if entry is None or not record_epoch(self.study, entry.trial._trial_id, result):
+            return TrialScheduler.CONTINUE
+        frozen = self.study._storage.get_trial(entry.trial._trial_id)
+        if self.study.pruner.prune(self.study, frozen):
+            entry.pruned = True
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+    def on_trial_complete(
+        self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
+    ) -> None:
+        entry = self.entries.get(trial.trial_id)
+        if entry is not None and trial.checkpoint is not None:
+            entry.checkpoint_dir = trial.checkpoint.path
+
+    def on_trial_error(self, tune_controller: TuneController, trial: Trial) -> None:
+        entry = self.entries.get(trial.trial_id)
+        if entry is not None:
+            error = trial.get_error()
+            entry.error = one_line(str(error)) if error is not None else None
+
+    def debug_string(self) -> str:
+        return "FIFO scheduling; the Optuna study's pruner stops trials after each epoch."

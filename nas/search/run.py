@@ -1,0 +1,256 @@
+"""``run_search(config)``: the whole ``nas search`` job, Optuna proposing and Ray Tune training.
+
+One process drives: the study (:mod:`nas.search.study`), our searcher and pruning scheduler
+(:mod:`nas.searcher`, :mod:`nas.scheduler`) and a progress line (:mod:`nas.progress`). Ray Tune
+runs ``workers.trainable.proxy_trainable`` on as many trials at once as ``concurrency`` and
+the resources allow. Ray's own working files (its checkpoints) go to a temporary directory
+that is removed at the end: the trained weights are kept in the study's artifact store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from nas.config import SearchConfig
+from nas.search.study import finished_count, front_rows, prepare_study
+from nas.space import SearchSpace
+
+QUIET_ENV = {
+    "RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    "RAY_AIR_NEW_OUTPUT": "1",
+    "RAY_DEDUP_LOGS": "1",
+    "TUNE_DISABLE_AUTO_CALLBACK_SYNCER": "1",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+}
+"""Environment that keeps Ray quiet and skips Tune's per-trial CSV/JSON/TensorBoard files."""
+
+
+@dataclass
+class SearchResult:
+    """What one ``nas search`` left in the study."""
+
+    study: str
+    storage_url: str
+    target: int
+    finished: int
+    counts: dict[str, int]
+    front: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    ran_trials: bool = True
+    wall_time_s: float = 0.0
+
+
+def run_search(
+    config: SearchConfig,
+    *,
+    verbose: bool = False,
+    stream: TextIO | None = None,
+    trainable: Callable[[dict[str, Any]], None] | None = None,
+) -> SearchResult:
+    """Run (or resume) the search ``config`` describes until the study has its trial budget.
+
+    ``trainable`` replaces ``workers.trainable.proxy_trainable`` (for other trainers).
+    Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL).
+    """
+    import optuna
+
+    from storage import default_storage_url, normalize_url, open_storage
+
+    stream = stream or sys.stdout
+    start = time.monotonic()
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
+    url = normalize_url(config.search.storage) if config.search.storage else default_storage_url()
+    storage = open_storage(url)
+    data, budget, shape = _trial_settings(config)
+    space = SearchSpace(
+        config.space,
+        in_channels=shape[0],
+        input_size=shape[1],
+        num_classes=shape[2],
+        proxy_width=budget.get("width"),
+    )
+    study, notes = prepare_study(config, storage, space)
+    target = config.search.trials
+    ran = finished_count(study) < target
+    if ran:
+        _run_ray(config, study, space, data, budget, url, verbose, stream, trainable)
+    else:
+        notes.append(f"study already has {finished_count(study)} finished trials (budget {target})")
+    result = _result(study, url, target, notes, time.monotonic() - start)
+    result.ran_trials = ran
+    return result
+
+
+def _trial_settings(
+    config: SearchConfig,
+) -> tuple[dict[str, Any], dict[str, Any], tuple[int, int, int]]:
+    """The validated ``data``/``budget`` dicts trials get, and the dataset's shape."""
+    from workers.data import DataConfig, dataset_shape
+
+    from workers.budget import ProxyBudget
+
+    data_config = _build("data", DataConfig, config.data)
+    budget = _build("proxy", ProxyBudget, config.proxy)
+    shape = tuple(dataset_shape(data_config))
+    assert len(shape) == 3, "dataset_shape returns (in_channels, input_size, num_classes)"
+    return _as_dict(data_config), _as_dict(budget), (shape[0], shape[1], shape[2])
+
+
+def _build(section: str, cls: type, raw: Mapping[str, Any]) -> Any:
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in raw:
+        if key not in names:
+            raise ValueError(f"{section}.{key}: unknown key; allowed: {', '.join(names)}")
+    try:
+        return cls(**raw)
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for prefix in ("budget.", "data."):
+            if message.startswith(prefix):
+                return_message = section + "." + message[len(prefix) :]
+                raise ValueError(return_message) from None
+        raise ValueError(f"{section}: {message}") from None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    to_dict = getattr(value, "to_dict", None)
+    return dict(to_dict()) if callable(to_dict) else dataclasses.asdict(value)
+
+
+def _run_ray(
+    config: SearchConfig,
+    study: Any,
+    space: SearchSpace,
+    data: dict[str, Any],
+    budget: dict[str, Any],
+    url: str,
+    verbose: bool,
+    stream: TextIO,
+    trainable: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    import ray
+    from ray import tune
+
+    from nas.progress import ProgressLine
+    from nas.scheduler import PruningScheduler
+    from nas.searcher import StudySearcher
+    from storage import artifact_store
+
+    searcher = StudySearcher(
+        study,
+        space,
+        data=data,
+        budget=budget,
+        target=config.search.trials,
+        extra=config.objectives.extra,
+        artifacts=artifact_store(url, config.search.artifacts),
+        cost=_cost,
+        latency=_latency_ms,
+    )
+    progress = ProgressLine(
+        searcher.tally,
+        target=config.search.trials,
+        directions=config.objectives.directions,
+        concurrency=config.search.concurrency,
+        stream=stream,
+    )
+    started_ray = not ray.is_initialized()
+    if started_ray:
+        ray.init(
+            include_dashboard=False,
+            log_to_driver=verbose,
+            logging_level=logging.INFO if verbose else logging.ERROR,
+        )
+    workdir = tempfile.mkdtemp(prefix="nas-search-ray-")
+    try:
+        if trainable is None:
+            from workers.trainable import proxy_trainable
+
+            trainable = proxy_trainable
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, _resources(config)),
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=PruningScheduler(study, searcher.entries),
+                num_samples=-1,
+                max_concurrent_trials=config.search.concurrency,
+            ),
+            run_config=tune.RunConfig(
+                name=config.search.study,
+                storage_path=workdir,
+                verbose=2 if verbose else 0,
+                callbacks=[progress],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                failure_config=tune.FailureConfig(max_failures=0),
+            ),
+        )
+        tuner.fit()
+    finally:
+        progress.close()
+        if started_ray:
+            ray.shutdown()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _resources(config: SearchConfig) -> dict[str, float]:
+    gpus = config.resources.gpus_per_trial
+    if gpus is None:
+        import torch
+
+        gpus = min(1.0, 1.0 / config.search.concurrency) if torch.cuda.is_available() else 0.0
+    return {"cpu": config.resources.cpus_per_trial, "gpu": gpus}
+
+
+def _cost(spec: Any) -> tuple[int, int]:
+    from searchspace.cost import count_cost
+
+    cost = count_cost(spec)
+    return cost.macs, cost.params
+
+
+def _latency_ms(spec: Any) -> float:
+    """Median CPU latency of the full-scale spec for one image (batch 1), in milliseconds."""
+    import torch
+
+    from searchspace.build import build_model
+
+    model = build_model(spec).eval()
+    x = torch.randn(1, spec.in_channels, spec.input_size, spec.input_size)
+    times = []
+    with torch.no_grad():
+        for i in range(13):
+            begin = time.perf_counter()
+            model(x)
+            if i >= 3:
+                times.append((time.perf_counter() - begin) * 1000.0)
+    return sorted(times)[len(times) // 2]
+
+
+def _result(study: Any, url: str, target: int, notes: list[str], wall: float) -> SearchResult:
+    from optuna.trial import TrialState
+
+    from storage import redact
+
+    trials = study.get_trials(deepcopy=False)
+    counts = {s.name: sum(1 for t in trials if t.state == s) for s in TrialState}
+    return SearchResult(
+        study=study.study_name,
+        storage_url=redact(url),
+        target=target,
+        finished=finished_count(study),
+        counts={k: v for k, v in counts.items() if v},
+        front=front_rows(study),
+        notes=notes,
+        wall_time_s=wall,
+    )

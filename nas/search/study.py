@@ -1,0 +1,143 @@
+"""The Optuna side of a search: the study, its sampler and pruner, references and resume.
+
+Nothing here starts Ray: :func:`prepare_study` leaves the study ready for
+:class:`nas.searcher.StudySearcher` (directions and metric names set, the config stored, the
+reference designs queued once, trials of an interrupted run failed and queued again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from nas.config import SearchConfig
+from nas.reference import reference_params
+from nas.searcher import INTERRUPTED, requeue
+from nas.space import SearchSpace
+
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+"""What counts towards the trial budget: every trial that ended, however it ended."""
+
+
+def _nsga2(seed: int | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
+
+
+def _tpe(seed: int | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+
+
+def _random(seed: int | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _gp(seed: int | None) -> optuna.samplers.BaseSampler:
+    try:
+        import scipy  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "search.sampler: 'gp' needs scipy; install it (pip install scipy) or use nsga2/tpe"
+        ) from None
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+SAMPLER_FACTORIES: dict[str, Callable[[int | None], optuna.samplers.BaseSampler]] = {
+    "nsga2": _nsga2,
+    "tpe": _tpe,
+    "random": _random,
+    "gp": _gp,
+}
+"""``[search] sampler`` name -> Optuna sampler factory (seeded)."""
+
+
+def prepare_study(
+    config: SearchConfig, storage: BaseStorage, space: SearchSpace
+) -> tuple[optuna.Study, list[str]]:
+    """Create or load the study, then queue references and interrupted trials.
+
+    Returns the study and human notes on what was done (for the command to print).
+    """
+    from nas.pruning import make_pruner
+
+    name = config.search.study
+    directions = list(config.objectives.directions)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=name,
+        directions=directions,  # type: ignore[arg-type]
+        sampler=SAMPLER_FACTORIES[config.search.sampler](config.search.seed),
+        pruner=make_pruner(config.search.pruner),
+        load_if_exists=True,
+    )
+    stored = [d.name.lower() for d in study.directions]
+    if stored != directions:
+        raise ValueError(
+            f"study {name!r} exists with {len(stored)} objectives ({', '.join(stored)}), this "
+            f"config has {len(directions)}; use another --study or the same [objectives]"
+        )
+    if study.metric_names is None:
+        study.set_metric_names(list(config.objectives.names))
+    study.set_user_attr("config", config.to_dict())
+    notes: list[str] = []
+    resumed = fail_interrupted(study)
+    if resumed:
+        notes.append(f"resumed: {resumed} interrupted trials marked FAIL and queued again")
+    if not study.user_attrs.get("references_enqueued"):
+        references = reference_params(space)
+        for ref, params in references.items():
+            study.enqueue_trial(params, user_attrs={"reference": ref})
+        study.set_user_attr("references_enqueued", list(references))
+        notes.append(f"queued {len(references)} reference designs: {', '.join(references)}")
+    return study, notes
+
+
+def fail_interrupted(study: optuna.Study) -> int:
+    """Tell FAIL every trial a stopped run left RUNNING and queue its params again."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    storage = study._storage
+    for trial in running:
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        if trial.params:
+            requeue(study, trial.number, trial.params, trial.user_attrs)
+    return len(running)
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+
+
+def front_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    """The COMPLETE, non-dominated trials, most accurate first."""
+    import numpy as np
+
+    from nas.frontier import pareto_mask
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return []
+    values = np.asarray([t.values for t in complete], dtype=float)
+    mask = pareto_mask(values, [d.name.lower() for d in study.directions])
+    rows = [
+        {
+            "number": t.number,
+            "values": list(t.values),
+            "spec_id": t.user_attrs.get("spec_id"),
+            "reference": t.user_attrs.get("reference"),
+            "reused_from": t.user_attrs.get("reused_from"),
+            "stages": [_stage_label(s) for s in t.user_attrs.get("spec", {}).get("stages", [])],
+        }
+        for t, on_front in zip(complete, mask, strict=True)
+        if on_front and "reused_from" not in t.user_attrs
+    ]
+    return sorted(rows, key=lambda r: -r["values"][0])
+
+
+def _stage_label(stage: dict[str, Any]) -> str:
+    from searchspace.spec import StageSpec
+
+    return StageSpec(**stage).label() if stage.get("block", "none") != "none" else "none"

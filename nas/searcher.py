@@ -1,0 +1,249 @@
+"""A Ray Tune ``Searcher`` that proposes specs with Optuna's ask-and-tell, on our own study.
+
+Why not Ray's ``OptunaSearch``: it forces ``NopPruner`` and tells early-stopped trials as
+``COMPLETE`` with a low-fidelity value, which would put pruned trials on the front. Here every
+Ray trial is one Optuna trial asked from the study and told exactly once:
+
+- ``COMPLETE`` with ``[best_val_accuracy, macs, *extra]`` when the proxy trained to budget;
+- ``PRUNED`` when :class:`nas.scheduler.PruningScheduler` stopped it;
+- ``FAIL`` with ``fail_reason`` when the trainable reported an ``error`` or raised;
+- ``FAIL`` with ``interrupted: ...`` and its spec queued again when the search stopped first.
+
+Equivalent specs train once: a drawn spec whose canonical id already has a ``COMPLETE`` trial is
+told ``COMPLETE`` at once with that trial's values (``reused_from``), and another is drawn.
+Reused trials count towards the trial budget, so the search ends even on a tiny space.
+The study layout is ``docs/study-format.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.artifacts import upload_artifact
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
+
+from nas.space import SearchSpace
+from searchspace.spec import ArchSpec
+
+INTERRUPTED = "interrupted: the search process stopped"
+MAX_DRAWS = 50
+"""Draws per ``suggest`` call before giving Tune a turn (reused specs are told at once)."""
+
+Objective = Callable[["TrialEntry"], float]
+
+
+@dataclass
+class TrialEntry:
+    """One Ray trial in flight: its Optuna trial and what Tune told us about it so far."""
+
+    trial: optuna.trial.Trial
+    spec: ArchSpec
+    macs: int
+    params: int
+    latency_ms: float | None = None
+    pruned: bool = False
+    error: str | None = None
+    checkpoint_dir: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Tally:
+    """Counts for the progress line; ``fronts`` holds the objective values of COMPLETE trials."""
+
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    reused: int = 0
+    trained_now: int = 0
+    values: list[list[float]] = field(default_factory=list)
+
+    @property
+    def finished(self) -> int:
+        return self.complete + self.pruned + self.failed
+
+
+class StudySearcher(Searcher):
+    """Proposes Ray trial configs ``{"spec", "data", "budget"}`` from an Optuna study.
+
+    Args:
+        study: a multi-objective study (directions ``[maximize, minimize, ...]``).
+        space: the define-by-run space.
+        data, budget: the ``data`` and ``budget`` dicts every trial config carries.
+        target: stop proposing once the study holds this many finished trials.
+        extra: names of extra objectives (``params``, ``latency_ms``) after accuracy and MACs.
+        artifacts: where to upload ``model.pt`` of completed trials (``None``: not kept).
+        cost: ``spec -> (macs, params)``; ``latency``: ``spec -> ms`` (only with latency_ms).
+    """
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        space: SearchSpace,
+        *,
+        data: Mapping[str, Any],
+        budget: Mapping[str, Any],
+        target: int,
+        extra: tuple[str, ...],
+        artifacts: Any,
+        cost: Callable[[ArchSpec], tuple[int, int]],
+        latency: Callable[[ArchSpec], float] | None = None,
+    ) -> None:
+        super().__init__(metric=None, mode=None)
+        self.study, self.space, self.target, self.extra = study, space, target, extra
+        self.data, self.budget = dict(data), dict(budget)
+        self.artifacts, self.cost, self.latency = artifacts, cost, latency
+        self.entries: dict[str, TrialEntry] = {}
+        self.tally = Tally()
+        self.done: dict[str, tuple[int, list[float]]] = {}
+        for t in study.get_trials(deepcopy=False):
+            self._count(t.state, t.values)
+            if t.state == TrialState.COMPLETE and "spec_id" in t.user_attrs:
+                self.done.setdefault(t.user_attrs["spec_id"], (t.number, list(t.values)))
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        for _ in range(MAX_DRAWS):
+            if self.tally.finished + len(self.entries) >= self.target:
+                return Searcher.FINISHED  # type: ignore[return-value]
+            trial = self.study.ask()
+            try:
+                spec = self.space.sample(trial)
+            except ValueError as exc:
+                self._tell_fail(trial, f"invalid spec: {exc}")
+                continue
+            previous = self.done.get(spec.canonical_id)
+            self._set_spec_attrs(trial, spec)
+            if previous is not None:
+                trial.set_user_attr("reused_from", previous[0])
+                self.study.tell(trial, previous[1])
+                self.tally.reused += 1
+                self._count(TrialState.COMPLETE, previous[1])
+                continue
+            macs, params = self.cost(spec)
+            trial.set_user_attr("macs", macs)
+            trial.set_user_attr("params", params)
+            entry = TrialEntry(trial, spec, macs, params)
+            if "latency_ms" in self.extra:
+                assert self.latency is not None, "latency_ms objective without a latency probe"
+                entry.latency_ms = self.latency(spec)
+                trial.set_user_attr("latency_ms", entry.latency_ms)
+            self.entries[trial_id] = entry
+            return {"spec": spec.to_dict(), "data": self.data, "budget": self.budget}
+        return None
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        entry = self.entries.pop(trial_id, None)
+        if entry is None:
+            return
+        trial, result = entry.trial, result or {}
+        self._record_epoch(entry, result)
+        if error or result.get("error"):
+            reason = result.get("error") or entry.error or "the trial raised in its Ray worker"
+            self._tell_fail(trial, str(reason))
+        elif entry.pruned:
+            self._store_run(entry, result)
+            self.study.tell(trial, state=TrialState.PRUNED)
+            self._count(TrialState.PRUNED, None)
+        elif not result.get("done") or "best_val_accuracy" not in result:
+            self._tell_fail(trial, INTERRUPTED)
+            requeue(self.study, trial.number, trial.params, dict(trial.user_attrs))
+        else:
+            self._complete(entry, result)
+        self.tally.trained_now += 1
+
+    def _complete(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
+        accuracy = float(result["best_val_accuracy"])
+        if not math.isfinite(accuracy):
+            self._tell_fail(entry.trial, f"best_val_accuracy is {accuracy}")
+            return
+        self._store_run(entry, result)
+        self._upload_checkpoint(entry)
+        by_name = {"params": float(entry.params), "latency_ms": entry.latency_ms or 0.0}
+        values = [accuracy, float(entry.macs), *(by_name[name] for name in self.extra)]
+        self.study.tell(entry.trial, values)
+        self.done.setdefault(entry.spec.canonical_id, (entry.trial.number, values))
+        self._count(TrialState.COMPLETE, values)
+
+    def _set_spec_attrs(self, trial: optuna.trial.Trial, spec: ArchSpec) -> None:
+        trial.set_user_attr("spec", spec.to_dict())
+        trial.set_user_attr("spec_id", spec.canonical_id)
+        trial.set_user_attr("proxy", self.budget)
+
+    def _store_run(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
+        trial = entry.trial
+        epochs = result.get("epochs_trained", result.get("epoch"))
+        if epochs is not None:
+            trial.set_user_attr("epochs_trained", int(epochs))
+        wall = result.get("wall_time_s", result.get("time_total_s"))
+        if wall is not None:
+            trial.set_user_attr("wall_time_s", float(wall))
+        if isinstance(result.get("proxy"), Mapping):
+            trial.set_user_attr("proxy", dict(result["proxy"]))
+
+    def _record_epoch(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
+        """Write the last epoch's accuracy: a ``done`` report never reaches the scheduler."""
+        record_epoch(self.study, entry.trial._trial_id, result)
+
+    def _upload_checkpoint(self, entry: TrialEntry) -> None:
+        if self.artifacts is None or entry.checkpoint_dir is None:
+            return
+        weights = Path(entry.checkpoint_dir) / "model.pt"
+        if not weights.is_file():
+            return
+        artifact_id = upload_artifact(
+            artifact_store=self.artifacts,
+            file_path=str(weights),
+            study_or_trial=entry.trial,
+            storage=self.study._storage,
+        )
+        entry.trial.set_user_attr("checkpoint_artifact", artifact_id)
+
+    def _tell_fail(self, trial: optuna.trial.Trial, reason: str) -> None:
+        trial.set_user_attr("fail_reason", one_line(reason))
+        self.study.tell(trial, state=TrialState.FAIL)
+        self._count(TrialState.FAIL, None)
+
+    def _count(self, state: TrialState, values: list[float] | None) -> None:
+        if state == TrialState.COMPLETE:
+            self.tally.complete += 1
+            self.tally.values.append(list(values or []))
+        elif state == TrialState.PRUNED:
+            self.tally.pruned += 1
+        elif state == TrialState.FAIL:
+            self.tally.failed += 1
+
+
+def record_epoch(study: optuna.Study, trial_id: int, result: Mapping[str, Any]) -> bool:
+    """Store ``result``'s ``val_accuracy`` at step ``epoch``; ``False`` if it has none."""
+    epoch, accuracy = result.get("epoch"), result.get("val_accuracy")
+    if epoch is None or accuracy is None or result.get("error"):
+        return False
+    value = float(accuracy)
+    if not math.isfinite(value):
+        return False
+    study._storage.set_trial_intermediate_value(trial_id, int(epoch), value)
+    return True
+
+
+def requeue(
+    study: optuna.Study, number: int, params: Mapping[str, Any], attrs: Mapping[str, Any]
+) -> None:
+    """Queue ``params`` again for a trial that did not finish, keeping its reference name."""
+    user_attrs: dict[str, Any] = {"requeued_from": number}
+    if "reference" in attrs:
+        user_attrs["reference"] = attrs["reference"]
+    study.enqueue_trial(dict(params), user_attrs=user_attrs)
+
+
+def one_line(text: str) -> str:
+    """The last non-empty line of ``text``, at most 300 characters."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return (lines[-1] if lines else "unknown error")[:300]
