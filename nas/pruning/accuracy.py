@@ -23,12 +23,21 @@ class AccuracyPruner(BasePruner):
 
     Args:
         inner: e.g. ``optuna.pruners.MedianPruner()``.
+        max_resource: the full training budget in epochs, if known: nothing is pruned at or
+            past it. Optuna's pruners would otherwise prune a trial at its last epoch, which
+            saves nothing and drops a fully trained model from the front.
     """
 
-    def __init__(self, inner: BasePruner) -> None:
+    def __init__(self, inner: BasePruner, *, max_resource: int | None = None) -> None:
+        if max_resource is not None and max_resource < 1:
+            raise ValueError(f"max_resource={max_resource}: must be an epoch count >= 1")
         self.inner = inner
+        self.max_resource = max_resource
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if self.max_resource is not None and step is not None and step >= self.max_resource:
+            return False
         view = SingleObjectiveView(study._storage, study.directions[0])
         accuracy_study = optuna.study.Study(
             study_name=study.study_name, storage=view, sampler=study.sampler, pruner=self.inner

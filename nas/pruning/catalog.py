@@ -2,7 +2,11 @@
 ``hyperband``, ``none``.
 
 Each factory's keyword-only parameters are the options the search config may set for it
-(``make_pruner(name, **options)``). The accuracy-only ones are Optuna's pruners wrapped in
+(``make_pruner(name, **options)``). Every one accepts ``max_resource``, the proxy's epoch
+budget, so the search can always pass it: no pruner then prunes at the last epoch, when
+stopping saves nothing and only drops a trained model from the front (``none`` ignores it).
+
+The accuracy-only ones are Optuna's pruners wrapped in
 :class:`~nas.pruning.accuracy.AccuracyPruner`; their rung defaults match ``pareto``'s
 (``min_resource=1``, ``reduction_factor=3``) so the benchmark compares like with like.
 """
@@ -51,6 +55,7 @@ def median(
     n_warmup_steps: int = 0,
     interval_steps: int = 1,
     n_min_trials: int = 1,
+    max_resource: int | None = None,
 ) -> BasePruner:
     """Prune below the median accuracy of COMPLETE trials at the same epoch (Optuna's)."""
     return AccuracyPruner(
@@ -59,7 +64,8 @@ def median(
             n_warmup_steps=n_warmup_steps,
             interval_steps=interval_steps,
             n_min_trials=n_min_trials,
-        )
+        ),
+        max_resource=max_resource,
     )
 
 
@@ -70,6 +76,7 @@ def successive_halving(
     reduction_factor: int = 3,
     min_early_stopping_rate: int = 0,
     bootstrap_count: int = 0,
+    max_resource: int | None = None,
 ) -> BasePruner:
     """Asynchronous successive halving on accuracy alone (Optuna's ASHA, Li et al. 2020)."""
     return AccuracyPruner(
@@ -78,7 +85,8 @@ def successive_halving(
             reduction_factor=reduction_factor,
             min_early_stopping_rate=min_early_stopping_rate,
             bootstrap_count=bootstrap_count,
-        )
+        ),
+        max_resource=max_resource,
     )
 
 
@@ -97,11 +105,12 @@ def hyperband(
             max_resource=max_resource,
             reduction_factor=reduction_factor,
             bootstrap_count=bootstrap_count,
-        )
+        ),
+        max_resource=max_resource if isinstance(max_resource, int) else None,
     )
 
 
 @register("none")
-def none() -> BasePruner:
-    """Never prune: every trial trains its full budget."""
+def none(*, max_resource: int | None = None) -> BasePruner:
+    """Never prune: every trial trains its full budget (``max_resource`` is accepted, unused)."""
     return NopPruner()

@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.frontier import pareto_mask
-from nas.pruning import ParetoPruner, make_pruner, pruner_names
+from nas.pruning import ParetoPruner, make_pruner, pruner_names, pruner_options
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -97,6 +97,21 @@ def test_max_resource_leaves_the_last_epoch_alone(tmp_path: Path) -> None:
     for _ in range(3):
         train(study, [0.1, 0.5, 0.9], macs=10**8)
     assert train(study, [0.2, 0.3, 0.1], macs=10**9).state == TrialState.COMPLETE
+
+
+def test_accuracy_pruners_leave_the_last_epoch_alone_given_max_resource(tmp_path: Path) -> None:
+    study = new_study(tmp_path, make_pruner("median", n_startup_trials=2, max_resource=2))
+    for _ in range(2):
+        train(study, [0.5, 0.9], macs=10**8)
+    assert train(study, [0.6, 0.1], macs=10**8).state == TrialState.COMPLETE
+    study.pruner = make_pruner("median", n_startup_trials=2)
+    assert train(study, [0.6, 0.1], macs=10**8).state == TrialState.PRUNED
+
+
+def test_every_pruner_accepts_the_epoch_budget() -> None:
+    for name in pruner_names():
+        assert "max_resource" in pruner_options(name), name
+        make_pruner(name, max_resource=4)
 
 
 def test_nan_accuracy_at_a_rung_is_pruned(tmp_path: Path) -> None:
