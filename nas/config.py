@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from searchspace.backbones import get_backbone
+from searchspace.backbones import BACKBONES, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info, block_names
 from searchspace.spec import SELECTORS
 
@@ -52,7 +52,8 @@ class SpaceSection:
     """``[space]``: the backbone and which choices the sampler may make.
 
     ``stages``/``blocks``/``positions``/``selectors`` of ``None`` mean "all"; ``params`` maps
-    a block to ``{param: [allowed choices]}`` (a subset of the catalog's choices).
+    a block to ``{param: [values]}``: any values the parameter accepts (the catalog's choices
+    or, for open rules such as ``reduction``, other legal integers).
     """
 
     backbone: str = "resnet20"
@@ -185,9 +186,9 @@ def _one_of(allowed: tuple[str, ...]) -> Check:
     return check
 
 
-def _list_of(item: Check) -> Check:
+def _list_of(item: Check, *, empty: bool = False) -> Check:
     def check(name: str, value: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple) or not value:
+        if not isinstance(value, list | tuple) or not (value or empty):
             raise ValueError(f"{name}: expected a non-empty list, got {value!r}")
         items = tuple(item(f"{name}[{i}]", v) for i, v in enumerate(value))
         if len(set(items)) != len(items):
@@ -234,7 +235,7 @@ _SEARCH: dict[str, Check] = {
     "pruner": _one_of(PRUNERS),
 }
 _SPACE: dict[str, Check] = {
-    "backbone": _str,
+    "backbone": _one_of(tuple(BACKBONES)),
     "width": _number(0.0, 8.0, open_low=True),
     "stages": _optional(_list_of(_int(0))),
     "blocks": _optional(_list_of(_one_of(block_names()))),
@@ -242,7 +243,7 @@ _SPACE: dict[str, Check] = {
     "selectors": _optional(_list_of(_one_of(SELECTORS))),
     "params": _params,
 }
-_OBJECTIVES: dict[str, Check] = {"extra": _list_of(_one_of(EXTRA_OBJECTIVES))}
+_OBJECTIVES: dict[str, Check] = {"extra": _list_of(_one_of(EXTRA_OBJECTIVES), empty=True)}
 _RESOURCES: dict[str, Check] = {
     "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
     "gpus_per_trial": _optional(_number(0.0, 64.0)),
