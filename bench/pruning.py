@@ -1,0 +1,223 @@
+"""Evidence for ``docs/pruning.md``: the same search without pruning, with median pruning on
+accuracy, and with the Pareto pruner, side by side in one storage.
+
+Each pruner gets its own study (``<prefix>-<pruner>``) with the same seed, sampler, trial budget,
+proxy and data, run one after the other through :func:`nas.search.run_search` so each has the
+whole machine. Then the studies are read back and compared on:
+
+- total epochs trained (one intermediate value per trained epoch, every trial state);
+- wall time of each search;
+- hypervolume of the final front (COMPLETE trials, accuracy max / MACs min) against a fixed
+  reference point, and its ratio to the no-pruning one;
+- which members of the no-pruning front each pruner killed: the trials with the same spec
+  (``user_attrs["spec_id"]``) in its study that ended PRUNED. With NSGA-II's random first
+  generation (population 50 > the budget here) and the same seed, all three studies propose
+  the same specs in the same order, so the match is exact.
+
+Run by hand (several minutes; needs the Fashion-MNIST IDX files)::
+
+    .venv/bin/python bench/pruning.py --storage nas-results/bench-pruning.db --json out.json
+
+``--summary-only`` re-reads existing studies without training anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ACC_MACS = ["maximize", "minimize"]
+DEFAULT_PRUNERS = ("none", "median", "pareto")
+
+
+def bench_config(pruner: str, args: argparse.Namespace) -> Any:
+    """The ``SearchConfig`` of one arm: everything equal but the pruner and the study name."""
+    from nas.config import SearchConfig
+
+    data: dict[str, Any] = {"dataset": "fashion_mnist", "download": False}
+    if args.data_dir:
+        data["data_dir"] = args.data_dir
+    return SearchConfig.from_dict(
+        {
+            "search": {
+                "study": f"{args.prefix}-{pruner}",
+                "storage": args.storage,
+                "trials": args.trials,
+                "concurrency": args.concurrency,
+                "seed": args.seed,
+                "sampler": "nsga2",
+                "pruner": pruner,
+            },
+            "data": data,
+            "proxy": {
+                "epochs": args.epochs,
+                "train_samples": args.train_samples,
+                "val_samples": args.val_samples,
+                "seed": args.seed,
+            },
+        }
+    )
+
+
+def run_arms(args: argparse.Namespace) -> None:
+    """Run (or resume) every arm; store its wall time as a study user attribute."""
+    import optuna
+
+    from nas.search import run_search
+    from storage import open_storage
+
+    for pruner in args.pruners:
+        config = bench_config(pruner, args)
+        print(f"== {config.search.study}: pruner {pruner}", file=sys.stderr, flush=True)
+        result = run_search(config, stream=sys.stderr)
+        if result.ran_trials:
+            study = optuna.load_study(study_name=result.study, storage=open_storage(args.storage))
+            study.set_user_attr("bench_wall_time_s", round(result.wall_time_s, 1))
+
+
+def arm_summary(study: Any) -> dict[str, Any]:
+    """Epochs, wall time, states and the COMPLETE trials' values and spec ids of one study."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    states: dict[str, int] = {}
+    for trial in trials:
+        states[trial.state.name] = states.get(trial.state.name, 0) + 1
+    return {
+        "study": study.study_name,
+        "epochs": sum(len(t.intermediate_values) for t in trials),
+        "wall_time_s": study.user_attrs.get("bench_wall_time_s"),
+        "states": states,
+        "complete": [(t.number, t.user_attrs.get("spec_id"), list(t.values[:2])) for t in complete],
+        "state_by_spec": {t.user_attrs.get("spec_id"): t.state.name for t in trials},
+    }
+
+
+def front_of(complete: Sequence[tuple[int, str, list[float]]]) -> list[tuple[int, str, list]]:
+    from nas.frontier import pareto_mask
+
+    if not complete:
+        return []
+    mask = pareto_mask(np.asarray([values for _, _, values in complete]), ACC_MACS)
+    return [row for row, on in zip(complete, mask) if on]
+
+
+def hypervolume(complete: Sequence[tuple[int, str, list[float]]], ref: Sequence[float]) -> float:
+    from nas.frontier import hypervolume_2d
+
+    if not complete:
+        return 0.0
+    return hypervolume_2d(np.asarray([values for _, _, values in complete]), ACC_MACS, ref)
+
+
+def compare(arms: dict[str, dict[str, Any]], ref: Sequence[float]) -> dict[str, Any]:
+    """Per arm: epochs, wall, hypervolume (and ratio to ``none``), baseline front members lost."""
+    baseline = arms.get("none")
+    base_front = front_of(baseline["complete"]) if baseline else []
+    base_hv = hypervolume(baseline["complete"], ref) if baseline else float("nan")
+    rows = {}
+    for name, arm in arms.items():
+        hv = hypervolume(arm["complete"], ref)
+        killed = [
+            {"spec_id": spec_id, "baseline_trial": number, "values": values}
+            for number, spec_id, values in base_front
+            if arm["state_by_spec"].get(spec_id) == "PRUNED"
+        ]
+        rows[name] = {
+            "study": arm["study"],
+            "epochs": arm["epochs"],
+            "wall_time_s": arm["wall_time_s"],
+            "states": arm["states"],
+            "hypervolume": hv,
+            "hypervolume_ratio": hv / base_hv if base_hv else float("nan"),
+            "front_size": len(front_of(arm["complete"])),
+            "baseline_front_killed": killed,
+        }
+    return {
+        "reference": list(ref),
+        "baseline_front": [[n, s, v] for n, s, v in base_front],
+        "arms": rows,
+    }
+
+
+def reference_point(arms: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[float]:
+    """``(accuracy, MACs)``: the flags, or MACs 10 % above the largest COMPLETE trial's."""
+    if args.ref_macs is not None:
+        return [args.ref_accuracy, args.ref_macs]
+    macs = [values[1] for arm in arms.values() for _, _, values in arm["complete"]]
+    return [args.ref_accuracy, 1.1 * max(macs) if macs else 1.0]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    ref_acc, ref_macs = report["reference"]
+    lines = [
+        f"reference point: accuracy {ref_acc}, MACs {ref_macs / 1e6:.2f} M; "
+        f"no-pruning front: {len(report['baseline_front'])} trials",
+        "",
+        "| pruner | epochs | wall (s) | states | hypervolume | vs none | front | "
+        "none-front members pruned |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in report["arms"].items():
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(row["states"].items()))
+        killed = ", ".join(
+            f"#{k['baseline_trial']} ({k['values'][0]:.3f}, {k['values'][1] / 1e6:.1f} M)"
+            for k in row["baseline_front_killed"]
+        )
+        lines.append(
+            f"| {name} | {row['epochs']} | {row['wall_time_s']} | {states} | "
+            f"{row['hypervolume'] / 1e6:.3f} M | {row['hypervolume_ratio']:.3f} | "
+            f"{row['front_size']} | {len(row['baseline_front_killed'])}: {killed or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--storage", default="nas-results/bench-pruning.db")
+    parser.add_argument("--prefix", default="bench-pruning")
+    parser.add_argument("--pruners", nargs="+", default=list(DEFAULT_PRUNERS))
+    parser.add_argument("--trials", type=int, default=15)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--train-samples", type=int, default=2000)
+    parser.add_argument("--val-samples", type=int, default=1000)
+    parser.add_argument("--data-dir", default=None, help="Fashion-MNIST IDX directory")
+    parser.add_argument("--ref-accuracy", type=float, default=0.5)
+    parser.add_argument("--ref-macs", type=float, default=None, help="default: 1.1 x max MACs")
+    parser.add_argument("--summary-only", action="store_true", help="read, do not train")
+    parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import optuna
+
+    from storage import normalize_url, open_storage
+
+    args = parse_args(argv)
+    args.storage = normalize_url(args.storage)
+    if not args.summary_only:
+        run_arms(args)
+    storage = open_storage(args.storage)
+    arms = {
+        name: arm_summary(optuna.load_study(study_name=f"{args.prefix}-{name}", storage=storage))
+        for name in args.pruners
+    }
+    report = compare(arms, reference_point(arms, args))
+    print(markdown(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
