@@ -1,0 +1,139 @@
+"""``nas export``: one architecture of the front as a self-contained Python module.
+
+nas export --knee -o model.py                     # the knee of the default study's front
+nas export --study S --max-macs 40e6 -o model.py  # the most accurate within 40 M MACs
+nas export --trial 12 --weights -o model.py       # also model.pt, the proxy's weights
+nas export --spec spec.json -o model.py           # a hand-written spec, no storage
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+NAME = "export"
+HELP = "write a trial of the Pareto front (or a spec) as a self-contained PyTorch module"
+ORDER = 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", required=True, help="the module to write (model.py)")
+    parser.add_argument("--study", default="attention-nas", help="study name")
+    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    parser.add_argument("--artifacts", help="artifact directory (default: beside a SQLite file)")
+    pick = parser.add_mutually_exclusive_group(required=True)
+    pick.add_argument("--spec", help="export this spec JSON file instead of a trial")
+    pick.add_argument("--trial", type=int, help="this trial number (it must be on the front)")
+    pick.add_argument("--knee", action="store_true", help="the knee of the accuracy/MACs front")
+    pick.add_argument("--max-macs", type=float, help="the most accurate front trial within X")
+    pick.add_argument("--min-accuracy", type=float, help="the cheapest front trial reaching A")
+    parser.add_argument("--num-classes", type=int, help="classes of build_model() (default: spec)")
+    parser.add_argument("--in-channels", type=int, help="input channels (default: spec)")
+    parser.add_argument(
+        "--weights",
+        action="store_true",
+        help="also write the trained proxy weights beside the module and export the proxy scale",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.export import Origin, render_module
+    from nas.export.weights import scale_note
+
+    output = Path(args.output)
+    if output.suffix != ".py":
+        raise ValueError(f"--output {args.output!r}: name a .py file, e.g. model.py")
+    command = shlex.join(["nas", *sys.argv[1:]]) if sys.argv[1:] else "nas export"
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if args.spec is not None:
+        if args.weights:
+            raise ValueError("--weights needs a trial: weights come from the study's checkpoints")
+        from nas.commands._io import read_spec
+
+        spec = _overridden(read_spec(args.spec), args)
+        origin = Origin(date=now, command=command)
+        weights = None
+    else:
+        spec, origin, weights = _from_study(args, output, now, command)
+    rendered = render_module(spec, origin, module_name=output.stem)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(rendered.text)
+    print(f"wrote {output} ({spec.backbone}, {scale_note(spec)})")
+    if weights is not None:
+        print(f"wrote {weights}: proxy weights trained at {scale_note(spec)}")
+    if rendered.needs_torchvision:
+        print("note: the module imports torchvision (a block uses torchvision.ops)")
+    return 0
+
+
+def _overridden(spec: Any, args: argparse.Namespace) -> Any:
+    return spec.with_scale(num_classes=args.num_classes, in_channels=args.in_channels)
+
+
+def _from_study(
+    args: argparse.Namespace, output: Path, now: str, command: str
+) -> tuple[Any, Any, Path | None]:
+    from nas.export import Origin
+    from nas.export.choose import Front, Selection, choose
+    from searchspace.spec import ArchSpec
+    from storage import default_storage_url, open_storage
+    from storage.queries import study_summaries, trial_table
+
+    url = args.storage or default_storage_url()
+    storage = open_storage(url)
+    rows = trial_table(storage, args.study)
+    summary = next(s for s in study_summaries(storage) if s.name == args.study)
+    front = Front.of(args.study, rows, summary.directions, summary.metric_names)
+    how = Selection(args.trial, args.knee, args.max_macs, args.min_accuracy)
+    row = choose(front, how, rows)
+    if not isinstance(row.spec, dict):
+        raise ValueError(f"trial {row.number} has no 'spec' user attribute to export")
+    spec = ArchSpec.from_dict(row.spec)
+    weights = None
+    if args.weights:
+        spec, weights = _weights(args, url, row, spec, output)
+    else:
+        spec = _overridden(spec, args)
+    origin = Origin(
+        date=now,
+        command=command,
+        study=args.study,
+        trial=row.number,
+        accuracy=front.accuracy_of(row),
+        macs=int(front.macs_of(row)),
+        params=row.params if isinstance(row.params, int) else None,
+        weights=None if weights is None else f"{weights.name}, trained at the proxy scale",
+    )
+    return spec, origin, weights
+
+
+def _weights(
+    args: argparse.Namespace, url: str, row: Any, spec: Any, output: Path
+) -> tuple[Any, Path]:
+    from nas.export.weights import fetch_weights, proxy_spec, scale_note
+    from storage import artifact_store
+
+    artifact = row.user_attrs.get("checkpoint_artifact")
+    if not isinstance(artifact, str):
+        raise ValueError(
+            f"trial {row.number} has no checkpoint_artifact (the search ran without an "
+            "artifact store); export without --weights"
+        )
+    proxy = proxy_spec(spec, row.user_attrs.get("proxy"))
+    for flag, value, trained in (
+        ("--num-classes", args.num_classes, proxy.num_classes),
+        ("--in-channels", args.in_channels, proxy.in_channels),
+    ):
+        if value is not None and value != trained:
+            raise ValueError(
+                f"{flag} {value}: the weights were trained with {trained} "
+                f"({scale_note(proxy)}); drop {flag} or --weights"
+            )
+    destination = output.with_suffix(".pt")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fetch_weights(artifact_store(url, args.artifacts), artifact, proxy, destination)
+    return proxy, destination

@@ -1,0 +1,71 @@
+r"""Where an exported architecture came from, and how that goes into a docstring safely.
+
+Study names and command lines are arbitrary text read from storage or the shell: a study called
+``\"\"\"; import os; os.system("x") #`` must not become code. Such text only ever appears inside
+the module docstring, JSON-escaped (``\"``, ``\\``, ``\n``, ``\uXXXX``), so it can neither close
+the string nor start a line; numbers are converted with ``int``/``float`` and checked finite.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+
+def quoted(text: str) -> str:
+    """``text`` JSON-quoted: ASCII, one line, every quote and backslash escaped."""
+    return json.dumps(str(text), ensure_ascii=True)
+
+
+def _finite(name: str, value: object) -> float:
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The trial an export was taken from (every field optional for ``--spec`` exports).
+
+    Attributes:
+        study: study name, untrusted text.
+        trial: trial number.
+        accuracy: best proxy validation accuracy in [0, 1].
+        macs: MACs of the full-scale spec.
+        params: parameters of the full-scale spec.
+        proxy: the proxy scale the weights were trained at, when weights are exported.
+        date: ISO-8601 UTC time of the export.
+        command: the command line that made the file, untrusted text.
+    """
+
+    date: str
+    command: str
+    study: str | None = None
+    trial: int | None = None
+    accuracy: float | None = None
+    macs: int | None = None
+    params: int | None = None
+    weights: str | None = None
+
+    def lines(self) -> list[str]:
+        """``key: value`` lines for the docstring, every untrusted value quoted."""
+        out = []
+        if self.study is not None:
+            out.append(f"study: {quoted(self.study)}")
+        if self.trial is not None:
+            out.append(f"trial: {int(self.trial)}")
+        if self.accuracy is not None:
+            out.append(
+                f"val_accuracy: {_finite('accuracy', self.accuracy):.4f} (best epoch of the proxy)"
+            )
+        if self.macs is not None:
+            out.append(f"MACs: {int(self.macs):,} (full scale)")
+        if self.params is not None:
+            out.append(f"params: {int(self.params):,} (full scale)")
+        if self.weights is not None:
+            out.append(f"weights: {quoted(self.weights)}")
+        out.append(f"exported: {quoted(self.date)}")
+        out.append(f"command: {quoted(self.command)}")
+        return out
