@@ -1,0 +1,198 @@
+"""``nas export`` through the CLI on a real SQLite study written in the study format."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState, create_trial
+
+from nas.cli import main
+from searchspace.build import build_model
+from searchspace.spec import ArchSpec
+from storage import artifact_store
+
+HOSTILE = '"""; import os; os.system("touch pwned") #\\ \n'
+FULL = {"backbone": "resnet20", "in_channels": 1, "num_classes": 10, "input_size": 28}
+PROXY = {"epochs": 2, "width": 0.5, "input_size": 16, "in_channels": 1, "num_classes": 10}
+
+
+def spec(third_stage: dict[str, Any]) -> dict[str, Any]:
+    return ArchSpec.from_dict({**FULL, "stages": [{}, {}, third_stage]}).to_dict()
+
+
+SE = spec({"block": "se", "params": {"ratio": 4}})
+PLAIN = spec({})
+ECA = spec({"block": "eca"})
+SE_POST = spec({"block": "se", "position": "post"})
+
+# number: (state, (accuracy, MACs), spec). Front: 1 (cheapest), 0 (the knee), 3 (best).
+TRIALS: list[tuple[TrialState, tuple[float, float] | None, dict[str, Any]]] = [
+    (TrialState.COMPLETE, (0.80, 10e6), SE),
+    (TrialState.COMPLETE, (0.70, 8e6), PLAIN),
+    (TrialState.COMPLETE, (0.75, 12e6), ECA),
+    (TrialState.COMPLETE, (0.90, 30e6), SE_POST),
+    (TrialState.FAIL, None, SE),
+    (TrialState.PRUNED, None, SE),
+]
+
+
+def write_study(url: str, name: str) -> None:
+    """A finished study as ``nas search`` writes it, trial 0 with a proxy checkpoint."""
+    study = optuna.create_study(study_name=name, storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["val_accuracy", "macs"])
+    store = artifact_store(url)
+    torch.manual_seed(0)
+    proxy = ArchSpec.from_dict({**SE, **{k: PROXY[k] for k in FULL if k in PROXY}, "width": 0.5})
+    buffer = io.BytesIO()
+    torch.save(build_model(proxy).state_dict(), buffer)
+    buffer.seek(0)
+    store.write("checkpoint-0", buffer)
+    for number, (state, values, raw) in enumerate(TRIALS):
+        attrs: dict[str, Any] = {"spec": raw, "proxy": PROXY, "params": 1234}
+        if number == 0:
+            attrs["checkpoint_artifact"] = "checkpoint-0"
+        if state == TrialState.FAIL:
+            attrs["fail_reason"] = "CUDA out of memory"
+        study.add_trial(
+            create_trial(
+                state=state,
+                values=list(values) if values else None,
+                user_attrs=attrs,
+                intermediate_values={1: 0.5} if state != TrialState.FAIL else {},
+            )
+        )
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('study') / 'nas.db'}"
+    write_study(url, "attention-nas")
+    write_study(url, HOSTILE)
+    return url
+
+
+def load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def export(url: str, tmp_path: Path, *flags: str) -> ModuleType:
+    out = tmp_path / "model.py"
+    assert main(["export", "--storage", url, "-o", str(out), *flags]) == 0
+    return load(out)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--knee"], SE),
+        (["--max-macs", "20e6"], SE),
+        (["--max-macs", "8e6"], PLAIN),
+        (["--min-accuracy", "0.85"], SE_POST),
+        (["--min-accuracy", "0.75"], SE),
+        (["--trial", "3"], SE_POST),
+    ],
+)
+def test_choices(url: str, tmp_path: Path, flags: list[str], expected: dict[str, Any]) -> None:
+    module = export(url, tmp_path, *flags)
+    assert ArchSpec.from_dict(module.SPEC) == ArchSpec.from_dict(expected)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--trial", "2"], "trial 2 is not on the Pareto front"),
+        (["--trial", "4"], "trial 4 is FAIL (CUDA out of memory)"),
+        (["--trial", "5"], "trial 5 is PRUNED"),
+        (["--trial", "99"], "has no trial 99"),
+        (["--max-macs", "1e6"], "no front trial has MACs <= 1,000,000"),
+        (["--min-accuracy", "0.95"], "no front trial reaches accuracy 0.95"),
+        (["--knee", "--study", "nope"], "study 'nope' not found"),
+    ],
+)
+def test_refusals(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    assert main(["export", "--storage", url, "-o", str(tmp_path / "m.py"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    if flags[0] == "--trial" and flags[1] != "99":
+        assert "front trials: trial 1 (acc 0.700, 8.0M MACs), trial 0" in err
+    assert not (tmp_path / "m.py").exists()
+
+
+def test_origin_and_overrides(url: str, tmp_path: Path) -> None:
+    module = export(url, tmp_path, "--knee", "--num-classes", "3", "--in-channels", "2")
+    assert module.SPEC["num_classes"] == 3 and module.SPEC["in_channels"] == 2
+    assert module.build_model()(torch.randn(1, 2, 28, 28)).shape == (1, 3)
+    doc = module.__doc__
+    assert 'study: "attention-nas"' in doc and "trial: 0" in doc
+    assert "val_accuracy: 0.8000" in doc and "MACs: 10,000,000" in doc
+
+
+def test_weights_are_the_proxy_scale(url: str, tmp_path: Path) -> None:
+    module = export(url, tmp_path, "--trial", "0", "--weights")
+    assert module.SPEC["width"] == 0.5 and module.SPEC["input_size"] == 16
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    model = module.build_model().eval()
+    model.load_state_dict(state, strict=True)
+    proxy = ArchSpec.from_dict(module.SPEC)
+    reference = build_model(proxy).eval()
+    reference.load_state_dict(state)
+    x = torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x))
+    assert "trained at the proxy scale" in module.__doc__
+
+
+def test_weights_refusals(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "m.py")
+    flags = ["export", "--storage", url, "-o", out, "--weights"]
+    assert main([*flags, "--trial", "3"]) == 2
+    assert "has no checkpoint_artifact" in capsys.readouterr().err
+    assert main([*flags, "--trial", "0", "--num-classes", "3"]) == 2
+    assert "the weights were trained with 10" in capsys.readouterr().err
+
+
+def test_hostile_study_name_stays_in_the_docstring(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    module = export(url, tmp_path, "--study", HOSTILE, "--knee")
+    assert not (tmp_path / "pwned").exists()
+    assert f"study: {__import__('json').dumps(HOSTILE)}" in module.__doc__
+    tree = ast.parse((tmp_path / "model.py").read_text())
+    imported = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert imported <= {"__future__", "collections.abc", "typing", "torch"}
+    strings = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and "pwned" in str(n.value)]
+    assert len(strings) == 1 and strings[0] is tree.body[0].value  # type: ignore[attr-defined]
+
+
+def test_spec_file_export(tmp_path: Path) -> None:
+    (tmp_path / "spec.json").write_text(ArchSpec.from_dict(SE).to_json())
+    out = tmp_path / "model.py"
+    assert main(["export", "--spec", str(tmp_path / "spec.json"), "-o", str(out)]) == 0
+    module = load(out)
+    assert ArchSpec.from_dict(module.SPEC) == ArchSpec.from_dict(SE)
+    count = sum(p.numel() for p in module.build_model().parameters())
+    assert count == sum(p.numel() for p in build_model(ArchSpec.from_dict(SE)).parameters())
+    assert (
+        "class SqueezeExcite" in out.read_text()
+        and "class EfficientChannelAttention" not in out.read_text()
+    )
