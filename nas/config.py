@@ -6,6 +6,7 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [space]      backbone, width, stages, blocks, positions, selectors, [space.params.<block>]
     [data]       passed to ``workers.data.DataConfig``
     [proxy]      passed to ``workers.budget.ProxyBudget``
+    [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
     [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
     [resources]  cpus_per_trial, gpus_per_trial
 
@@ -96,6 +97,7 @@ class SearchConfig:
     space: SpaceSection = field(default_factory=SpaceSection)
     data: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PROXY))
+    pruner: Mapping[str, Any] = field(default_factory=dict)
     objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
     resources: ResourcesSection = field(default_factory=ResourcesSection)
 
@@ -103,6 +105,7 @@ class SearchConfig:
         """JSON-able form, stored as ``study.user_attrs["config"]``."""
         out = asdict(self)
         out["data"], out["proxy"] = dict(self.data), dict(self.proxy)
+        out["pruner"] = dict(self.pruner)
         return _jsonable(out)
 
     def with_overrides(self, **search: Any) -> SearchConfig:
@@ -134,6 +137,7 @@ class SearchConfig:
             space=space,
             data=dict(_table("data", raw)),
             proxy={**DEFAULT_PROXY, **_table("proxy", raw)},
+            pruner=dict(_table("pruner", raw)),
             objectives=_parse_section(
                 "objectives", _table("objectives", raw), ObjectivesSection, _OBJECTIVES
             ),
@@ -143,7 +147,7 @@ class SearchConfig:
         )
 
 
-_SECTIONS = ("search", "space", "data", "proxy", "objectives", "resources")
+_SECTIONS = ("search", "space", "data", "proxy", "pruner", "objectives", "resources")
 Check = Callable[[str, Any], Any]
 
 

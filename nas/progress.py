@@ -29,7 +29,6 @@ class ProgressLine(Callback):
         tally: the searcher's live counts (shared, not copied).
         target: the trial budget.
         directions: objective directions, for the front size.
-        concurrency: trials running at once, for the ETA.
     """
 
     def __init__(
@@ -38,35 +37,27 @@ class ProgressLine(Callback):
         *,
         target: int,
         directions: Sequence[str],
-        concurrency: int,
         stream: TextIO | None = None,
     ) -> None:
         self.tally, self.target, self.directions = tally, target, list(directions)
-        self.concurrency = max(1, concurrency)
         self.stream = stream or sys.stdout
         self.start = time.monotonic()
         self.finished_at_start = tally.finished
-        self.running = 0
         self._last = ""
         self._last_draw = 0.0
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self.running = sum(1 for t in trials if t.status == "RUNNING") or self.running + 1
         self.draw()
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._settle(trials)
+        self.draw()
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._settle(trials)
+        self.draw()
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         if self.stream.isatty() and time.monotonic() - self._last_draw > 1.0:
             self.draw()
-
-    def _settle(self, trials: list[Any]) -> None:
-        self.running = sum(1 for t in trials if t.status == "RUNNING")
-        self.draw()
 
     def line(self) -> str:
         t = self.tally
@@ -83,7 +74,7 @@ class ProgressLine(Callback):
             eta = "0s"
         return (
             f"search: {t.finished}/{self.target} done ({t.complete} complete, {t.pruned} pruned, "
-            f"{t.failed} failed, {t.reused} reused) | {self.running} running | front {front} | "
+            f"{t.failed} failed, {t.reused} reused) | {t.running} running | front {front} | "
             f"{_duration(elapsed)}, ETA {eta}"
         )
 

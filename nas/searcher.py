@@ -61,6 +61,7 @@ class Tally:
     pruned: int = 0
     failed: int = 0
     reused: int = 0
+    running: int = 0
     trained_now: int = 0
     values: list[list[float]] = field(default_factory=list)
 
@@ -134,6 +135,7 @@ class StudySearcher(Searcher):
                 entry.latency_ms = self.latency(spec)
                 trial.set_user_attr("latency_ms", entry.latency_ms)
             self.entries[trial_id] = entry
+            self.tally.running = len(self.entries)
             return {"spec": spec.to_dict(), "data": self.data, "budget": self.budget}
         return None
 
@@ -141,6 +143,7 @@ class StudySearcher(Searcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         entry = self.entries.pop(trial_id, None)
+        self.tally.running = len(self.entries)
         if entry is None:
             return
         trial, result = entry.trial, result or {}

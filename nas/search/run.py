@@ -26,9 +26,7 @@ from nas.space import SearchSpace
 
 QUIET_ENV = {
     "RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
-    "RAY_AIR_NEW_OUTPUT": "1",
     "RAY_DEDUP_LOGS": "1",
-    "TUNE_DISABLE_AUTO_CALLBACK_SYNCER": "1",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
 """Environment that keeps Ray quiet and skips Tune's per-trial CSV/JSON/TensorBoard files."""
@@ -78,7 +76,7 @@ def run_search(
         num_classes=shape[2],
         proxy_width=budget.get("width"),
     )
-    study, notes = prepare_study(config, storage, space)
+    study, notes = prepare_study(config, storage, space, epochs=int(budget["epochs"]))
     target = config.search.trials
     ran = finished_count(study) < target
     if ran:
@@ -94,9 +92,8 @@ def _trial_settings(
     config: SearchConfig,
 ) -> tuple[dict[str, Any], dict[str, Any], tuple[int, int, int]]:
     """The validated ``data``/``budget`` dicts trials get, and the dataset's shape."""
-    from workers.data import DataConfig, dataset_shape
-
     from workers.budget import ProxyBudget
+    from workers.data import DataConfig, dataset_shape
 
     data_config = _build("data", DataConfig, config.data)
     budget = _build("proxy", ProxyBudget, config.proxy)
@@ -139,6 +136,9 @@ def _run_ray(
 ) -> None:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    # Tune's new output engine prints an experiment banner even at verbose=0; the legacy
+    # engine at verbose=0 prints nothing, so it is the quiet one.
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "1" if verbose else "0"
     import ray
     from ray import tune
 
@@ -162,7 +162,6 @@ def _run_ray(
         searcher.tally,
         target=config.search.trials,
         directions=config.objectives.directions,
-        concurrency=config.search.concurrency,
         stream=stream,
     )
     started_ray = not ray.is_initialized()

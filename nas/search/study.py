@@ -7,6 +7,7 @@ reference designs queued once, trials of an interrupted run failed and queued ag
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -55,14 +56,13 @@ SAMPLER_FACTORIES: dict[str, Callable[[int | None], optuna.samplers.BaseSampler]
 
 
 def prepare_study(
-    config: SearchConfig, storage: BaseStorage, space: SearchSpace
+    config: SearchConfig, storage: BaseStorage, space: SearchSpace, *, epochs: int | None = None
 ) -> tuple[optuna.Study, list[str]]:
     """Create or load the study, then queue references and interrupted trials.
 
+    ``epochs`` (the proxy's) is the pruner's ``max_resource``: nothing is pruned at the end.
     Returns the study and human notes on what was done (for the command to print).
     """
-    from nas.pruning import make_pruner
-
     name = config.search.study
     directions = list(config.objectives.directions)
     study = optuna.create_study(
@@ -70,7 +70,7 @@ def prepare_study(
         study_name=name,
         directions=directions,  # type: ignore[arg-type]
         sampler=SAMPLER_FACTORIES[config.search.sampler](config.search.seed),
-        pruner=make_pruner(config.search.pruner),
+        pruner=_pruner(config, epochs),
         load_if_exists=True,
     )
     stored = [d.name.lower() for d in study.directions]
@@ -80,7 +80,9 @@ def prepare_study(
             f"config has {len(directions)}; use another --study or the same [objectives]"
         )
     if study.metric_names is None:
-        study.set_metric_names(list(config.objectives.names))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(config.objectives.names))
     study.set_user_attr("config", config.to_dict())
     notes: list[str] = []
     resumed = fail_interrupted(study)
@@ -93,6 +95,15 @@ def prepare_study(
         study.set_user_attr("references_enqueued", list(references))
         notes.append(f"queued {len(references)} reference designs: {', '.join(references)}")
     return study, notes
+
+
+def _pruner(config: SearchConfig, epochs: int | None) -> optuna.pruners.BasePruner:
+    from nas.pruning import make_pruner
+
+    options = dict(config.pruner)
+    if epochs is not None:
+        options.setdefault("max_resource", epochs)
+    return make_pruner(config.search.pruner, **options)
 
 
 def fail_interrupted(study: optuna.Study) -> int:

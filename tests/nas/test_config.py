@@ -142,3 +142,10 @@ def test_example_data_and_proxy_are_valid_worker_settings() -> None:
     config = SearchConfig.from_toml(EXAMPLE)
     assert DataConfig.from_dict(config.data).dataset == "fashion_mnist"
     assert ProxyBudget.from_dict(config.proxy).epochs == DEFAULT_PROXY["epochs"]
+
+
+def test_example_pruner_options_are_accepted() -> None:
+    from nas.pruning import make_pruner
+
+    config = SearchConfig.from_toml(EXAMPLE)
+    assert make_pruner(config.search.pruner, **config.pruner) is not None

@@ -1,0 +1,175 @@
+"""The Optuna side of ``nas search`` without Ray: searcher ask/tell, dedup, resume, references.
+
+Real Optuna studies in real SQLite files; Ray's callbacks are called the way Tune calls them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.artifacts import download_artifact
+from optuna.trial import TrialState
+
+from nas.config import SearchConfig
+from nas.search.study import fail_interrupted, finished_count, prepare_study
+from nas.searcher import INTERRUPTED, StudySearcher
+from nas.space import SearchSpace
+from searchspace.cost import count_cost
+from storage import artifact_store, open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
+TINY = {
+    "space": {
+        "blocks": ["none", "se"],
+        "positions": ["branch"],
+        "selectors": ["all"],
+        "params": {"se": {"ratio": [8]}},
+    }
+}
+NONE = {"s0.block": "none", "s1.block": "none", "s2.block": "none"}
+SE = {**NONE, "s2.block": "se", "s2.se.ratio": 8, "s2.se.position": "branch", "s2.se.blocks": "all"}
+
+
+def _cost(spec: Any) -> tuple[int, int]:
+    cost = count_cost(spec)
+    return cost.macs, cost.params
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nas.db'}"
+
+
+def _setup(url: str, trials: int = 4) -> tuple[optuna.Study, StudySearcher]:
+    config = SearchConfig.from_dict({**TINY, "search": {"trials": trials, "pruner": "none"}})
+    space = SearchSpace(config.space, **SHAPE)
+    study, _ = prepare_study(config, open_storage(url), space)
+    searcher = StudySearcher(
+        study,
+        space,
+        data={"dataset": "fashion_mnist"},
+        budget={"epochs": 2},
+        target=trials,
+        extra=(),
+        artifacts=artifact_store(url),
+        cost=_cost,
+    )
+    return study, searcher
+
+
+def _final(accuracy: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "done": True,
+        "epoch": 2,
+        "val_accuracy": accuracy,
+        "best_val_accuracy": accuracy,
+        "epochs_trained": 2,
+        "wall_time_s": 1.5,
+        "proxy": {"epochs": 2, "width": 0.5},
+        **extra,
+    }
+
+
+def test_references_first_then_complete_with_values(url: str, tmp_path: Path) -> None:
+    study, searcher = _setup(url)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert [t.user_attrs["reference"] for t in waiting] == ["no_attention", "se_branch"]
+    config = searcher.suggest("ray-1")
+    assert config is not None and set(config) == {"spec", "data", "budget"}
+    assert config["data"] == {"dataset": "fashion_mnist"} and config["budget"] == {"epochs": 2}
+    trial = study.trials[0]
+    assert trial.state == TrialState.RUNNING and trial.user_attrs["reference"] == "no_attention"
+    assert trial.user_attrs["spec"] == config["spec"]
+    assert trial.user_attrs["macs"] == count_cost(searcher.entries["ray-1"].spec).macs
+    weights = tmp_path / "ckpt"
+    weights.mkdir()
+    (weights / "model.pt").write_bytes(b"weights")
+    searcher.entries["ray-1"].checkpoint_dir = str(weights)
+    searcher.on_trial_complete("ray-1", _final(0.75))
+    done = study.trials[0]
+    assert done.state == TrialState.COMPLETE
+    assert done.values == [0.75, float(done.user_attrs["macs"])]
+    assert done.intermediate_values == {2: 0.75}
+    assert done.user_attrs["epochs_trained"] == 2 and done.user_attrs["wall_time_s"] == 1.5
+    assert done.user_attrs["proxy"] == {"epochs": 2, "width": 0.5}
+    copy = tmp_path / "copy.pt"
+    download_artifact(
+        artifact_store=artifact_store(url),
+        artifact_id=done.user_attrs["checkpoint_artifact"],
+        file_path=str(copy),
+    )
+    assert copy.read_bytes() == b"weights"
+
+
+def test_equivalent_spec_is_reused_not_trained(url: str) -> None:
+    study, searcher = _setup(url, trials=4)
+    searcher.suggest("ray-1")
+    searcher.on_trial_complete("ray-1", _final(0.6))
+    searcher.suggest("ray-2")
+    searcher.on_trial_complete("ray-2", _final(0.7))
+    study.enqueue_trial(NONE)
+    study.enqueue_trial(study.trials[1].params)
+    assert searcher.suggest("ray-3") == "FINISHED", "two reused trials fill the budget of 4"
+    trials = study.trials
+    assert len(trials) == 4 and [t.user_attrs["reused_from"] for t in trials[2:]] == [0, 1]
+    for trial in trials[2:]:
+        source = trials[trial.user_attrs["reused_from"]]
+        assert trial.state == TrialState.COMPLETE and trial.values == source.values
+        assert trial.user_attrs["spec_id"] == source.user_attrs["spec_id"]
+        assert "epochs_trained" not in trial.user_attrs
+    assert not searcher.entries and searcher.tally.reused == 2
+
+
+def test_fail_pruned_and_interrupted(url: str) -> None:
+    study, searcher = _setup(url, trials=6)
+    for name in ("a", "b", "c", "d"):
+        study.enqueue_trial(SE)
+        searcher.suggest(name)
+    searcher.on_trial_complete("a", {"error": "diverged: loss is nan at epoch 1", "done": True})
+    searcher.entries["b"].error = "RuntimeError: boom"
+    searcher.on_trial_complete("b", None, error=True)
+    searcher.entries["c"].pruned = True
+    searcher.on_trial_complete("c", {"epoch": 1, "val_accuracy": 0.3})
+    searcher.on_trial_complete("d", {"epoch": 1, "val_accuracy": 0.4})
+    a, b, c, d = study.trials[:4]
+    assert a.state == TrialState.FAIL and a.user_attrs["fail_reason"].startswith("diverged")
+    assert b.state == TrialState.FAIL and b.user_attrs["fail_reason"] == "RuntimeError: boom"
+    assert c.state == TrialState.PRUNED and c.intermediate_values == {1: 0.3}
+    assert d.state == TrialState.FAIL and d.user_attrs["fail_reason"] == INTERRUPTED
+    assert d.params == SE
+    requeued = study.get_trials(states=(TrialState.WAITING,))[-1]
+    assert requeued.system_attrs["fixed_params"] == SE
+    assert requeued.user_attrs["requeued_from"] == d.number
+    assert searcher.tally.failed == 3 and searcher.tally.pruned == 1
+
+
+def test_finished_when_the_budget_is_reached(url: str) -> None:
+    study, searcher = _setup(url, trials=2)
+    assert searcher.suggest("a") is not None
+    assert searcher.suggest("b") is not None
+    assert searcher.suggest("c") == "FINISHED", "2 in flight already fill a budget of 2"
+    searcher.on_trial_complete("a", _final(0.5))
+    assert searcher.suggest("d") == "FINISHED"
+    assert finished_count(study) == 1
+
+
+def test_resume_fails_running_and_requeues_once(url: str) -> None:
+    _, searcher = _setup(url, trials=4)
+    searcher.suggest("a")
+    searcher.suggest("b")
+    searcher.on_trial_complete("a", _final(0.5))
+    _, again = _setup(url, trials=4)
+    trials = again.study.trials
+    assert trials[0].state == TrialState.COMPLETE
+    assert trials[1].state == TrialState.FAIL
+    assert trials[1].user_attrs["fail_reason"] == INTERRUPTED
+    waiting = again.study.get_trials(states=(TrialState.WAITING,))
+    assert [w.user_attrs.get("reference") for w in waiting] == ["se_branch"]
+    assert waiting[0].system_attrs["fixed_params"] == trials[1].params
+    assert waiting[0].user_attrs["requeued_from"] == 1
+    assert len(trials) == 3, "references are queued once per study, not per run"
+    assert fail_interrupted(again.study) == 0
