@@ -1,0 +1,67 @@
+"""``open_storage(url)``: an Optuna ``RDBStorage`` for a validated URL.
+
+Each supported database has one preparer in :data:`BACKENDS` that checks what can be checked
+before Optuna touches the database (directory, driver, server) and returns the SQLAlchemy engine
+keyword arguments for it. Anything that still goes wrong while Optuna creates or checks its
+tables becomes one ``ValueError`` line, which the CLI prints with exit status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage.postgres import prepare_postgres
+from storage.sqlite import prepare_sqlite
+from storage.urls import EXAMPLES, default_storage_url, parse_url
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+
+Preparer = Callable[[URL], dict[str, Any]]
+
+BACKENDS: dict[str, Preparer] = {
+    "sqlite": prepare_sqlite,
+    "postgresql": prepare_postgres,
+}
+"""SQLAlchemy backend name -> preparer returning ``RDBStorage(engine_kwargs=...)``."""
+
+
+def open_storage(
+    url: str | None = None,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+) -> RDBStorage:
+    """The Optuna storage at ``url`` (default :func:`default_storage_url`), tables created.
+
+    ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` for callers that want
+    Optuna to fail trials whose process died. Raises ``ValueError`` (one line) for an unknown
+    scheme, an unusable SQLite path, a missing driver or an unreachable server.
+    """
+    import optuna
+
+    parsed = parse_url(url if url is not None else default_storage_url())
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    prepare = BACKENDS.get(backend)
+    if prepare is None:
+        supported = ", ".join(BACKENDS)
+        raise ValueError(
+            f"storage {shown}: unsupported database {backend!r} (supported: {supported}); "
+            f"use {EXAMPLES}"
+        )
+    engine_kwargs = prepare(parsed)
+    try:
+        return optuna.storages.RDBStorage(
+            parsed.render_as_string(hide_password=False),
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+        )
+    except (SQLAlchemyError, RuntimeError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ValueError(f"storage {shown}: {reason}") from None

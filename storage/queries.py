@@ -1,0 +1,276 @@
+"""Read-only queries the CLI needs, fast for studies of 10,000 trials.
+
+On an ``RDBStorage`` they are a handful of set-based SQL statements over Optuna's own tables
+(``studies``, ``trials``, ``trial_values``, ``trial_user_attributes``, ...), instead of
+``get_all_trials``, which builds every ``FrozenTrial`` with its params and distributions.
+Any other Optuna storage (in-memory, journal) is read through the public API, and the contract
+tests check that both paths agree. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, Integer, String, bindparam, text
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage, RDBStorage
+
+__all__ = ["StudySummary", "TrialRow", "find_study_id", "study_summaries", "trial_table"]
+
+STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+"""Optuna's trial states, in the order tables show them."""
+
+_METRIC_NAMES_KEY = "study:metric_names"
+_INFINITE = {"INF_POS": float("inf"), "INF_NEG": float("-inf")}
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """One study: objectives and how many trials it has in each state."""
+
+    name: str
+    directions: tuple[str, ...]
+    metric_names: tuple[str, ...] | None
+    counts: Mapping[str, int]
+    created: datetime | None
+    """Start of the study's first trial (Optuna stores no creation time); None if no trials."""
+
+    @property
+    def n_trials(self) -> int:
+        return sum(self.counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "directions": list(self.directions),
+            "metric_names": None if self.metric_names is None else list(self.metric_names),
+            "n_trials": self.n_trials,
+            "counts": {state: self.counts.get(state, 0) for state in STATES},
+            "created": None if self.created is None else self.created.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial as the result readers need it (see docs/study-format.md)."""
+
+    number: int
+    state: str
+    values: tuple[float, ...] | None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    n_intermediate: int = 0
+    datetime_start: datetime | None = None
+    datetime_complete: datetime | None = None
+
+    @property
+    def spec(self) -> dict[str, Any] | None:
+        return self.user_attrs.get("spec")
+
+    @property
+    def spec_id(self) -> str | None:
+        return self.user_attrs.get("spec_id")
+
+    @property
+    def macs(self) -> int | None:
+        return self.user_attrs.get("macs")
+
+    @property
+    def params(self) -> int | None:
+        return self.user_attrs.get("params")
+
+    @property
+    def reference(self) -> str | None:
+        return self.user_attrs.get("reference")
+
+    @property
+    def fail_reason(self) -> str | None:
+        return self.user_attrs.get("fail_reason")
+
+
+def _rdb(storage: BaseStorage) -> RDBStorage | None:
+    """The ``RDBStorage`` behind ``storage`` (Optuna may wrap it in a cache), if any."""
+    from optuna.storages import RDBStorage
+
+    for candidate in (storage, getattr(storage, "_backend", None)):
+        if isinstance(candidate, RDBStorage):
+            return candidate
+    return None
+
+
+def study_summaries(storage: BaseStorage) -> list[StudySummary]:
+    """Every study in ``storage``, oldest first, with trial counts by state."""
+    rdb = _rdb(storage)
+    if rdb is None:
+        return _summaries_public(storage)
+    with rdb.engine.connect() as connection:
+        studies = connection.execute(
+            text("SELECT study_id, study_name FROM studies ORDER BY study_id")
+        ).all()
+        directions: dict[int, list[str]] = defaultdict(list)
+        for study_id, direction in connection.execute(
+            text("SELECT study_id, direction FROM study_directions ORDER BY study_id, objective")
+        ):
+            directions[study_id].append(str(direction).lower())
+        metric_names = {
+            study_id: tuple(json.loads(value))
+            for study_id, value in connection.execute(
+                text("SELECT study_id, value_json FROM study_system_attributes WHERE key = :key"),
+                {"key": _METRIC_NAMES_KEY},
+            )
+        }
+        counts: dict[int, Counter[str]] = defaultdict(Counter)
+        created: dict[int, datetime] = {}
+        statement = text(
+            "SELECT study_id, state, COUNT(*) AS n, MIN(datetime_start) AS first "
+            "FROM trials GROUP BY study_id, state"
+        ).columns(study_id=Integer, state=String, n=Integer, first=DateTime)
+        for study_id, state, n, first in connection.execute(statement):
+            counts[study_id][str(state)] += n
+            if first is not None and (study_id not in created or first < created[study_id]):
+                created[study_id] = first
+    return [
+        StudySummary(
+            name,
+            tuple(directions[study_id]),
+            metric_names.get(study_id),
+            dict(counts[study_id]),
+            created.get(study_id),
+        )
+        for study_id, name in studies
+    ]
+
+
+def _summaries_public(storage: BaseStorage) -> list[StudySummary]:
+    summaries = []
+    for study in sorted(storage.get_all_studies(), key=lambda s: s._study_id):
+        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        starts = [t.datetime_start for t in trials if t.datetime_start is not None]
+        names = study.system_attrs.get(_METRIC_NAMES_KEY)
+        summaries.append(
+            StudySummary(
+                study.study_name,
+                tuple(d.name.lower() for d in study.directions),
+                None if names is None else tuple(names),
+                dict(Counter(t.state.name for t in trials)),
+                min(starts) if starts else None,
+            )
+        )
+    return summaries
+
+
+def find_study_id(storage: BaseStorage, study_name: str) -> int:
+    """The id of ``study_name``; ``ValueError`` listing the studies there if it is missing."""
+    from optuna.exceptions import OptunaError
+
+    try:
+        return storage.get_study_id_from_name(study_name)
+    except (KeyError, OptunaError):
+        names = [s.study_name for s in storage.get_all_studies()]
+        rdb = _rdb(storage)
+        where = "this storage" if rdb is None else _redacted(rdb.url)
+        there = f"studies there: {', '.join(names)}" if names else "it has no studies yet"
+        raise ValueError(f"study {study_name!r} not found in {where}; {there}") from None
+
+
+def _redacted(url: str) -> str:
+    from storage.urls import redact
+
+    return redact(url)
+
+
+def trial_table(
+    storage: BaseStorage, study_name: str, keys: Sequence[str] | None = None
+) -> list[TrialRow]:
+    """Every trial of ``study_name`` by number; ``keys`` limits the user_attrs read (None: all)."""
+    study_id = find_study_id(storage, study_name)
+    rdb = _rdb(storage)
+    if rdb is None:
+        return _table_public(storage, study_id, keys)
+    return _table_sql(rdb, study_id, keys)
+
+
+def _table_sql(rdb: RDBStorage, study_id: int, keys: Sequence[str] | None) -> list[TrialRow]:
+    in_study = "JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = :sid"
+    params: dict[str, Any] = {"sid": study_id}
+    with rdb.engine.connect() as connection:
+        trials = connection.execute(
+            text(
+                "SELECT trial_id, number, state, datetime_start, datetime_complete "
+                "FROM trials WHERE study_id = :sid ORDER BY number"
+            ).columns(datetime_start=DateTime, datetime_complete=DateTime),
+            params,
+        ).all()
+        values: dict[int, dict[int, float]] = defaultdict(dict)
+        for trial_id, objective, value, value_type in connection.execute(
+            text(
+                "SELECT x.trial_id, x.objective, x.value, x.value_type "
+                f"FROM trial_values x {in_study}"
+            ),
+            params,
+        ).all():
+            values[trial_id][objective] = _INFINITE.get(str(value_type), value)
+        attr_sql = f"SELECT x.trial_id, x.key, x.value_json FROM trial_user_attributes x {in_study}"
+        attr_statement = text(attr_sql)
+        if keys is not None:
+            attr_statement = text(attr_sql + " AND x.key IN :keys").bindparams(
+                bindparam("keys", expanding=True)
+            )
+            params = {**params, "keys": list(keys)}
+        attrs: dict[int, dict[str, Any]] = defaultdict(dict)
+        for trial_id, key, value_json in connection.execute(attr_statement, params).all():
+            attrs[trial_id][key] = json.loads(value_json)
+        n_intermediate: dict[int, int] = dict(
+            connection.execute(
+                text(
+                    "SELECT x.trial_id, COUNT(*) FROM trial_intermediate_values x "
+                    f"{in_study} GROUP BY x.trial_id"
+                ),
+                {"sid": study_id},
+            ).all()
+        )
+    return [
+        TrialRow(
+            number=number,
+            state=str(state),
+            values=_ordered(values.get(trial_id)),
+            user_attrs=attrs.get(trial_id, {}),
+            n_intermediate=n_intermediate.get(trial_id, 0),
+            datetime_start=start,
+            datetime_complete=complete,
+        )
+        for trial_id, number, state, start, complete in trials
+    ]
+
+
+def _ordered(by_objective: Mapping[int, float] | None) -> tuple[float, ...] | None:
+    if not by_objective:
+        return None
+    return tuple(float(by_objective[i]) for i in sorted(by_objective))
+
+
+def _table_public(
+    storage: BaseStorage, study_id: int, keys: Sequence[str] | None
+) -> list[TrialRow]:
+    rows = []
+    for trial in storage.get_all_trials(study_id, deepcopy=False):
+        attrs = trial.user_attrs
+        if keys is not None:
+            attrs = {k: v for k, v in attrs.items() if k in keys}
+        rows.append(
+            TrialRow(
+                number=trial.number,
+                state=trial.state.name,
+                values=None if trial.values is None else tuple(map(float, trial.values)),
+                user_attrs=dict(attrs),
+                n_intermediate=len(trial.intermediate_values),
+                datetime_start=trial.datetime_start,
+                datetime_complete=trial.datetime_complete,
+            )
+        )
+    return sorted(rows, key=lambda row: row.number)

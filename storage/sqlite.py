@@ -1,0 +1,76 @@
+"""SQLite files shared by several processes: WAL journal and a busy timeout.
+
+Optuna's own advice (FAQ "How can I solve the error that occurs when performing parallel
+optimization with SQLite3?") is that SQLite serialises writers. Two settings make that safe for
+a search (several Ray workers writing) while optuna-dashboard reads the same file:
+
+- ``PRAGMA journal_mode=WAL`` (https://sqlite.org/wal.html): readers never block the writer and
+  the writer never blocks readers. The mode is stored in the database file, so it is set once
+  here and every later connection, including the dashboard's, gets it.
+- a busy timeout on every connection (``sqlite3.connect(timeout=...)`` through SQLAlchemy's
+  ``connect_args``): a writer that finds the write lock held waits for it instead of failing
+  with "database is locked". Plain ``engine_kwargs`` survive pickling of ``RDBStorage``
+  (event listeners would not), so storages sent to other processes keep the timeout.
+
+WAL needs shared memory, so the file must live on a local disk, not NFS.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from storage.urls import ENV_VAR
+
+BUSY_TIMEOUT_S = 60.0
+"""How long a connection waits for another process's write lock before giving up."""
+
+
+def prepare_sqlite(url: URL) -> dict[str, Any]:
+    """Create the file's directory, switch the file to WAL; return RDBStorage engine kwargs."""
+    assert url.database is not None, "parse_url makes SQLite paths absolute"
+    path = Path(url.database)
+    _ensure_directory(path)
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise ValueError(
+            f"storage {path}: not readable and writable by this user; fix its permissions "
+            f"or choose another file with --storage or ${ENV_VAR}"
+        )
+    _enable_wal(path)
+    return {"connect_args": {"timeout": BUSY_TIMEOUT_S}}
+
+
+def _ensure_directory(path: Path) -> None:
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise ValueError(
+            f"storage {path}: cannot create directory {directory} ({reason}); "
+            f"choose a writable location with --storage or ${ENV_VAR}"
+        ) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"storage {path}: directory {directory} is not writable (SQLite keeps its -wal and "
+            f"-shm files there); choose a writable location with --storage or ${ENV_VAR}"
+        )
+
+
+def _enable_wal(path: Path) -> None:
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+        try:
+            (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"storage {path}: {exc} (is it a SQLite database?)") from None
+    if str(mode).lower() != "wal":
+        raise ValueError(
+            f"storage {path}: SQLite refused WAL mode (got {mode!r}); put the file on a local disk"
+        )
