@@ -1,0 +1,61 @@
+"""``nas dashboard``: optuna-dashboard on the search's storage.
+
+The dashboard shows each study's objectives by their metric names (``val_accuracy``, ``macs``),
+the Pareto-front plot, per-epoch curves (intermediate values), each trial's spec (user
+attributes) and its artifacts (proxy checkpoints) for download. It only reads, and SQLite runs
+in WAL mode (:mod:`storage`), so it can stay open while a search writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+
+NAME = "dashboard"
+HELP = "serve optuna-dashboard on the search's storage (Pareto front, curves, specs, checkpoints)"
+ORDER = 70
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument("--artifacts", help="artifact directory (default: beside a SQLite file)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from optuna_dashboard import run_server
+
+    from storage import artifact_store, default_storage_url, open_storage, redact
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port {args.port}: use a port between 1 and 65535")
+    url = args.storage or default_storage_url()
+    storage = open_storage(url)
+    try:
+        store = artifact_store(url, args.artifacts)
+    except ValueError as exc:
+        store = None
+        print(f"nas dashboard: no artifacts ({exc})")
+    _check_port(args.host, args.port)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"optuna-dashboard for {redact(url)} at http://{shown}:{args.port}/dashboard/", flush=True
+    )
+    print("press Ctrl-C to stop", flush=True)
+    run_server(storage, host=args.host, port=args.port, artifact_store=store)
+    return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """``ValueError`` now, rather than a traceback from the server, when it cannot listen."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ValueError(f"port {port} on {host} is in use; pass --port N") from None
+            raise ValueError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
