@@ -82,21 +82,28 @@ def run_arms(args: argparse.Namespace) -> None:
 
 
 def arm_summary(study: Any) -> dict[str, Any]:
-    """Epochs, wall time, states and the COMPLETE trials' values and spec ids of one study."""
+    """Epochs, wall time, states, and the trained COMPLETE trials' numbers, spec ids, values.
+
+    Trials that reuse an equivalent spec's result (``reused_from``) trained nothing: they count
+    in the states but not on the front.
+    """
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    trained = [t for t in trials if "reused_from" not in t.user_attrs]
+    complete = [t for t in trained if t.state == TrialState.COMPLETE]
     states: dict[str, int] = {}
+    specs: dict[str, set[str]] = {}
     for trial in trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
+        specs.setdefault(trial.user_attrs.get("spec_id", ""), set()).add(trial.state.name)
     return {
         "study": study.study_name,
         "epochs": sum(len(t.intermediate_values) for t in trials),
         "wall_time_s": study.user_attrs.get("bench_wall_time_s"),
         "states": states,
         "complete": [(t.number, t.user_attrs.get("spec_id"), list(t.values[:2])) for t in complete],
-        "state_by_spec": {t.user_attrs.get("spec_id"): t.state.name for t in trials},
+        "states_by_spec": {spec: sorted(names) for spec, names in specs.items()},
     }
 
 
@@ -117,6 +124,11 @@ def hypervolume(complete: Sequence[tuple[int, str, list[float]]], ref: Sequence[
     return hypervolume_2d(np.asarray([values for _, _, values in complete]), ACC_MACS, ref)
 
 
+def _killed(states: Sequence[str]) -> bool:
+    """Pruned and never trained to the end under this pruner (a spec may be sampled twice)."""
+    return "PRUNED" in states and "COMPLETE" not in states
+
+
 def compare(arms: dict[str, dict[str, Any]], ref: Sequence[float]) -> dict[str, Any]:
     """Per arm: epochs, wall, hypervolume (and ratio to ``none``), baseline front members lost."""
     baseline = arms.get("none")
@@ -128,7 +140,7 @@ def compare(arms: dict[str, dict[str, Any]], ref: Sequence[float]) -> dict[str, 
         killed = [
             {"spec_id": spec_id, "baseline_trial": number, "values": values}
             for number, spec_id, values in base_front
-            if arm["state_by_spec"].get(spec_id) == "PRUNED"
+            if _killed(arm["states_by_spec"].get(spec_id, []))
         ]
         rows[name] = {
             "study": arm["study"],
