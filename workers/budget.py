@@ -1,0 +1,107 @@
+"""The proxy budget: how small, how long and with which recipe a candidate is trained.
+
+A proxy is the spec at reduced width and/or resolution, trained for a few epochs on a subset
+of the training split (the cheap-proxy idea of Zoph et al., "Learning Transferable
+Architectures for Scalable Image Recognition", CVPR 2018, and Cai et al., ProxylessNAS, ICLR
+2019). The defaults are measured on a 2-core CPU (see ``docs/performance.md``): a width-0.5
+resnet20 on 6,000 Fashion-MNIST images for 4 epochs trains in about half a minute and is
+well above chance. This module imports no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from workers._fields import choice, flag, integer, number, reject_unknown
+
+OPTIMIZER_DEFAULTS: dict[str, tuple[float, float]] = {
+    "sgd": (0.1, 5e-4),
+    "adamw": (2e-3, 0.05),
+}
+"""``optimizer -> (lr, weight_decay)`` used when a budget leaves them unset (batch 128)."""
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class ProxyBudget:
+    """Scale and recipe of one proxy training run.
+
+    Attributes:
+        epochs: passes over the training subset.
+        train_samples: size of the training subset (``None``: the whole training split).
+        val_samples: size of the validation subset (``None``: the whole validation split).
+        width: proxy width multiplier (``None``: the spec's own width).
+        input_size: proxy resolution in pixels (``None``: the dataset's native size).
+        batch_size: training batch size (validation uses twice this).
+        optimizer: ``"sgd"`` (Nesterov momentum 0.9) or ``"adamw"``.
+        lr: peak learning rate (``None``: :data:`OPTIMIZER_DEFAULTS`).
+        weight_decay: decay on conv and linear weights only, never norms or biases
+            (``None``: :data:`OPTIMIZER_DEFAULTS`).
+        label_smoothing: Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016.
+        warmup_epochs: linear warm-up before the cosine decay (fractions allowed).
+        augment: random crop with padding and horizontal flip where the dataset allows it.
+        seed: seeds weights, batch order and augmentation (runs on CPU are bit-identical).
+        device: ``"auto"`` (CUDA when visible, else CPU), ``"cpu"`` or ``"cuda"``.
+    """
+
+    epochs: int = 4
+    train_samples: int | None = 6000
+    val_samples: int | None = 2000
+    width: float | None = 0.5
+    input_size: int | None = None
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float | None = None
+    weight_decay: float | None = None
+    label_smoothing: float = 0.1
+    warmup_epochs: float = 1.0
+    augment: bool = True
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        lr, decay = OPTIMIZER_DEFAULTS[self.optimizer]
+        if self.lr is None:
+            object.__setattr__(self, "lr", lr)
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", decay)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProxyBudget:
+        """Validate ``data`` (omitted fields take defaults); ``ValueError`` names the field."""
+        reject_unknown("budget", data, tuple(f.name for f in fields(cls)))
+        return cls(**dict(data))
+
+    @property
+    def peak_lr(self) -> float:
+        assert self.lr is not None
+        return self.lr
+
+    @property
+    def decay(self) -> float:
+        assert self.weight_decay is not None
+        return self.weight_decay
+
+
+def _validate(b: ProxyBudget) -> None:
+    integer("budget.epochs", b.epochs)
+    integer("budget.train_samples", b.train_samples, optional=True)
+    integer("budget.val_samples", b.val_samples, optional=True)
+    number("budget.width", b.width, high=8.0, open_low=True, optional=True)
+    integer("budget.input_size", b.input_size, minimum=8, optional=True)
+    integer("budget.batch_size", b.batch_size)
+    choice("budget.optimizer", b.optimizer, tuple(OPTIMIZER_DEFAULTS))
+    number("budget.lr", b.lr, high=10.0, open_low=True, optional=True)
+    number("budget.weight_decay", b.weight_decay, high=1.0, optional=True)
+    number("budget.label_smoothing", b.label_smoothing, high=0.5)
+    number("budget.warmup_epochs", b.warmup_epochs, high=float(b.epochs))
+    flag("budget.augment", b.augment)
+    integer("budget.seed", b.seed, minimum=0)
+    choice("budget.device", b.device, DEVICES)

@@ -1,0 +1,185 @@
+"""Which data a proxy trains on, and its seeded train/validation split.
+
+The validation split is carved from the *training* data with a fixed seed (the test split is
+never read, so no search decision can overfit it). Proxies then take the first
+``train_samples``/``val_samples`` of each (random) split. Normalisation statistics come from
+the training subset. Formats live in :mod:`workers.datasets`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Subset
+
+from workers._fields import flag, integer, number, reject_unknown
+from workers.batches import Augment, Batches, LoaderBatches, Normalize, TensorBatches
+from workers.datasets import DatasetSource, ImageTensors, dataset_names, get_source
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The dataset and its split.
+
+    Attributes:
+        dataset: a registered format: ``fashion_mnist``, ``cifar10``, ``cifar100``,
+            ``imagefolder``.
+        data_dir: where its files are (``None``: the format's own search path).
+        val_fraction: share of the training data held out for validation.
+        split_seed: seeds the split (independent of the training seed, so every trial of a
+            search validates on the same images).
+        download: let torchvision download missing Fashion-MNIST/CIFAR files.
+    """
+
+    dataset: str = "fashion_mnist"
+    data_dir: str | None = None
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    download: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dataset not in dataset_names():
+            allowed = ", ".join(dataset_names())
+            raise ValueError(f"data.dataset: unknown {self.dataset!r}; allowed: {allowed}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ValueError(f"data.data_dir: expected a path string, got {self.data_dir!r}")
+        number("data.val_fraction", self.val_fraction, high=0.9, open_low=True)
+        integer("data.split_seed", self.split_seed, minimum=0)
+        flag("data.download", self.download)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataConfig:
+        reject_unknown("data", data, tuple(f.name for f in fields(cls)))
+        return cls(**dict(data))
+
+    def source(self) -> DatasetSource:
+        return get_source(self.dataset, self.data_dir, self.download)
+
+
+def dataset_shape(cfg: DataConfig) -> tuple[int, int, int]:
+    """``(in_channels, input_size, num_classes)`` of ``cfg``'s images, from headers only."""
+    return cfg.source().shape()
+
+
+@dataclass
+class Splits:
+    """The batched training and validation subsets and the image shape they yield."""
+
+    train: Batches
+    val: Batches
+    in_channels: int
+    input_size: int
+    num_classes: int
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Disjoint random ``(train, validation)`` index tensors covering ``range(n)``."""
+    n_val = round(n * val_fraction)
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"data.val_fraction: {val_fraction} of {n} images leaves an empty split; "
+            "use more images or another fraction"
+        )
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:], order[:n_val]
+
+
+@lru_cache(maxsize=2)
+def _load_in_memory(name: str, data_dir: str | None, download: bool) -> ImageTensors:
+    """One process-wide copy of an in-memory dataset (trials in one worker process share it)."""
+    loaded = get_source(name, data_dir, download).load_train(0)
+    assert isinstance(loaded, ImageTensors), f"{name}: in-memory format returned a Dataset"
+    return loaded
+
+
+def load_splits(
+    cfg: DataConfig,
+    *,
+    train_samples: int | None,
+    val_samples: int | None,
+    input_size: int | None,
+    batch_size: int,
+    augment: bool,
+    seed: int,
+    device: torch.device,
+    channels_last: bool = False,
+    num_workers: int = 2,
+) -> Splits:
+    """Load ``cfg``, split it, subset it and wrap both parts as :class:`Batches` on ``device``.
+
+    ``input_size`` (``None``: native) resizes with antialiased bilinear interpolation.
+    ``seed`` seeds the training batch order and the augmentation.
+    """
+    source = cfg.source()
+    in_channels, native, num_classes = source.shape()
+    size = input_size or native
+    generator = torch.Generator().manual_seed(seed)
+    crop = Augment.for_size(size, source.flip) if augment else None
+    if source.in_memory:
+        data = _load_in_memory(cfg.dataset, cfg.data_dir, cfg.download)
+        train_idx, val_idx = _subsets(data.labels.shape[0], cfg, train_samples, val_samples)
+        parts = [
+            (_resize(data.images[index], size).to(device), data.labels[index].to(device))
+            for index in (train_idx, val_idx)
+        ]
+        norm = Normalize.from_images(parts[0][0])
+        train: Batches = TensorBatches(
+            *parts[0],
+            norm,
+            batch_size,
+            generator=generator,
+            augment=crop,
+            channels_last=channels_last,
+        )
+        val: Batches = TensorBatches(*parts[1], norm, 2 * batch_size, channels_last=channels_last)
+    else:
+        folder = source.load_train(size)
+        assert not isinstance(folder, ImageTensors), f"{cfg.dataset}: expected a Dataset"
+        train_idx, val_idx = _subsets(len(folder), cfg, train_samples, val_samples)  # type: ignore[arg-type]
+        train_set, val_set = Subset(folder, train_idx.tolist()), Subset(folder, val_idx.tolist())
+        sample = torch.stack([train_set[i][0] for i in range(min(512, len(train_set)))])
+        norm = Normalize.from_images(sample)
+        train = LoaderBatches(
+            train_set,
+            norm,
+            batch_size,
+            device,
+            generator=generator,
+            augment=crop,
+            num_workers=num_workers,
+            channels_last=channels_last,
+        )
+        val = LoaderBatches(
+            val_set,
+            norm,
+            2 * batch_size,
+            device,
+            num_workers=num_workers,
+            channels_last=channels_last,
+        )
+    return Splits(train, val, in_channels, size, num_classes)
+
+
+def _subsets(
+    n: int, cfg: DataConfig, train_samples: int | None, val_samples: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    train_idx, val_idx = split_indices(n, cfg.val_fraction, cfg.split_seed)
+    return train_idx[:train_samples], val_idx[:val_samples]
+
+
+def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 ``(N, C, H, W)`` -> uint8 ``(N, C, size, size)`` (unchanged when already so)."""
+    if images.shape[-2:] == (size, size):
+        return images
+    resized = F.interpolate(
+        images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return resized.round_().clamp_(0, 255).to(torch.uint8)

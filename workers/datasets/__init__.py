@@ -1,0 +1,105 @@
+"""On-disk dataset formats, one module each, bound by name in one registry.
+
+A format knows where its files live, the image shape it yields without loading everything
+(:meth:`DatasetSource.shape`), and how to read the *training* split (the test split is never
+read: search decisions use a validation split carved from training data). Small formats return
+:class:`ImageTensors` (held in memory and batched by indexing); large ones return a
+``torch.utils.data.Dataset`` of ``(uint8 (C, H, W) tensor, label)`` pairs read by a DataLoader.
+Every module of this package is imported here, so adding a format is one file plus its tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+__all__ = ["DatasetSource", "ImageTensors", "dataset_names", "get_source", "register"]
+
+
+@dataclass(frozen=True)
+class ImageTensors:
+    """A whole split in memory: ``images`` uint8 ``(N, C, H, W)``, ``labels`` int64 ``(N,)``."""
+
+    images: Tensor
+    labels: Tensor
+    num_classes: int
+
+    def __post_init__(self) -> None:
+        assert self.images.dtype == torch.uint8 and self.images.dim() == 4, self.images.shape
+        assert self.labels.shape == (self.images.shape[0],), (self.labels.shape, self.images.shape)
+
+
+class DatasetSource(ABC):
+    """One on-disk format. Subclasses set :attr:`name` (via :func:`register`) and :attr:`flip`.
+
+    Attributes:
+        flip: whether a horizontal flip keeps the label (true for clothes and natural
+            images; a format of digits or text would set it false).
+        in_memory: whether :meth:`load_train` returns :class:`ImageTensors` (batched by
+            indexing) rather than a ``Dataset`` (read by a DataLoader).
+    """
+
+    name: ClassVar[str]
+    flip: ClassVar[bool] = True
+    in_memory: ClassVar[bool] = True
+
+    def __init__(self, data_dir: str | None, download: bool) -> None:
+        self.data_dir = data_dir
+        self.download = download
+
+    @abstractmethod
+    def shape(self) -> tuple[int, int, int]:
+        """``(in_channels, input_size, num_classes)``, reading as little as possible."""
+
+    @abstractmethod
+    def load_train(self, size: int) -> ImageTensors | Dataset[tuple[Tensor, int]]:
+        """The training split: in memory, or a dataset of uint8 ``(C, size, size)`` images.
+
+        ``size`` is the side length training will use; formats that decode image files decode
+        straight to it, in-memory formats return their native size (the caller resizes).
+        """
+
+
+_REGISTRY: dict[str, type[DatasetSource]] = {}
+SourceT = TypeVar("SourceT", bound=type[DatasetSource])
+
+
+def register(name: str) -> Callable[[SourceT], SourceT]:
+    """Class decorator binding a :class:`DatasetSource` to the ``dataset`` name ``name``."""
+
+    def bind(cls: SourceT) -> SourceT:
+        if name in _REGISTRY:
+            raise ValueError(f"dataset {name!r} is registered twice ({_REGISTRY[name].__name__})")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return bind
+
+
+def dataset_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_source(name: str, data_dir: str | None, download: bool) -> DatasetSource:
+    """The source registered as ``name``; ``ValueError`` listing the known names otherwise."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"dataset: unknown {name!r}; allowed: {', '.join(dataset_names())}"
+        ) from None
+    return cls(data_dir, download)
+
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")

@@ -1,0 +1,181 @@
+"""``train_proxy``: train and evaluate one spec's proxy, reporting after every epoch.
+
+Plain Python + torch with a callback, so it runs and is tested without Ray
+(:mod:`workers.trainable` is the thin Ray Tune wrapper). The proxy is the spec's attention
+layout at the budget's width and resolution (:mod:`workers.proxy`); the MACs and parameters
+it returns are always those of the full-scale spec, the search's cost objective.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from searchspace.build import build_model
+from searchspace.cost import count_cost
+from searchspace.spec import ArchSpec
+from workers.budget import ProxyBudget
+from workers.data import DataConfig, Splits, dataset_shape, load_splits
+from workers.loop import Loop
+from workers.proxy import Proxy, make_proxy
+from workers.recipe import make_optimizer, make_schedule
+from workers.state import TrainState
+
+EpochCallback = Callable[[dict[str, float]], bool | None]
+"""Called with each epoch's metrics; returning ``True`` stops training (the trial is pruned)."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"``: CUDA when a GPU is visible (Ray hides unassigned ones), else CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("budget.device: 'cuda' but no CUDA device is visible; use 'auto'")
+    return torch.device(name)
+
+
+def plan_proxy(spec: ArchSpec, data: DataConfig, budget: ProxyBudget) -> Proxy:
+    """The proxy ``train_proxy`` would train for ``spec`` on ``data`` (cheap: no data load)."""
+    in_channels, native, num_classes = dataset_shape(data)
+    return make_proxy(
+        spec,
+        width=budget.width,
+        input_size=budget.input_size or native,
+        in_channels=in_channels,
+        num_classes=num_classes,
+    )
+
+
+def train_proxy(
+    spec: ArchSpec,
+    data: DataConfig,
+    budget: ProxyBudget,
+    on_epoch: EpochCallback | None = None,
+    resume: TrainState | None = None,
+    *,
+    on_checkpoint: Callable[[TrainState], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``spec``'s proxy for ``budget.epochs`` epochs (from ``resume`` if given).
+
+    ``on_checkpoint(state)`` is called after each epoch, just before ``on_epoch(metrics)``.
+    Epoch metrics: ``epoch`` (1-based), ``val_accuracy`` in [0, 1], ``val_loss``,
+    ``train_loss``, ``images_per_s``, ``lr``, ``epoch_time_s``. Returns the final metrics:
+    ``best_val_accuracy``, ``last_val_accuracy``, ``val_accuracy`` (the last),
+    ``epochs_trained``, ``wall_time_s``, ``params``, ``macs``, ``proxy``, ``stopped_early``.
+
+    Raises :class:`workers.errors.TrainingFailed` on NaN/inf loss, out-of-memory, or an
+    exception inside the model, and ``ValueError`` for missing data or a bad budget.
+    """
+    started = time.perf_counter()
+    device = resolve_device(budget.device)
+    proxy = plan_proxy(spec, data, budget)
+    splits = _load(data, budget, proxy, device)
+    loop = _build_loop(proxy.spec, budget, splits, device, resume)
+    history = list(resume.history) if resume else []
+    earlier = resume.wall_time_s if resume else 0.0
+    stopped = False
+    for epoch in range(len(history) + 1, budget.epochs + 1):
+        epoch_started = time.perf_counter()
+        metrics: dict[str, float] = {"epoch": epoch}
+        metrics.update(loop.train_epoch(epoch, splits.train))
+        metrics.update(loop.evaluate(splits.val))
+        metrics["epoch_time_s"] = time.perf_counter() - epoch_started
+        history.append(metrics)
+        if on_checkpoint is not None:
+            wall = earlier + time.perf_counter() - started
+            on_checkpoint(_snapshot(loop, splits, history, wall))
+        if on_epoch is not None and on_epoch(dict(metrics)) is True:
+            stopped = epoch < budget.epochs
+            break
+    wall = earlier + time.perf_counter() - started
+    return _final(spec, proxy, budget, splits, history, wall, stopped)
+
+
+def _load(data: DataConfig, budget: ProxyBudget, proxy: Proxy, device: torch.device) -> Splits:
+    return load_splits(
+        data,
+        train_samples=budget.train_samples,
+        val_samples=budget.val_samples,
+        input_size=proxy.spec.input_size,
+        batch_size=budget.batch_size,
+        augment=budget.augment,
+        seed=budget.seed,
+        device=device,
+        channels_last=device.type == "cuda",
+    )
+
+
+def _build_loop(
+    spec: ArchSpec,
+    budget: ProxyBudget,
+    splits: Splits,
+    device: torch.device,
+    resume: TrainState | None,
+) -> Loop:
+    torch.manual_seed(budget.seed)
+    model = build_model(spec)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = model.to(device)
+    optimizer = make_optimizer(model, budget)
+    schedule = make_schedule(optimizer, budget, len(splits.train))
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        optimizer.load_state_dict(resume.optimizer)
+        schedule.load_state_dict(resume.schedule)
+        generator = splits.train.generator
+        assert generator is not None, "training batches have no generator"
+        generator.set_state(resume.generator)
+    return Loop(spec, model, optimizer, schedule, budget, device)
+
+
+def _snapshot(
+    loop: Loop, splits: Splits, history: list[dict[str, float]], wall: float
+) -> TrainState:
+    generator = splits.train.generator
+    assert generator is not None, "training batches have no generator"
+    return TrainState(
+        epoch=len(history),
+        model={k: v.detach().to("cpu", copy=True) for k, v in loop.model.state_dict().items()},
+        optimizer=loop.optimizer.state_dict(),
+        schedule=loop.schedule.state_dict(),
+        generator=generator.get_state(),
+        history=[dict(m) for m in history],
+        wall_time_s=wall,
+    )
+
+
+def _final(
+    spec: ArchSpec,
+    proxy: Proxy,
+    budget: ProxyBudget,
+    splits: Splits,
+    history: list[dict[str, float]],
+    wall: float,
+    stopped: bool,
+) -> dict[str, Any]:
+    cost = count_cost(spec)
+    accuracies = [m["val_accuracy"] for m in history]
+    scale = {
+        k: getattr(proxy.spec, k) for k in ("width", "input_size", "in_channels", "num_classes")
+    }
+    return {
+        "best_val_accuracy": max(accuracies, default=0.0),
+        "last_val_accuracy": accuracies[-1] if accuracies else 0.0,
+        "val_accuracy": accuracies[-1] if accuracies else 0.0,
+        "epochs_trained": len(history),
+        "wall_time_s": wall,
+        "params": cost.params,
+        "macs": cost.macs,
+        "stopped_early": stopped,
+        "proxy": {
+            **budget.to_dict(),
+            **scale,
+            "train_samples": splits.train.num_samples,
+            "val_samples": splits.val.num_samples,
+            "notes": list(proxy.notes),
+        },
+    }
