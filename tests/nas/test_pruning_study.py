@@ -16,12 +16,13 @@ from optuna.trial import TrialState
 
 from nas.frontier import pareto_mask
 from nas.pruning import ParetoPruner, make_pruner, pruner_names, pruner_options
+from storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def new_study(tmp_path: Path, pruner: optuna.pruners.BasePruner) -> optuna.Study:
-    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'nas.db'}")
+    storage = open_storage(f"sqlite:///{tmp_path / 'nas.db'}")
     return optuna.create_study(
         study_name="attention-nas",
         storage=storage,
