@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-classes", type=int, help="classes of build_model() (default: spec)")
     parser.add_argument("--in-channels", type=int, help="input channels (default: spec)")
     parser.add_argument(
+        "--attach",
+        action="store_true",
+        help="also attach the module (and weights) to the study's artifacts, for the dashboard",
+    )
+    parser.add_argument(
         "--weights",
         action="store_true",
         help="also write the trained proxy weights beside the module and export the proxy scale",
@@ -50,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
     command = shlex.join(["nas", *sys.argv[1:]]) if sys.argv[1:] else "nas export"
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if args.spec is not None:
-        if args.weights:
-            raise ValueError("--weights needs a trial: weights come from the study's checkpoints")
+        if args.weights or args.attach:
+            raise ValueError("--weights and --attach need a study; drop them with --spec")
         from nas.commands._io import read_spec
 
         spec = _overridden(read_spec(args.spec), args)
@@ -65,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {output} ({spec.backbone}, {scale_note(spec)})")
     if weights is not None:
         print(f"wrote {weights}: proxy weights trained at {scale_note(spec)}")
+    if args.attach:
+        _attach(args, origin, [output] + ([weights] if weights is not None else []))
     if rendered.needs_torchvision:
         print("note: the module imports torchvision (a block uses torchvision.ops)")
     return 0
@@ -137,3 +144,28 @@ def _weights(
     output.parent.mkdir(parents=True, exist_ok=True)
     fetch_weights(artifact_store(url, args.artifacts), artifact, proxy, destination)
     return proxy, destination
+
+
+def _attach(args: argparse.Namespace, origin: Any, files: list[Path]) -> None:
+    """Upload ``files`` as study artifacts named ``trial-N_<file>``.
+
+    Study-level, because Optuna refuses to change a finished trial; the dashboard lists them
+    on the study page, where they can be downloaded.
+    """
+    import shutil
+    import tempfile
+
+    import optuna
+    from optuna.artifacts import upload_artifact
+
+    from storage import artifact_store, default_storage_url, open_storage
+
+    url = args.storage or default_storage_url()
+    study = optuna.load_study(study_name=args.study, storage=open_storage(url))
+    store = artifact_store(url, args.artifacts)
+    with tempfile.TemporaryDirectory() as scratch:
+        for file in files:
+            named = Path(scratch) / f"trial-{origin.trial}_{file.name}"
+            shutil.copyfile(file, named)
+            upload_artifact(artifact_store=store, file_path=str(named), study_or_trial=study)
+            print(f"attached {named.name} to study {args.study!r}")

@@ -196,3 +196,12 @@ def test_spec_file_export(tmp_path: Path) -> None:
         "class SqueezeExcite" in out.read_text()
         and "class EfficientChannelAttention" not in out.read_text()
     )
+
+
+def test_attach_uploads_module_and_weights(url: str, tmp_path: Path) -> None:
+    from optuna.artifacts import get_all_artifact_meta
+
+    export(url, tmp_path, "--trial", "0", "--weights", "--attach")
+    study = optuna.load_study(study_name="attention-nas", storage=url)
+    names = {meta.filename for meta in get_all_artifact_meta(study)}
+    assert {"trial-0_model.py", "trial-0_model.pt"} <= names
