@@ -1,9 +1,12 @@
-"""``nas export``: one architecture of the front as a self-contained Python module.
+"""``nas export``: one architecture of the front as a self-contained Python module::
 
-nas export --knee -o model.py                     # the knee of the default study's front
-nas export --study S --max-macs 40e6 -o model.py  # the most accurate within 40 M MACs
-nas export --trial 12 --weights -o model.py       # also model.pt, the proxy's weights
-nas export --spec spec.json -o model.py           # a hand-written spec, no storage
+    nas export --knee -o model.py                     # the knee of the default study's front
+    nas export --study S --max-macs 40e6 -o model.py  # the most accurate within 40 M MACs
+    nas export --trial 12 --weights -o model.py       # also model.pt, the proxy's weights
+    nas export --knee --attach -o model.py            # and attach it to the study (dashboard)
+    nas export --spec spec.json -o model.py           # a hand-written spec, no storage
+
+See docs/export.md.
 """
 
 from __future__ import annotations
