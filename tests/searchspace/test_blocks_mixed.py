@@ -148,3 +148,15 @@ def test_aspp_parameters_and_macs_match_the_hand_formula() -> None:
 def test_aspp_rejects_malformed_rates(bad: str) -> None:
     with pytest.raises(ValueError, match="dash-separated positive integers"):
         parse_rates(bad)
+
+
+@pytest.mark.parametrize("name", ["cbam", "bam", "aspp"])
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_mixed_blocks_handle_one_channel_and_tiny_maps(name: str, size: int) -> None:
+    """Reductions floor at one channel; dilated and atrous convs pad past 1x1 maps."""
+    block = create_block(name, 1).eval()
+    x = torch.randn(1, 1, size, size)
+    with torch.no_grad():
+        y = block(x)
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
