@@ -31,7 +31,12 @@ PRUNERS: tuple[str, ...] = ("pareto", "median", "successive_halving", "hyperband
 EXTRA_OBJECTIVES: tuple[str, ...] = ("params", "latency_ms")
 
 #: The default proxy: measured to finish the default 12-trial search in a few minutes on 2 CPUs.
-DEFAULT_PROXY: dict[str, Any] = {"epochs": 2, "train_samples": 2000, "val_samples": 1000}
+DEFAULT_PROXY: dict[str, Any] = {
+    "epochs": 3,
+    "train_samples": 2000,
+    "val_samples": 1000,
+    "batch_size": 64,
+}
 
 
 @dataclass(frozen=True)

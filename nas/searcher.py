@@ -162,6 +162,13 @@ class StudySearcher(Searcher):
             self._complete(entry, result)
         self.tally.trained_now += 1
 
+    def interrupt_all(self) -> int:
+        """Fail and queue again every trial still in flight (the run is stopping)."""
+        stopped = list(self.entries)
+        for trial_id in stopped:
+            self.on_trial_complete(trial_id, {})
+        return len(stopped)
+
     def _complete(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
         accuracy = float(result["best_val_accuracy"])
         if not math.isfinite(accuracy):

@@ -16,8 +16,10 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from nas.config import SearchConfig
@@ -66,6 +68,8 @@ def run_search(
     stream = stream or sys.stdout
     start = time.monotonic()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
+    if not verbose:
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     url = normalize_url(config.search.storage) if config.search.storage else default_storage_url()
     storage = open_storage(url)
     data, budget, shape = _trial_settings(config)
@@ -80,7 +84,12 @@ def run_search(
     target = config.search.trials
     ran = finished_count(study) < target
     if ran:
-        _run_ray(config, study, space, data, budget, url, verbose, stream, trainable)
+        stopped = _run_ray(config, study, space, data, budget, url, verbose, stream, trainable)
+        if stopped:
+            notes.append(
+                f"stopped early: {stopped} trials in flight were marked FAIL (interrupted) and "
+                "queued again; run the same command to continue"
+            )
     else:
         notes.append(f"study already has {finished_count(study)} finished trials (budget {target})")
     result = _result(study, url, target, notes, time.monotonic() - start)
@@ -95,7 +104,11 @@ def _trial_settings(
     from workers.budget import ProxyBudget
     from workers.data import DataConfig, dataset_shape
 
-    data_config = _build("data", DataConfig, config.data)
+    raw_data = dict(config.data)
+    if raw_data.get("data_dir"):
+        # Ray runs trials in their own working directories: a relative path would move.
+        raw_data["data_dir"] = str(Path(raw_data["data_dir"]).expanduser().resolve())
+    data_config = _build("data", DataConfig, raw_data)
     budget = _build("proxy", ProxyBudget, config.proxy)
     shape = tuple(dataset_shape(data_config))
     assert len(shape) == 3, "dataset_shape returns (in_channels, input_size, num_classes)"
@@ -133,7 +146,8 @@ def _run_ray(
     verbose: bool,
     stream: TextIO,
     trainable: Callable[[dict[str, Any]], None] | None,
-) -> None:
+) -> int:
+    """Train until the budget is reached; returns how many trials were cut short."""
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     # Tune's new output engine prints an experiment banner even at verbose=0; the legacy
@@ -196,10 +210,12 @@ def _run_ray(
         )
         tuner.fit()
     finally:
+        stopped = searcher.interrupt_all()
         progress.close()
         if started_ray:
             ray.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
+    return stopped
 
 
 def _resources(config: SearchConfig) -> dict[str, float]:

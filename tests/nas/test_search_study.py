@@ -173,3 +173,16 @@ def test_resume_fails_running_and_requeues_once(url: str) -> None:
     assert waiting[0].user_attrs["requeued_from"] == 1
     assert len(trials) == 3, "references are queued once per study, not per run"
     assert fail_interrupted(again.study) == 0
+
+
+def test_interrupt_all_fails_and_requeues_in_flight(url: str) -> None:
+    study, searcher = _setup(url, trials=4)
+    searcher.suggest("a")
+    searcher.suggest("b")
+    searcher.on_trial_complete("a", _final(0.5))
+    assert searcher.interrupt_all() == 1
+    assert searcher.interrupt_all() == 0
+    b = study.trials[1]
+    assert b.state == TrialState.FAIL and b.user_attrs["fail_reason"] == INTERRUPTED
+    (again,) = [t for t in study.trials if t.user_attrs.get("requeued_from") == 1]
+    assert again.state == TrialState.WAITING and again.user_attrs["reference"] == "se_branch"
