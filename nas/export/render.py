@@ -183,11 +183,17 @@ def _plain(value: Any) -> Any:
 
 def _docstring(spec: ArchSpec, origin: Origin, module_name: str, torchvision: bool) -> str:
     stages = [f"    stage {i + 1}: {stage.label()}" for i, stage in enumerate(spec.stages)]
-    papers = sorted({f"    {s.block}: {block_info(s.block).paper}" for s in spec.stages} - {""})
-    papers = [p for p in papers if not p.startswith("    none:")]
-    imports = "torch and the standard library"
+    papers = []
+    for block in sorted({s.block for s in spec.stages} - {"none"}):
+        citation, _, link = block_info(block).paper.rpartition(", ")
+        if link.startswith("http"):
+            papers += [f"    {block}: {citation},", f"        {link}"]
+        else:
+            papers.append(f"    {block}: {block_info(block).paper}")
+    imports = ["Imports only torch and the standard library."]
     if torchvision:
-        imports += ", and torchvision (its ``torchvision.ops`` implement a block here)"
+        imports = ["Imports torch, the standard library and torchvision (a block here calls"]
+        imports.append("``torchvision.ops``; install torchvision next to torch).")
     name = module_name if module_name.isidentifier() else "model"
     lines = [
         f"{spec.backbone} at width {spec.width:g} with searched attention, "
@@ -206,7 +212,8 @@ def _docstring(spec: ArchSpec, origin: Origin, module_name: str, torchvision: bo
         f"    model = build_model()  # num_classes={spec.num_classes}, "
         f"in_channels={spec.in_channels}",
         "",
-        f"Imports only {imports}; ``torch.export.export`` traces the model.",
+        *imports,
+        "``torch.export.export(model, (x,), strict=False)`` traces the model.",
         "",
     ]
     return "\n".join(lines)
