@@ -21,7 +21,8 @@ from storage.urls import EXAMPLES, default_storage_url, parse_url
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
 
-Preparer = Callable[[URL], dict[str, Any]]
+Preparer = Callable[[URL, bool], dict[str, Any]]
+"""``prepare(url, create)``: check what can be checked, return the engine kwargs."""
 
 BACKENDS: dict[str, Preparer] = {
     "sqlite": prepare_sqlite,
@@ -33,10 +34,14 @@ BACKENDS: dict[str, Preparer] = {
 def open_storage(
     url: str | None = None,
     *,
+    create: bool = True,
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
 ) -> RDBStorage:
     """The Optuna storage at ``url`` (default :func:`default_storage_url`), tables created.
+
+    ``create=False`` is for readers (``nas pareto``, ``nas studies``): a SQLite file that does
+    not exist yet is an error instead of a new empty database.
 
     ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` for callers that want
     Optuna to fail trials whose process died. Raises ``ValueError`` (one line) for an unknown
@@ -54,7 +59,7 @@ def open_storage(
             f"storage {shown}: unsupported database {backend!r} (supported: {supported}); "
             f"use {EXAMPLES}"
         )
-    engine_kwargs = prepare(parsed)
+    engine_kwargs = prepare(parsed, create)
     try:
         return optuna.storages.RDBStorage(
             parsed.render_as_string(hide_password=False),

@@ -22,8 +22,11 @@ INSTALL_HINT = "pip install 'attention-nas[postgres]'"
 _DRIVER_MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}
 
 
-def prepare_postgres(url: URL) -> dict[str, Any]:
-    """Check the driver and that the server answers; return RDBStorage engine kwargs."""
+def prepare_postgres(url: URL, create: bool = True) -> dict[str, Any]:
+    """Check the driver and that the server answers; return RDBStorage engine kwargs.
+
+    ``create`` is unused: the database itself must exist either way (Optuna creates tables).
+    """
     shown = url.render_as_string(hide_password=True)
     module = _DRIVER_MODULES.get(url.get_driver_name(), url.get_driver_name())
     try:

@@ -30,10 +30,18 @@ BUSY_TIMEOUT_S = 60.0
 """How long a connection waits for another process's write lock before giving up."""
 
 
-def prepare_sqlite(url: URL) -> dict[str, Any]:
-    """Create the file's directory, switch the file to WAL; return RDBStorage engine kwargs."""
+def prepare_sqlite(url: URL, create: bool = True) -> dict[str, Any]:
+    """Create the file's directory, switch the file to WAL; return RDBStorage engine kwargs.
+
+    With ``create=False`` a missing file is an error (readers should not make empty databases).
+    """
     assert url.database is not None, "parse_url makes SQLite paths absolute"
     path = Path(url.database)
+    if not create and not path.is_file():
+        raise ValueError(
+            f"storage {path} does not exist; run `nas search` first, or point --storage "
+            f"(or ${ENV_VAR}) at an existing results file"
+        )
     _ensure_directory(path)
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise ValueError(

@@ -85,3 +85,17 @@ def test_contract_backends_open(storage_url: str, study_name: str) -> None:
     study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=3)
     again = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     assert len(again.trials) == 3
+
+
+def test_readers_do_not_create_databases(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "nas.db"
+    message = _one_line_error_create_false(f"sqlite:///{path}")
+    assert f"storage {path} does not exist; run `nas search` first" in message
+    assert not path.parent.exists()
+
+
+def _one_line_error_create_false(url: str) -> str:
+    with pytest.raises(ValueError) as info:
+        open_storage(url, create=False)
+    assert "\n" not in str(info.value)
+    return str(info.value)
