@@ -150,6 +150,20 @@ def test_nonlocal_concatenation_equals_the_concatenated_projection(subsample: bo
     assert torch.allclose(got, expected / phi.shape[1], atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["embedded_gaussian", "gaussian"])
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_nonlocal_subsampling_works_down_to_one_pixel(mode: str, size: int) -> None:
+    """2x2 max-pool in ceil mode: ceil(H/2) x ceil(W/2) keys, never zero of them."""
+    block = randomise(create_block("nonlocal", 8, mode=mode, subsample=True))
+    x = torch.randn(1, 8, size, size + 1)
+    assert block(x).shape == x.shape
+    keys = math.ceil(size / 2) * math.ceil((size + 1) / 2)
+    assert block.affinity(x).shape == (1, size * (size + 1), keys)
+    with torch.device("meta"):
+        meta_block = create_block("nonlocal", 8, mode=mode, subsample=True)
+    assert meta_block(x.to("meta")).shape == x.shape
+
+
 def test_nonlocal_normalisations() -> None:
     x = torch.randn(2, C, H, W)
     for mode in ("embedded_gaussian", "gaussian"):
