@@ -8,6 +8,7 @@ it returns are always those of the full-scale spec, the search's cost objective.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -140,8 +141,8 @@ def _snapshot(
     return TrainState(
         epoch=len(history),
         model={k: v.detach().to("cpu", copy=True) for k, v in loop.model.state_dict().items()},
-        optimizer=loop.optimizer.state_dict(),
-        schedule=loop.schedule.state_dict(),
+        optimizer=copy.deepcopy(loop.optimizer.state_dict()),
+        schedule=copy.deepcopy(loop.schedule.state_dict()),
         generator=generator.get_state(),
         history=[dict(m) for m in history],
         wall_time_s=wall,

@@ -1,0 +1,181 @@
+"""train_proxy end to end on tiny IDX data: determinism, early stop, resume, failures."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from searchspace.build import build_model
+from searchspace.cost import count_cost
+from searchspace.spec import ArchSpec
+from workers import failures
+from workers.batches import Normalize, TensorBatches
+from workers.budget import ProxyBudget
+from workers.data import DataConfig
+from workers.errors import TrainingFailed
+from workers.loop import Loop
+from workers.recipe import make_optimizer, make_schedule
+from workers.state import TrainState
+from workers.train import plan_proxy, train_proxy
+
+
+def _data(root: Path) -> DataConfig:
+    return DataConfig(data_dir=str(root), download=False)
+
+
+def test_metrics_and_final_result(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget
+) -> None:
+    seen: list[dict[str, float]] = []
+    final = train_proxy(tiny_spec, _data(fashion_dir), tiny_budget, on_epoch=seen.append)
+    assert [m["epoch"] for m in seen] == [1, 2]
+    for metrics in seen:
+        assert set(metrics) >= {
+            "epoch",
+            "val_accuracy",
+            "val_loss",
+            "train_loss",
+            "images_per_s",
+            "lr",
+        }
+        assert 0 <= metrics["val_accuracy"] <= 1 and metrics["images_per_s"] > 0
+        assert math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])
+    assert seen[-1]["lr"] == 0.0  # the cosine ends at zero
+    assert final["epochs_trained"] == 2 and final["stopped_early"] is False
+    assert final["best_val_accuracy"] == max(m["val_accuracy"] for m in seen)
+    assert final["last_val_accuracy"] == seen[-1]["val_accuracy"]
+    full = count_cost(tiny_spec)
+    assert (final["macs"], final["params"]) == (full.macs, full.params)
+    proxy = final["proxy"]
+    assert (proxy["width"], proxy["input_size"], proxy["in_channels"], proxy["num_classes"]) == (
+        0.25,
+        12,
+        1,
+        10,
+    )
+    assert (proxy["train_samples"], proxy["val_samples"], proxy["epochs"]) == (96, 24, 2)
+
+
+def test_two_runs_on_cpu_are_identical(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget
+) -> None:
+    runs = []
+    for _ in range(2):
+        seen: list[dict[str, float]] = []
+        train_proxy(tiny_spec, _data(fashion_dir), tiny_budget, on_epoch=seen.append)
+        runs.append([(m["train_loss"], m["val_loss"], m["val_accuracy"]) for m in seen])
+    assert runs[0] == runs[1]
+
+
+def test_callback_true_stops_early(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget
+) -> None:
+    final = train_proxy(tiny_spec, _data(fashion_dir), tiny_budget, on_epoch=lambda m: True)
+    assert final["epochs_trained"] == 1 and final["stopped_early"] is True
+
+
+def test_resume_continues_as_if_never_interrupted(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget, tmp_path: Path
+) -> None:
+    states: list[TrainState] = []
+    straight: list[dict[str, float]] = []
+    train_proxy(
+        tiny_spec,
+        _data(fashion_dir),
+        tiny_budget,
+        on_epoch=straight.append,
+        on_checkpoint=states.append,
+    )
+    states[0].save(tmp_path / "ckpt")
+    restored = TrainState.load(tmp_path / "ckpt")
+    resumed: list[dict[str, float]] = []
+    final = train_proxy(
+        tiny_spec, _data(fashion_dir), tiny_budget, on_epoch=resumed.append, resume=restored
+    )
+    assert [m["epoch"] for m in resumed] == [2]
+    keys = ("train_loss", "val_loss", "val_accuracy")
+    assert [resumed[0][k] for k in keys] == [straight[1][k] for k in keys]
+    assert final["epochs_trained"] == 2
+
+
+def test_checkpoint_weights_load_into_the_proxy_model(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget, tmp_path: Path
+) -> None:
+    states: list[TrainState] = []
+    train_proxy(tiny_spec, _data(fashion_dir), tiny_budget, on_checkpoint=states.append)
+    states[-1].save(tmp_path)
+    weights = torch.load(tmp_path / "model.pt", weights_only=True)
+    model = build_model(plan_proxy(tiny_spec, _data(fashion_dir), tiny_budget).spec)
+    model.load_state_dict(weights)
+
+
+def test_learns_the_tiny_task(fashion_dir: Path, tiny_spec: ArchSpec) -> None:
+    # the class is the square's position, so no crop or flip here
+    budget = ProxyBudget(
+        epochs=5, width=0.25, input_size=16, batch_size=24, augment=False, warmup_epochs=0.5
+    )
+    final = train_proxy(tiny_spec, _data(fashion_dir), budget)
+    assert final["best_val_accuracy"] >= 0.5  # chance is 0.1
+
+
+def _loop(spec: ArchSpec, model: nn.Module, budget: ProxyBudget) -> tuple[Loop, TensorBatches]:
+    images = torch.randint(0, 255, (8, 1, 12, 12), dtype=torch.uint8)
+    batches = TensorBatches(
+        images, torch.arange(8) % 10, Normalize.from_images(images), 4, generator=torch.Generator()
+    )
+    optimizer = make_optimizer(model, budget)
+    loop = Loop(
+        spec,
+        model,
+        optimizer,
+        make_schedule(optimizer, budget, len(batches)),
+        budget,
+        torch.device("cpu"),
+    )
+    return loop, batches
+
+
+def test_nan_loss_fails_with_the_step_and_advice(tiny_spec: ArchSpec) -> None:
+    budget = ProxyBudget(epochs=1, batch_size=4)
+    spec = tiny_spec.with_scale(width=0.25, in_channels=1, num_classes=10, input_size=12)
+    model = build_model(spec)
+    loop, batches = _loop(spec, model, budget)
+    with torch.no_grad():
+        model.fc.bias.fill_(float("nan"))  # type: ignore[union-attr, operator]
+    with pytest.raises(
+        TrainingFailed, match=r"loss became nan at epoch 3 step 1 .*lower budget.lr"
+    ):
+        loop.train_epoch(3, batches)
+
+
+class _Broken(nn.Module):
+    block_name = "se"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.view(-1, 7)  # the wrong shape: a real error raised by torch
+
+
+def test_model_error_names_the_block(tiny_spec: ArchSpec) -> None:
+    spec = tiny_spec.with_scale(width=0.25, in_channels=1, num_classes=10, input_size=12)
+    model = build_model(spec)
+    model.layer1[1].attn = _Broken()  # type: ignore[index, union-attr]
+    loop, batches = _loop(spec, model, ProxyBudget(epochs=1, batch_size=4))
+    with pytest.raises(TrainingFailed) as info:
+        loop.train_epoch(1, batches)
+    message = str(info.value)
+    assert "epoch 1 step 1 in layer1.1.attn [se] (stage 0: se(ratio=4)@branch/all)" in message
+    assert "RuntimeError" in message and "\n" not in message
+
+
+def test_out_of_memory_is_recognised() -> None:
+    with pytest.raises(RuntimeError) as info:
+        torch.empty(2**62, dtype=torch.uint8)
+    assert failures.is_out_of_memory(info.value)
+    failed = failures.out_of_memory(info.value, torch.device("cpu"), 128)
+    assert "out of memory on cpu at batch size 128" in str(failed)
+    assert "lower budget.batch_size" in str(failed)
+    assert not failures.is_out_of_memory(ValueError("shape mismatch"))
