@@ -16,13 +16,13 @@ class ZPoolGate(nn.Module):
     """Gate a tensor from the max and mean over its dim 1: ``(B, D, P, Q) -> (B, D, P, Q)``.
 
     Z-pool to ``(B, 2, P, Q)``, a bias-free ``kernel`` x ``kernel`` conv to one map, BN,
-    sigmoid, rescale. ``2 kernel^2 + 2`` parameters.
+    sigmoid, rescale. ``2 kernel^2 + 2`` parameters; BN momentum 0.01 as in the reference code.
     """
 
     def __init__(self, kernel: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(2, 1, kernel, padding=kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(1)
+        self.bn = nn.BatchNorm2d(1, momentum=0.01)
 
     def forward(self, x: Tensor) -> Tensor:
         pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
