@@ -107,9 +107,11 @@ class ParetoPruner(BasePruner):
         keep = math.ceil(len(rows) / self.reduction_factor)
         return bool(ahead[-1] >= keep)
 
-    def _rung_rows(self, study: optuna.study.Study, trial: FrozenTrial, step: int) -> list[list]:
+    def _rung_rows(
+        self, study: optuna.study.Study, trial: FrozenTrial, step: int
+    ) -> list[list[float]]:
         """``[accuracy at step, *costs]`` of every other trial placed at rung ``step``."""
-        rows = []
+        rows: list[list[float]] = []
         for other in study.get_trials(deepcopy=False):
             if other.number == trial.number or other.state == TrialState.WAITING:
                 continue
