@@ -28,14 +28,16 @@ def proxy_spec(spec: ArchSpec, proxy: Any) -> ArchSpec:
     """
     if not isinstance(proxy, Mapping):
         raise ValueError("the trial has no 'proxy' attribute, so the weights' scale is unknown")
-    width = proxy.get("width", spec.width)
+    # A missing or None entry means "the full spec's" (a budget's ``input_size = None`` is the
+    # dataset's own size); the strict load in :func:`fetch_weights` catches any mismatch.
+    width = proxy.get("width") if proxy.get("width") is not None else spec.width
     if not isinstance(width, int | float) or isinstance(width, bool) or not math.isfinite(width):
         raise ValueError(f"proxy width {width!r} is not a number")
     if not 0 < width <= 8:
         raise ValueError(f"proxy width {width} is outside (0, 8]")
     sizes: dict[str, int] = {}
     for key in ("input_size", "in_channels", "num_classes"):
-        value = proxy.get(key, getattr(spec, key))
+        value = proxy.get(key) if proxy.get(key) is not None else getattr(spec, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"proxy {key} {value!r} is not a positive integer")
         sizes[key] = value

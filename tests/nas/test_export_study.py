@@ -205,3 +205,16 @@ def test_attach_uploads_module_and_weights(url: str, tmp_path: Path) -> None:
     study = optuna.load_study(study_name="attention-nas", storage=url)
     names = {meta.filename for meta in get_all_artifact_meta(study)}
     assert {"trial-0_model.py", "trial-0_model.pt"} <= names
+
+
+def test_proxy_scale_falls_back_to_the_spec_for_unrecorded_fields() -> None:
+    from nas.export.weights import proxy_spec
+
+    full = ArchSpec.from_dict(SE)
+    budget = {"epochs": 1, "width": 0.25, "input_size": None}  # a budget, as a search stores it
+    proxy = proxy_spec(full, budget)
+    assert (proxy.width, proxy.input_size, proxy.in_channels) == (0.25, 28, 1)
+    with pytest.raises(ValueError, match="proxy width"):
+        proxy_spec(full, {"width": float("nan")})
+    with pytest.raises(ValueError, match="no 'proxy' attribute"):
+        proxy_spec(full, None)
