@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, Integer, String, bindparam, text
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage, RDBStorage
+    from sqlalchemy.engine import Connection
 
 __all__ = ["StudySummary", "TrialRow", "find_study_id", "study_summaries", "trial_table"]
 
@@ -185,55 +186,77 @@ def _redacted(url: str) -> str:
 
 
 def trial_table(
-    storage: BaseStorage, study_name: str, keys: Sequence[str] | None = None
+    storage: BaseStorage,
+    study_name: str,
+    keys: Sequence[str] | None = None,
+    numbers: Collection[int] | None = None,
 ) -> list[TrialRow]:
-    """Every trial of ``study_name`` by number; ``keys`` limits the user_attrs read (None: all)."""
+    """The trials of ``study_name`` by number.
+
+    ``keys`` limits the user_attrs read (None: all); ``numbers`` limits the trials (None: all),
+    e.g. to read the large ``spec`` attribute of the front members only.
+    """
     study_id = find_study_id(storage, study_name)
     rdb = _rdb(storage)
     if rdb is None:
-        return _table_public(storage, study_id, keys)
-    return _table_sql(rdb, study_id, keys)
+        return _table_public(storage, study_id, keys, numbers)
+    return _table_sql(rdb, study_id, keys, numbers)
 
 
-def _table_sql(rdb: RDBStorage, study_id: int, keys: Sequence[str] | None) -> list[TrialRow]:
-    in_study = "JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = :sid"
+def _select(
+    connection: Connection, sql: str, params: Mapping[str, Any], **types: Any
+) -> Sequence[Any]:
+    """Run ``sql``: list-valued ``params`` expand into ``IN (...)``, ``types`` type columns."""
+    statement = text(sql)
+    lists = [name for name, value in params.items() if isinstance(value, list)]
+    if lists:
+        statement = statement.bindparams(*(bindparam(name, expanding=True) for name in lists))
+    typed = statement.columns(**types) if types else statement
+    return connection.execute(typed, dict(params)).all()
+
+
+def _table_sql(
+    rdb: RDBStorage,
+    study_id: int,
+    keys: Sequence[str] | None,
+    numbers: Collection[int] | None,
+) -> list[TrialRow]:
+    where = "t.study_id = :sid"
     params: dict[str, Any] = {"sid": study_id}
+    if numbers is not None:
+        where += " AND t.number IN :numbers"
+        params["numbers"] = sorted(numbers)
+    join = f"JOIN trials t ON t.trial_id = x.trial_id WHERE {where}"
     with rdb.engine.connect() as connection:
-        trials = connection.execute(
-            text(
-                "SELECT trial_id, number, state, datetime_start, datetime_complete "
-                "FROM trials WHERE study_id = :sid ORDER BY number"
-            ).columns(datetime_start=DateTime, datetime_complete=DateTime),
+        trials = _select(
+            connection,
+            "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete "
+            f"FROM trials t WHERE {where} ORDER BY t.number",
             params,
-        ).all()
-        values: dict[int, dict[int, float]] = defaultdict(dict)
-        for trial_id, objective, value, value_type in connection.execute(
-            text(
-                "SELECT x.trial_id, x.objective, x.value, x.value_type "
-                f"FROM trial_values x {in_study}"
-            ),
-            params,
-        ).all():
-            values[trial_id][objective] = _INFINITE.get(str(value_type), value)
-        attr_sql = f"SELECT x.trial_id, x.key, x.value_json FROM trial_user_attributes x {in_study}"
-        attr_statement = text(attr_sql)
-        if keys is not None:
-            attr_statement = text(attr_sql + " AND x.key IN :keys").bindparams(
-                bindparam("keys", expanding=True)
-            )
-            params = {**params, "keys": list(keys)}
-        attrs: dict[int, dict[str, Any]] = defaultdict(dict)
-        for trial_id, key, value_json in connection.execute(attr_statement, params).all():
-            attrs[trial_id][key] = json.loads(value_json)
-        n_intermediate: dict[int, int] = dict(
-            connection.execute(
-                text(
-                    "SELECT x.trial_id, COUNT(*) FROM trial_intermediate_values x "
-                    f"{in_study} GROUP BY x.trial_id"
-                ),
-                {"sid": study_id},
-            ).all()
+            datetime_start=DateTime,
+            datetime_complete=DateTime,
         )
+        values: dict[int, dict[int, float]] = defaultdict(dict)
+        value_sql = "SELECT x.trial_id, x.objective, x.value, x.value_type FROM trial_values x"
+        for trial_id, objective, value, value_type in _select(
+            connection, f"{value_sql} {join}", params
+        ):
+            values[trial_id][objective] = _INFINITE.get(str(value_type), value)
+        attr_sql = f"SELECT x.trial_id, x.key, x.value_json FROM trial_user_attributes x {join}"
+        attr_params = dict(params)
+        if keys is not None:
+            attr_sql += " AND x.key IN :keys"
+            attr_params["keys"] = list(keys)
+        attrs: dict[int, dict[str, Any]] = defaultdict(dict)
+        for trial_id, key, value_json in _select(connection, attr_sql, attr_params):
+            attrs[trial_id][key] = json.loads(value_json)
+        count_sql = "SELECT x.trial_id, COUNT(*) FROM trial_intermediate_values x"
+        n_intermediate = {
+            trial_id: int(n)
+            for trial_id, n in _select(
+                connection, f"{count_sql} {join} GROUP BY x.trial_id", params
+            )
+        }
     return [
         TrialRow(
             number=number,
@@ -255,10 +278,15 @@ def _ordered(by_objective: Mapping[int, float] | None) -> tuple[float, ...] | No
 
 
 def _table_public(
-    storage: BaseStorage, study_id: int, keys: Sequence[str] | None
+    storage: BaseStorage,
+    study_id: int,
+    keys: Sequence[str] | None,
+    numbers: Collection[int] | None,
 ) -> list[TrialRow]:
     rows = []
     for trial in storage.get_all_trials(study_id, deepcopy=False):
+        if numbers is not None and trial.number not in numbers:
+            continue
         attrs = trial.user_attrs
         if keys is not None:
             attrs = {k: v for k, v in attrs.items() if k in keys}

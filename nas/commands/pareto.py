@@ -25,8 +25,9 @@ NAME = "pareto"
 HELP = "the Pareto front of a study (accuracy vs MACs): table, --json or --plot front.png"
 ORDER = 50
 
-KEYS = ("spec", "spec_id", "macs", "params", "reference")
-"""The user_attrs the front needs (docs/study-format.md)."""
+KEYS = ("spec_id", "macs", "params", "reference")
+"""The user_attrs read for every trial (docs/study-format.md); ``spec``, the large one, is read
+for the front members only."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +120,23 @@ def compute_front(
     return complete, sorted(entries, key=lambda e: (e.macs, -e.accuracy, e.row.number))
 
 
+def with_specs(
+    storage: Any, study: str, complete: list[TrialRow], front: list[FrontEntry]
+) -> tuple[list[TrialRow], list[FrontEntry]]:
+    """``front`` with each row's ``spec`` user_attr added (one query for the members only)."""
+    from dataclasses import replace
+
+    from storage.queries import trial_table
+
+    numbers = {e.row.number for e in front}
+    specs = {r.number: r.spec for r in trial_table(storage, study, ["spec"], numbers)}
+    entries = [
+        replace(e, row=replace(e.row, user_attrs={**e.row.user_attrs, "spec": specs[e.row.number]}))
+        for e in front
+    ]
+    return complete, entries
+
+
 def _number(row: TrialRow) -> int:
     return row.number
 
@@ -136,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     storage = open_storage(url, create=False)
     rows = trial_table(storage, args.study, keys=KEYS)  # ValueError lists the studies
     summary = next(s for s in study_summaries(storage) if s.name == args.study)
-    complete, front = compute_front(summary, rows)
+    complete, front = with_specs(storage, args.study, *compute_front(summary, rows))
     names = list(summary.metric_names or [f"objective_{i}" for i in range(len(summary.directions))])
     if args.json:
         print(json.dumps(_json(summary, complete, front, names)))

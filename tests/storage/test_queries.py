@@ -118,3 +118,18 @@ def test_unknown_study_in_empty_storage(tmp_path: object) -> None:
     storage = open_storage(f"sqlite:///{tmp_path}/empty.db")
     with pytest.raises(ValueError, match="it has no studies yet"):
         find_study_id(storage, "attention-nas")
+
+
+def test_numbers_limit_the_trials(storage_url: str, study_name: str) -> None:
+    storage = open_storage(storage_url)
+    _fill(storage, study_name)
+    memory = optuna.storages.InMemoryStorage()
+    _fill(memory, study_name)
+    for backend in (storage, memory):
+        rows = trial_table(backend, study_name, keys=["spec"], numbers={0, 2, 99})
+        assert [(r.number, r.state, r.n_intermediate) for r in rows] == [
+            (0, "COMPLETE", 3),
+            (2, "PRUNED", 1),
+        ]
+        assert rows[0].user_attrs == {"spec": SPEC} and rows[0].values == (0.91, 41e6)
+        assert trial_table(backend, study_name, numbers=[]) == []
