@@ -177,6 +177,6 @@ def _final(
             **scale,
             "train_samples": splits.train.num_samples,
             "val_samples": splits.val.num_samples,
-            "notes": list(proxy.notes),
+            "notes": "; ".join(proxy.notes),
         },
     }

@@ -2,7 +2,8 @@
 
 Xiao, Rasul, Vollgraf: "Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine
 Learning Algorithms", 2017, https://arxiv.org/abs/1708.07747. Read from the IDX files (gzipped
-or not) wherever they are; a horizontal flip keeps the class (a mirrored shirt is a shirt).
+or not) in ``data_dir`` if given, else ``$NAS_DATA_DIR``, the Debian package's folder, or
+torchvision's download; a horizontal flip keeps the class (a mirrored shirt is a shirt).
 """
 
 from __future__ import annotations
@@ -63,7 +64,12 @@ class FashionMNIST(DatasetSource):
         )
 
     def _candidates(self) -> list[Path]:
-        roots = [self.data_dir, os.environ.get(ENV_VAR), *SYSTEM_DIRS, str(CACHE_DIR)]
+        """An explicit ``data_dir`` is the only place looked at; else env, system, cache."""
+        roots = (
+            [self.data_dir]
+            if self.data_dir
+            else [os.environ.get(ENV_VAR), *SYSTEM_DIRS, str(CACHE_DIR)]
+        )
         folders = []
         for root in roots:
             if root:
