@@ -82,6 +82,7 @@ def test_study_page_shows_objectives_and_pareto_front(tmp_path: Path) -> None:
     browser = chromium()
     url = f"sqlite:///{tmp_path / 'nas.db'}"
     study_id = write_study(url)
+    attach(url, tmp_path / "trial-0_model.py")
     with serving(url, tmp_path) as base:
         dom = dump_dom(browser, f"{base}/dashboard/studies/{study_id}", tmp_path / "profile")
     assert STUDY in dom
@@ -95,3 +96,16 @@ def test_study_page_shows_objectives_and_pareto_front(tmp_path: Path) -> None:
     assert plot.classes.count("point") >= 3, "the front's points are not drawn"
     ticks = " ".join(plot.text).split()
     assert "30M" in ticks and "0.9" in ticks, ticks  # the study's MACs and accuracies
+    assert "trial-0_model.py" in dom, "study artifacts (nas export --attach) are not listed"
+
+
+def attach(url: str, file: Path) -> None:
+    """A study artifact, as ``nas export --attach`` uploads it."""
+    import optuna
+    from optuna.artifacts import upload_artifact
+
+    from storage import artifact_store
+
+    file.write_text("x = 1\n")
+    study = optuna.load_study(study_name=STUDY, storage=url)
+    upload_artifact(artifact_store=artifact_store(url), file_path=str(file), study_or_trial=study)
