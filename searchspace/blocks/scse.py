@@ -20,10 +20,11 @@ class ConcurrentSpatialChannelSE(nn.Module):
     ``C -> max(1, C // ratio) -> C`` with ReLU, sigmoid: ``(B, C, 1, 1)``. sSE: a 1x1 conv
     ``C -> 1``, sigmoid: ``(B, 1, H, W)``. ``add`` returns ``x * g_c + x * g_s`` (the MICCAI
     paper), ``max`` their element-wise maximum (the best aggregation in the authors' journal
-    follow-up, IEEE TMI 2019). Adds SE's parameters plus ``C + 1``.
+    follow-up, IEEE TMI 2019, and what their code does). The authors reduce by 2. Adds SE's
+    parameters plus ``C + 1``.
     """
 
-    def __init__(self, channels: int, *, ratio: int = 16, fusion: str = "add") -> None:
+    def __init__(self, channels: int, *, ratio: int = 2, fusion: str = "add") -> None:
         super().__init__()
         if fusion not in ("add", "max"):
             raise ValueError(f"scse: fusion must be 'add' or 'max', got {fusion!r}")

@@ -150,7 +150,13 @@ SCSE = declare(
         paper="Roy et al., Concurrent Spatial and Channel Squeeze & Excitation, MICCAI 2018, "
         "https://arxiv.org/abs/1803.02579",
         params=(
-            RATIO,
+            Param(
+                "ratio",
+                (2, 4, 8, 16),
+                2,
+                "reduction",
+                "cSE bottleneck reduction (the authors use 2)",
+            ),
             Param(
                 "fusion",
                 ("add", "max"),
