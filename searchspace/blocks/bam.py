@@ -18,14 +18,17 @@ class BAM(nn.Module):
 
     ``(B, C, H, W) -> (B, C, H, W)``, with ``r = max(1, C // ratio)``:
 
-    - channel branch ``M_c``: global average pool ``(B, C, 1, 1)``, MLP ``C -> r -> C`` with BN
-      and ReLU on the hidden layer (eq. 3);
-    - spatial branch ``M_s``: 1x1 conv ``C -> r``, two 3x3 convs with ``dilation``, 1x1 conv
-      ``r -> 1``, BN and ReLU after each hidden conv (eq. 4), giving ``(B, 1, H, W)``.
+    - channel branch ``M_c`` (eq. 3): global average pool ``(B, C, 1, 1)``, MLP
+      ``C -> r -> C``, giving ``(B, C, 1, 1)``;
+    - spatial branch ``M_s`` (eq. 4): 1x1 conv ``C -> r``, two 3x3 convs with ``dilation``,
+      1x1 conv ``r -> 1``, giving ``(B, 1, H, W)``.
 
-    The two broadcast to ``(B, C, H, W)`` and are summed before the sigmoid (eq. 2); the
-    result refines the input residually, ``F' = F + F * M(F)`` (eq. 1). The paper's defaults
-    are ``ratio=16`` and ``dilation=4``, and it places BAM between stages (``stage_end``).
+    BN and ReLU follow every hidden layer, as in the authors' released code (the equations
+    write one BN per branch output). The two maps broadcast to ``(B, C, H, W)`` and are
+    summed before the sigmoid (eq. 2; the released code multiplies them, we follow the
+    paper); the result refines the input residually, ``F' = F + F * M(F)`` (eq. 1). The
+    paper's defaults are ``ratio=16`` and ``dilation=4``, and it places BAM between stages
+    (``stage_end``).
     """
 
     def __init__(self, channels: int, *, ratio: int = 16, dilation: int = 4) -> None:
