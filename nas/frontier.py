@@ -10,8 +10,8 @@ worse in every objective and strictly better in at least one. Identical points d
 each other, so duplicates share a front.
 
 For two objectives (the accuracy/MACs case) everything is a sort plus one scan, O(n log n);
-10,000 points take a few milliseconds. More objectives fall back to a chunked O(n^2 m)
-comparison, which is fine for the few thousand trials a search produces.
+10,000 points take about 10 ms. More objectives use ENS-BS, a sort plus one pass comparing
+each point with a few fronts (well under a second for 10,000 points and three objectives).
 """
 
 from __future__ import annotations
@@ -79,14 +79,68 @@ def _pareto_mask_2d(points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _pareto_mask_nd(points: np.ndarray, chunk: int = 512) -> np.ndarray:
-    mask = np.ones(len(points), dtype=bool)
-    for start in range(0, len(points), chunk):
-        block = points[start : start + chunk, None, :]  # (c, 1, m) against (1, n, m)
-        no_worse = np.all(points[None, :, :] <= block, axis=2)
-        better = np.any(points[None, :, :] < block, axis=2)
-        mask[start : start + chunk] = ~np.any(no_worse & better, axis=1)
-    return mask
+class _Rows:
+    """A growable ``(k, m)`` float buffer (amortised O(1) append, views without copies)."""
+
+    def __init__(self, m: int) -> None:
+        self._data = np.empty((16, m))
+        self._size = 0
+
+    def append(self, row: np.ndarray) -> None:
+        if self._size == len(self._data):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        self._data[self._size] = row
+        self._size += 1
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._size]
+
+
+def _dominated_by_any(members: np.ndarray, point: np.ndarray) -> bool:
+    """Whether some row of ``members`` ``(k, m)`` dominates ``point`` ``(m,)``.
+
+    Only called with members distinct from ``point`` (duplicates are never placed in fronts),
+    so "no worse everywhere" already implies "strictly better somewhere".
+    """
+    return bool((members <= point).all(axis=1).any())
+
+
+def _ranks_nd(points: np.ndarray, first_front_only: bool = False) -> np.ndarray:
+    """Front index per point, any number of objectives (ENS-BS: Zhang et al., "An efficient
+    approach to nondominated sorting for evolutionary multiobjective optimization", IEEE TEC
+    2015, https://doi.org/10.1109/TEVC.2014.2308305).
+
+    Points are visited in lexicographic order, so a point can only be dominated by points
+    already placed. Each goes to the first front with no member dominating it; since every
+    member of front ``k`` is dominated by one of front ``k - 1``, "dominated by front k" is
+    monotone in ``k`` and a binary search finds the front. With ``first_front_only`` points
+    that do not join front 0 get rank 1 and are not placed further (enough for a mask).
+    """
+    order = np.lexsort(points.T[::-1])
+    ranked = points[order]
+    starts = _group_starts(ranked)
+    fronts: list[_Rows] = []
+    sorted_ranks = np.empty(len(points), dtype=int)
+    for i, start in enumerate(starts.tolist()):
+        if start != i:
+            sorted_ranks[i] = sorted_ranks[start]
+            continue
+        point = ranked[i]
+        low, high = 0, min(len(fronts), 1 if first_front_only else len(fronts))
+        while low < high:
+            middle = (low + high) // 2
+            if _dominated_by_any(fronts[middle].view(), point):
+                low = middle + 1
+            else:
+                high = middle
+        if low == len(fronts):
+            fronts.append(_Rows(points.shape[1]))
+        if not (first_front_only and low > 0):
+            fronts[low].append(point)
+        sorted_ranks[i] = low
+    ranks = np.empty(len(points), dtype=int)
+    ranks[order] = sorted_ranks
+    return ranks
 
 
 def pareto_mask(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
@@ -96,7 +150,7 @@ def pareto_mask(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if points.shape[1] == 2:
         return _pareto_mask_2d(points)
-    return _pareto_mask_nd(points)
+    return _ranks_nd(points, first_front_only=True) == 0
 
 
 def _ranks_2d(points: np.ndarray) -> np.ndarray:
@@ -131,20 +185,12 @@ def nondominated_ranks(values: np.ndarray, directions: Sequence[str]) -> np.ndar
     """Int ``(n,)``: the non-dominated front of each row, 0 for the Pareto front.
 
     Front ``k`` is the Pareto front of what remains after removing fronts ``0..k-1`` (NSGA-II's
-    non-dominated sorting). O(n log n) for two objectives, repeated peeling otherwise.
+    non-dominated sorting). O(n log n) for two objectives; ENS-BS (:func:`_ranks_nd`) otherwise.
     """
     points = _to_minimization(values, directions)
     if points.shape[1] == 2:
         return _ranks_2d(points)
-    ranks = np.full(len(points), -1, dtype=int)
-    remaining = np.arange(len(points))
-    front = 0
-    while len(remaining):
-        on_front = _pareto_mask_nd(points[remaining])
-        ranks[remaining[on_front]] = front
-        remaining = remaining[~on_front]
-        front += 1
-    return ranks
+    return _ranks_nd(points)
 
 
 def crowding_distance(values: np.ndarray) -> np.ndarray:

@@ -72,12 +72,12 @@ def test_pareto_mask_ties_in_one_objective() -> None:
     assert pareto_mask(points, ACC_MACS).tolist() == [True, False, False, True]
 
 
-@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("m", [2, 3, 4])
 @pytest.mark.parametrize("seed", range(5))
 def test_mask_and_ranks_match_brute_force(seed: int, m: int) -> None:
     rng = np.random.default_rng(seed)
     points = rng.integers(0, 6, size=(60, m)).astype(float)  # many ties and duplicates
-    directions = ("maximize", "minimize", "minimize")[:m]
+    directions = ("maximize", "minimize", "minimize", "maximize")[:m]
     assert pareto_mask(points, directions).tolist() == brute_force_mask(points, directions).tolist()
     ranks = nondominated_ranks(points, directions)
     assert ranks.tolist() == brute_force_ranks(points, directions).tolist()
