@@ -1,0 +1,62 @@
+"""``nas train`` through the real CLI entry point on tiny IDX files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nas.cli import main
+from searchspace.spec import ArchSpec
+
+FLAGS = ["--train-samples", "64", "--val-samples", "24", "--width", "0.25", "--input-size", "12"]
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path, tiny_spec: ArchSpec) -> Path:
+    path = tmp_path / "spec.json"
+    path.write_text(tiny_spec.to_json())
+    return path
+
+
+@pytest.mark.slow
+def test_json_prints_the_final_metrics(
+    spec_file: Path, fashion_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", str(spec_file), "--epochs", "1", "--data-dir", str(fashion_dir), "--json"]
+    assert main([*argv, *FLAGS, "--save", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    final = json.loads(out)
+    assert 0 <= final["val_accuracy"] <= 1 and final["epochs_trained"] == 1
+    assert final["proxy"]["train_samples"] == 64
+    assert "in_channels 3 -> 1" in err and "num_classes 1000 -> 10" in err
+    torch.load(tmp_path / "out" / "model.pt", weights_only=True)
+
+
+def test_plain_output_and_user_errors(
+    spec_file: Path, fashion_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["train", str(spec_file), "--epochs", "1", "--data-dir", str(fashion_dir), *FLAGS])
+        == 0
+    )
+    assert "val_accuracy" in capsys.readouterr().out
+    assert main(["train", str(spec_file), "--epochs", "0", "--data-dir", str(fashion_dir)]) == 2
+    assert "budget.epochs" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                str(spec_file),
+                "--dataset",
+                "cifar10",
+                "--data-dir",
+                str(tmp_path),
+                "--no-download",
+            ]
+        )
+        == 2
+    )
+    assert "cifar10: training batches" in capsys.readouterr().err
