@@ -40,11 +40,19 @@ class ProgressLine(Callback):
         stream: TextIO | None = None,
     ) -> None:
         self.tally, self.target, self.directions = tally, target, list(directions)
-        self.stream = stream or sys.stdout
+        self._stream = stream
         self.start = time.monotonic()
         self.finished_at_start = tally.finished
         self._last = ""
         self._last_draw = 0.0
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stdout
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles its callbacks with the experiment state; the stream stays behind."""
+        return {**self.__dict__, "_stream": None}
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.draw()

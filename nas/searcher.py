@@ -50,19 +50,17 @@ class TrialEntry:
     pruned: bool = False
     error: str | None = None
     checkpoint_dir: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Tally:
-    """Counts for the progress line; ``fronts`` holds the objective values of COMPLETE trials."""
+    """Counts for the progress line; ``values`` holds the objective values of COMPLETE trials."""
 
     complete: int = 0
     pruned: int = 0
     failed: int = 0
     reused: int = 0
     running: int = 0
-    trained_now: int = 0
     values: list[list[float]] = field(default_factory=list)
 
     @property
@@ -160,7 +158,6 @@ class StudySearcher(Searcher):
             requeue(self.study, trial.number, trial.params, dict(trial.user_attrs))
         else:
             self._complete(entry, result)
-        self.tally.trained_now += 1
 
     def interrupt_all(self) -> int:
         """Fail and queue again every trial still in flight (the run is stopping)."""

@@ -140,6 +140,22 @@ class SearchSpace:
                 params[f"{prefix}.blocks"] = stage.blocks
         return params
 
+    def distributions(self) -> dict[str, list[Choice]]:
+        """Every parameter name this space can draw with its choices.
+
+        Optuna's storage refuses a parameter name whose choices change within a study, so a
+        study keeps this and a resumed search must draw from the same space.
+        """
+        out: dict[str, list[Choice]] = {}
+        for i, choices in self.stages.items():
+            out[f"s{i}.block"] = list(choices.blocks)
+            for block in choices.blocks[1 if choices.blocks[0] == "none" else 0 :]:
+                for name, values in choices.params[block].items():
+                    out[f"s{i}.{block}.{name}"] = list(values)
+                out[f"s{i}.{block}.position"] = list(choices.positions[block])
+                out[f"s{i}.{block}.blocks"] = list(choices.selectors)
+        return out
+
     def describe(self) -> str:
         """One line: searched stages and how many blocks each may take."""
         parts = [f"s{i}: {len(c.blocks)} blocks" for i, c in self.stages.items()]

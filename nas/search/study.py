@@ -79,6 +79,7 @@ def prepare_study(
             f"study {name!r} exists with {len(stored)} objectives ({', '.join(stored)}), this "
             f"config has {len(directions)}; use another --study or the same [objectives]"
         )
+    _check_same_space(study, space)
     if study.metric_names is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -95,6 +96,21 @@ def prepare_study(
         study.set_user_attr("references_enqueued", list(references))
         notes.append(f"queued {len(references)} reference designs: {', '.join(references)}")
     return study, notes
+
+
+def _check_same_space(study: optuna.Study, space: SearchSpace) -> None:
+    """Store the space's choices in a new study; refuse a resumed study another space."""
+    drawn = space.distributions()
+    stored = study.user_attrs.get("space")
+    if stored is None:
+        study.set_user_attr("space", drawn)
+        return
+    changed = sorted(k for k in set(stored) | set(drawn) if stored.get(k) != drawn.get(k))
+    if changed:
+        raise ValueError(
+            f"study {study.study_name!r} was searched over another space ({changed[0]} "
+            f"differs; [space] or [proxy] width changed); use a new --study for this space"
+        )
 
 
 def _pruner(config: SearchConfig, epochs: int | None) -> optuna.pruners.BasePruner:

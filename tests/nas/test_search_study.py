@@ -186,3 +186,13 @@ def test_interrupt_all_fails_and_requeues_in_flight(url: str) -> None:
     assert b.state == TrialState.FAIL and b.user_attrs["fail_reason"] == INTERRUPTED
     (again,) = [t for t in study.trials if t.user_attrs.get("requeued_from") == 1]
     assert again.state == TrialState.WAITING and again.user_attrs["reference"] == "se_branch"
+
+
+def test_resuming_with_another_space_is_refused(url: str) -> None:
+    _setup(url)
+    config = SearchConfig.from_dict(
+        {"space": {**TINY["space"], "selectors": ["last"]}, "search": {"pruner": "none"}}
+    )
+    space = SearchSpace(config.space, **SHAPE)
+    with pytest.raises(ValueError, match=r"searched over another space \(s0\.se\.blocks differs"):
+        prepare_study(config, open_storage(url), space)

@@ -1,0 +1,133 @@
+"""``nas search`` end to end: the CLI, real local Ray, real SQLite, tiny real IDX data.
+
+One Ray instance serves the module (``run_search`` reuses a running Ray), so the cost is one
+start plus a few two-epoch trainings on 150 images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nas.cli import main
+from nas.frontier import pareto_mask
+from nas.searcher import INTERRUPTED
+from tests.nas.idx import write_fashion_mnist
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+[search]
+study = "e2e"
+concurrency = 2
+seed = 0
+sampler = "random"
+pruner = "none"
+[space]
+width = 0.5
+blocks = ["none", "se", "eca"]
+positions = ["branch", "stage_end"]
+[data]
+data_dir = "{data}"
+download = false
+[proxy]
+epochs = 2
+train_samples = 150
+val_samples = 50
+width = 0.5
+batch_size = 50
+augment = false
+{proxy_extra}
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _config(tmp_path: Path, proxy_extra: str = "") -> Path:
+    data = write_fashion_mnist(tmp_path / "idx", n=200)
+    path = tmp_path / "search.toml"
+    path.write_text(CONFIG.format(data=data, proxy_extra=proxy_extra))
+    return path
+
+
+def _study(url: str) -> optuna.Study:
+    return optuna.load_study(study_name="e2e", storage=url)
+
+
+def test_search_resume_and_front(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, url = _config(tmp_path), f"sqlite:///{tmp_path / 'nas.db'}"
+    assert main(["search", str(config), "--storage", url, "--trials", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"SQLite file {tmp_path / 'nas.db'}" in out and "Pareto front" in out
+    study = _study(url)
+    first = {t.number: t for t in study.trials if t.state in (TrialState.COMPLETE,)}
+    assert len(first) == 3, [t.user_attrs.get("fail_reason") for t in study.trials]
+    assert study.metric_names == ["val_accuracy", "macs"]
+    assert first[0].user_attrs["reference"] == "no_attention"
+    assert first[1].user_attrs["reference"] == "se_branch"
+    for trial in first.values():
+        assert set(trial.intermediate_values) == {1, 2}
+        assert trial.values[0] == max(trial.intermediate_values.values())
+        assert trial.values[1] == trial.user_attrs["macs"] > 0
+        for key in ("spec", "spec_id", "params", "proxy", "epochs_trained", "wall_time_s"):
+            assert key in trial.user_attrs, key
+        assert trial.user_attrs["epochs_trained"] == 2
+        assert trial.user_attrs["proxy"]["width"] == 0.5
+        assert "checkpoint_artifact" in trial.user_attrs
+    assert (tmp_path / "nas.artifacts").is_dir()
+
+    crashed = study.ask()  # what a killed search leaves behind: a RUNNING trial
+    crashed.set_user_attr("reference", "cbam_all")
+    crashed.suggest_categorical("s0.block", ["none", "se", "eca"])
+    assert main(["search", str(config), "--storage", url, "--trials", "6"]) == 0
+    assert "interrupted trials marked FAIL and queued again" in capsys.readouterr().out
+    study = _study(url)
+    finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+    assert len(finished) == 6
+    assert study.trials[crashed.number].state == TrialState.FAIL
+    assert study.trials[crashed.number].user_attrs["fail_reason"] == INTERRUPTED
+    for number, before in first.items():
+        after = study.trials[number]
+        assert after.values == before.values
+        assert after.datetime_complete == before.datetime_complete
+    trained = [t for t in finished if "reused_from" not in t.user_attrs]
+    complete_ids = [t.user_attrs["spec_id"] for t in trained if t.state == TrialState.COMPLETE]
+    assert len(complete_ids) == len(set(complete_ids)), "an equivalent spec was trained twice"
+    requeued = [t for t in study.trials if t.user_attrs.get("requeued_from") == crashed.number]
+    assert len(requeued) == 1
+    assert requeued[0].params["s0.block"] == crashed.params["s0.block"]
+
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    values = np.asarray([t.values for t in complete])
+    mask = pareto_mask(values, ["maximize", "minimize"])
+    assert mask.any()
+    front = values[mask]
+    for a in front:
+        assert not any((b[0] >= a[0] and b[1] <= a[1]) and (b != a).any() for b in values)
+
+
+def test_diverging_proxy_is_failed_with_reason(tmp_path: Path, ray_cluster: None) -> None:
+    config = _config(tmp_path, proxy_extra="lr = 10.0\nlabel_smoothing = 0.0\nwarmup_epochs = 0.0")
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    assert main(["search", str(config), "--storage", url, "--trials", "1"]) == 0
+    (trial,) = _study(url).trials[:1]
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs["fail_reason"], "a FAIL trial names its reason"
+    assert (
+        "nan" in trial.user_attrs["fail_reason"].lower()
+        or "diverg" in trial.user_attrs["fail_reason"].lower()
+    )
