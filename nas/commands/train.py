@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "/usr/share/datasets/fashion-mnist, else torchvision's download)",
     )
     parser.add_argument(
+        "--no-download", action="store_true", help="never let torchvision download missing files"
+    )
+    parser.add_argument(
         "--train-samples",
         type=int,
         help=f"training subset size (default {default.train_samples}; 0: all)",
