@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from searchspace.blocks import create_block
+from searchspace.blocks.coord import CoordinateAttention
 from searchspace.blocks.eca import EfficientChannelAttention, eca_kernel
 from searchspace.blocks.fca import FrequencyChannelAttention, dct_basis, dct_frequencies
 from searchspace.blocks.gct import GatedChannelTransformation
@@ -262,3 +263,30 @@ def test_triplet_hw_branch_is_a_spatial_gate_over_channel_pooling() -> None:
     gate = torch.sigmoid(block.hw.bn(block.hw.conv(pooled)))
     torch.testing.assert_close(block.hw(x), x * gate)
     assert block.hw(x).shape == block.cw(x.permute(0, 2, 1, 3)).permute(0, 2, 1, 3).shape
+
+
+# --- Declared rules --------------------------------------------------------------------------
+
+
+def _cifar_spec(stage: dict[str, Any]) -> ArchSpec:
+    return ArchSpec.from_dict({"backbone": "resnet20", "stages": [stage, {}, {}]})
+
+
+def test_eca_accepts_any_odd_kernel_and_refuses_even_ones() -> None:
+    spec = _cifar_spec({"block": "eca", "params": {"kernel": 11}})
+    assert spec.stages[0].params["kernel"] == 11
+    assert n_params(create_block("eca", 16, kernel=11)) == 11
+    with pytest.raises(ValueError, match="odd"):
+        _cifar_spec({"block": "eca", "params": {"kernel": 4}})
+
+
+def test_coord_ratio_never_starves_the_shared_conv() -> None:
+    """Coordinate attention keeps >= 8 mid channels, so any ratio is legal on 16 channels."""
+    _cifar_spec({"block": "coord", "params": {"ratio": 64}})
+    assert build(CoordinateAttention, "coord", 16, ratio=64).conv1.out_channels == 8
+
+
+def test_reduction_blocks_refuse_a_ratio_that_leaves_no_channel() -> None:
+    for name in ("fca", "gsop", "scse"):
+        with pytest.raises(ValueError, match="leaves < 1"):
+            _cifar_spec({"block": name, "params": {"ratio": 32}, "position": "pre"})
