@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
     from storage.queries import StudySummary, TrialRow
 
 NAME = "pareto"
@@ -120,9 +122,7 @@ def compute_front(
     return complete, sorted(entries, key=lambda e: (e.macs, -e.accuracy, e.row.number))
 
 
-def with_specs(
-    storage: Any, study: str, complete: list[TrialRow], front: list[FrontEntry]
-) -> tuple[list[TrialRow], list[FrontEntry]]:
+def with_specs(storage: BaseStorage, study: str, front: list[FrontEntry]) -> list[FrontEntry]:
     """``front`` with each row's ``spec`` user_attr added (one query for the members only)."""
     from dataclasses import replace
 
@@ -134,7 +134,7 @@ def with_specs(
         replace(e, row=replace(e.row, user_attrs={**e.row.user_attrs, "spec": specs[e.row.number]}))
         for e in front
     ]
-    return complete, entries
+    return entries
 
 
 def _number(row: TrialRow) -> int:
@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     storage = open_storage(url, create=False)
     rows = trial_table(storage, args.study, keys=KEYS)  # ValueError lists the studies
     summary = next(s for s in study_summaries(storage) if s.name == args.study)
-    complete, front = with_specs(storage, args.study, *compute_front(summary, rows))
+    complete, front = compute_front(summary, rows)
+    front = with_specs(storage, args.study, front)
     names = list(summary.metric_names or [f"objective_{i}" for i in range(len(summary.directions))])
     if args.json:
         print(json.dumps(_json(summary, complete, front, names)))
