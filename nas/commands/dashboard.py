@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--port {args.port}: use a port between 1 and 65535")
     url = args.storage or default_storage_url()
     storage = open_storage(url)
+    if not storage.get_all_studies():
+        print(f"nas dashboard: no studies in {redact(url)} yet; they appear as `nas search` runs")
     try:
         store = artifact_store(url, args.artifacts)
     except ValueError as exc:

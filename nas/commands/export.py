@@ -102,7 +102,10 @@ def _from_study(
     row = choose(front, how, rows)
     if not isinstance(row.spec, dict):
         raise ValueError(f"trial {row.number} has no 'spec' user attribute to export")
-    spec = ArchSpec.from_dict(row.spec)
+    try:
+        spec = ArchSpec.from_dict(row.spec)
+    except ValueError as exc:
+        raise ValueError(f"trial {row.number}: its stored spec is not valid here ({exc})") from None
     weights = None
     if args.weights:
         spec, weights = _weights(args, url, row, spec, output)
