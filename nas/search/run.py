@@ -29,6 +29,7 @@ from nas.space import SearchSpace
 QUIET_ENV = {
     "RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
     "RAY_DEDUP_LOGS": "1",
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
 """Environment that keeps Ray quiet and skips Tune's per-trial CSV/JSON/TensorBoard files."""
