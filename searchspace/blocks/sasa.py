@@ -26,8 +26,9 @@ class LocalSelfAttention(nn.Module):
     map are masked out, so the weights of every pixel sum to one. ``stride`` 2 is a 2x2
     average pool after the attention, as the paper does (``ceil_mode`` keeps odd sizes).
 
-    Neighbourhoods are gathered with ``F.unfold`` and contracted with ``einsum``, so the cost
-    model counts the ``q.k``, ``q.r`` and ``attn.v`` products as batched matmuls.
+    Neighbourhoods are strided views of the padded map (``Tensor.unfold``, no im2col copy)
+    contracted with ``einsum``, so the cost model counts the ``q.k``, ``q.r`` and ``attn.v``
+    products as (batched) matmuls. Memory grows with ``extent ** 2`` times the feature map.
     """
 
     def __init__(self, channels: int, *, extent: int = 7, heads: int = 8, stride: int = 1) -> None:
@@ -47,22 +48,28 @@ class LocalSelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
-        n, k, pad = self.heads, self.extent, self.extent // 2
-        q = self.query(x).reshape(b, n, c // n, h * w)
-        keys = F.unfold(self.key(x), k, padding=pad).reshape(b, n, c // n, k * k, h * w)
-        values = F.unfold(self.value(x), k, padding=pad).reshape(b, n, c // n, k * k, h * w)
-        logits = torch.einsum("bndl,bndkl->bnkl", q, keys)
-        logits = logits + torch.einsum("bndl,ndk->bnkl", q, self.relative_embedding())
-        inside = F.unfold(x.new_ones(1, 1, h, w), k, padding=pad) > 0
-        attn = logits.masked_fill(~inside.unsqueeze(0), float("-inf")).softmax(dim=2)
-        out = torch.einsum("bnkl,bndkl->bndl", attn, values).reshape(b, c, h, w)
+        n, d, k = self.heads, c // self.heads, self.extent
+        q = self.query(x).reshape(b, n, d, h, w)
+        keys = self.windows(self.key(x)).reshape(b, n, d, h, w, k, k)
+        values = self.windows(self.value(x)).reshape(b, n, d, h, w, k, k)
+        logits = torch.einsum("bndhw,bndhwij->bnhwij", q, keys)
+        logits = logits + torch.einsum("bndhw,ndij->bnhwij", q, self.relative_embedding())
+        inside = self.windows(x.new_ones(1, 1, h, w))[0, 0] > 0
+        logits = logits.masked_fill(~inside, float("-inf")).flatten(4)
+        attn = logits.softmax(dim=4).reshape(b, n, h, w, k, k)
+        out = torch.einsum("bnhwij,bndhwij->bndhw", attn, values).reshape(b, c, h, w)
         if self.stride > 1:
             out = F.avg_pool2d(out, self.stride, self.stride, ceil_mode=True)
         return out
 
+    def windows(self, x: Tensor) -> Tensor:
+        """Every pixel's zero-padded neighbourhood as a view, ``(B, C, H, W, extent, extent)``."""
+        k, pad = self.extent, self.extent // 2
+        return F.pad(x, (pad, pad, pad, pad)).unfold(2, k, 1).unfold(3, k, 1)
+
     def relative_embedding(self) -> Tensor:
-        """``r`` of every window offset: ``(heads, d, extent * extent)``, rows then columns."""
+        """``r`` of every window offset: ``(heads, d, extent, extent)``, rows then columns."""
         n, k = self.heads, self.extent
         rows = self.rel_rows.unsqueeze(3).expand(n, -1, k, k)
         cols = self.rel_cols.unsqueeze(2).expand(n, -1, k, k)
-        return torch.cat([rows, cols], dim=1).reshape(n, -1, k * k)
+        return torch.cat([rows, cols], dim=1)
