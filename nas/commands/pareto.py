@@ -137,6 +137,10 @@ def with_specs(storage: BaseStorage, study: str, front: list[FrontEntry]) -> lis
     return entries
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _number(row: TrialRow) -> int:
     return row.number
 
@@ -161,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_json(summary, complete, front, names)))
     elif front:
         print(
-            f"study {summary.name!r}: {len(front)} trials on the front of {len(complete)} "
-            f"COMPLETE ({summary.n_trials} in all); * marks the knee"
+            f"study {summary.name!r}: {_count(len(front), 'trial')} on the front of "
+            f"{len(complete)} COMPLETE ({summary.n_trials} in all); * marks the knee"
         )
         print(format_table(front))
     if not front:
