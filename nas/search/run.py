@@ -71,9 +71,9 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     if not verbose:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    data, budget, shape = _trial_settings(config)
     url = normalize_url(config.search.storage) if config.search.storage else default_storage_url()
     storage = open_storage(url)
-    data, budget, shape = _trial_settings(config)
     space = SearchSpace(
         config.space,
         in_channels=shape[0],

@@ -6,6 +6,8 @@ start plus a few two-epoch trainings on 150 images.
 
 from __future__ import annotations
 
+import io
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +116,10 @@ def test_search_resume_and_front(
     assert len(requeued) == 1
     assert requeued[0].params["s0.block"] == crashed.params["s0.block"]
 
+    assert main(["search", str(config), "--storage", url, "--trials", "6"]) == 0
+    assert "already has 6 finished trials (budget 6)" in capsys.readouterr().out
+    assert len(_study(url).trials) == len(study.trials), "a finished study starts nothing"
+
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     values = np.asarray([t.values for t in complete])
     mask = pareto_mask(values, ["maximize", "minimize"])
@@ -137,3 +143,21 @@ def test_diverging_proxy_is_failed_with_reason(tmp_path: Path, ray_cluster: None
         "nan" in trial.user_attrs["fail_reason"].lower()
         or "diverg" in trial.user_attrs["fail_reason"].lower()
     )
+
+
+def test_trainable_that_raises_is_failed_and_the_search_goes_on(
+    tmp_path: Path, ray_cluster: None
+) -> None:
+    from nas.config import SearchConfig
+    from nas.search import run_search
+
+    def broken(config: dict[str, object]) -> None:
+        raise RuntimeError("boom inside the block")
+
+    raw = tomllib.loads(_config(tmp_path).read_text())
+    raw["search"].update(storage=str(tmp_path / "nas.db"), trials=2)
+    result = run_search(SearchConfig.from_dict(raw), trainable=broken, stream=io.StringIO())
+    assert result.finished == 2
+    assert result.counts["FAIL"] == 2 and "COMPLETE" not in result.counts
+    for trial in _study(f"sqlite:///{tmp_path / 'nas.db'}").get_trials(states=(TrialState.FAIL,)):
+        assert "boom inside the block" in trial.user_attrs["fail_reason"]

@@ -196,3 +196,23 @@ def test_resuming_with_another_space_is_refused(url: str) -> None:
     space = SearchSpace(config.space, **SHAPE)
     with pytest.raises(ValueError, match=r"searched over another space \(s0\.se\.blocks differs"):
         prepare_study(config, open_storage(url), space)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"proxy": {"epochs": 0}}, r"^proxy\.epochs: expected an integer >= 1"),
+        ({"proxy": {"epochz": 2}}, r"^proxy\.epochz: unknown key; allowed: epochs, "),
+        ({"data": {"dataset": "mnist"}}, r"^data\.dataset: unknown 'mnist'; allowed: "),
+    ],
+)
+def test_bad_data_or_proxy_is_refused_before_storage_is_touched(
+    tmp_path: Path, section: dict[str, Any], message: str
+) -> None:
+    from nas.search import run_search
+
+    database = tmp_path / "nas.db"
+    config = SearchConfig.from_dict({**section, "search": {"storage": str(database)}})
+    with pytest.raises(ValueError, match=message):
+        run_search(config)
+    assert not database.exists()
