@@ -4,6 +4,8 @@ docs/study-format.md shape (multi-objective, metric names, user_attrs, every tri
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +214,16 @@ def test_front_matches_brute_force_on_random_studies(tmp_path: Path) -> None:
     (summary,) = study_summaries(storage)
     _, front = compute_front(summary, trial_table(storage, "r"))
     assert {e.row.number for e in front} == _non_dominated(points)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("NAS_TEST_POSTGRES_URL"),
+    reason=os.environ.get("NAS_TEST_POSTGRES_SKIP_REASON") or "NAS_TEST_POSTGRES_URL is not set",
+)
+def test_pareto_on_postgres(capsys: pytest.CaptureFixture[str]) -> None:
+    url = os.environ["NAS_TEST_POSTGRES_URL"]
+    name = f"pareto-{uuid.uuid4().hex[:12]}"
+    _write_study(url, name)
+    assert main(["pareto", "--storage", url, "--study", name, "--json"]) == 0
+    assert [e["trial"] for e in json.loads(capsys.readouterr().out)["front"]] == [0, 1, 3, 4, 6]
