@@ -53,12 +53,13 @@ def render_module(spec: ArchSpec, origin: Origin, module_name: str = "model") ->
     _check_structure(spec, classes)
     used = sorted({s.block for s in spec.stages} - {"none"})
     collector = SourceCollector(drop_decorators=(register,), reserved=GENERATED_NAMES)
-    block_chunks_start = len(collector.chunks)
-    table = {name: collector.add(classes[name]) for name in used}
-    block_chunks = collector.chunks[block_chunks_start:]
-    collector.chunks = []
+    # The backbone first, so it keeps its own names if a block module reuses one.
     collector.add(ResNet)
-    collector.external |= {("torch", "nn", "nn"), ("typing", "Any", "Any")}
+    backbone_chunks, collector.chunks = collector.chunks, []
+    table = {name: collector.add(classes[name]) for name in used}
+    block_chunks = collector.chunks
+    collector.require("torch", "nn")
+    collector.require("typing", "Any")
     needs_torchvision = collector.uses_module("torchvision")
     strided = [n for n in used if "replace" in block_info(n).positions]
     docstring = _docstring(spec, origin, module_name, needs_torchvision)
@@ -68,7 +69,7 @@ def render_module(spec: ArchSpec, origin: Origin, module_name: str = "model") ->
         collector.imports_text(),
         *(["# Attention blocks, copied from searchspace/blocks/.", *block_chunks] if used else []),
         "# The backbone, copied from searchspace/resnet.py.",
-        *collector.chunks,
+        *backbone_chunks,
         "# The architecture.",
         _generated_code(spec, table, strided),
     ]

@@ -20,7 +20,9 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import io
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -88,26 +90,26 @@ class SourceCollector:
     """Accumulates copied definitions and import lines for one exported file.
 
     ``drop_decorators`` are objects whose decorator calls are removed (the block registry's
-    ``register``). ``reserved`` names belong to the generated code and may not be reused.
+    ``register``). ``reserved`` names belong to the generated code. Two different definitions
+    with one name (two blocks' private ``_conv_bn_relu``) cannot share a file: the later one is
+    renamed ``<name>_<module>``, and every copied reference to it follows.
     """
 
     drop_decorators: tuple[object, ...] = ()
     reserved: frozenset[str] = frozenset()
     chunks: list[str] = field(default_factory=list)
     external: set[tuple[str | None, str, str]] = field(default_factory=set)
-    _emitted: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _names: dict[tuple[str, str], str] = field(default_factory=dict)
+    _owners: dict[str, object] = field(default_factory=dict)
     _parsed: dict[str, _Module] = field(default_factory=dict)
-    _visiting: set[tuple[str, str]] = field(default_factory=set)
 
-    def add(self, obj: type | object, name: str | None = None) -> str:
+    def add(self, obj: type | object) -> str:
         """Copy ``obj`` (a project class or function) and its dependencies; return its name."""
-        module_name = obj.__module__  # type: ignore[union-attr]
-        local = name or obj.__name__  # type: ignore[union-attr]
-        self._resolve(module_name, local)
-        return local
+        module_name, name = obj.__module__, obj.__name__  # type: ignore[union-attr]
+        return self._resolve(module_name, name)
 
     def imports_text(self) -> str:
-        """The import lines the copied code needs, sorted as isort would."""
+        """The import lines the copied code needs (ruff's isort fix orders them finally)."""
         plain: set[str] = set()
         grouped: dict[str, set[str]] = {}
         for source, name, alias in self.external:
@@ -123,38 +125,41 @@ class SourceCollector:
         """Whether an import line of the top-level package ``root`` is needed."""
         return any((src or mod).split(".")[0] == root for src, mod, _ in self.external)
 
+    def require(self, source: str, name: str) -> None:
+        """Import ``name`` from ``source`` under its own name (for the generated code)."""
+        target = getattr(importlib.import_module(source), name)
+        assert self._claim(name, target) == name, f"{name!r} is taken"
+        self.external.add((source, name, name))
+
     def _module(self, name: str) -> _Module:
         if name not in self._parsed:
             self._parsed[name] = _parse(importlib.import_module(name))
         return self._parsed[name]
 
-    def _resolve(self, module_name: str, name: str) -> None:
-        """Make ``name``, as ``module_name`` sees it, available in the exported file."""
+    def _resolve(self, module_name: str, name: str) -> str:
+        """Make ``name``, as ``module_name`` sees it, available; return its name in the file."""
         key = (module_name, name)
-        if key in self._visiting or self._emitted.get(name) == key:
-            return
+        if key in self._names:
+            return self._names[key]
         parsed = self._module(module_name)
-        if name in parsed.definitions:
-            self._claim(name, key)
-            self._visiting.add(key)
-            node = parsed.definitions[name]
-            for used in sorted(
-                _used_names(self._strip_decorators(parsed, node)) - {name}, key=parsed.line_of
-            ):
-                self._resolve_reference(parsed, used)
-            self.chunks.append(self._segment(parsed, node))
-            self._visiting.discard(key)
-        elif name in parsed.imports:
-            self._resolve_import(parsed, name)
-        else:
-            raise AssertionError(f"{module_name}: {name!r} is neither defined nor imported")
+        if name in parsed.imports:
+            self._names[key] = self._resolve_import(parsed, name)
+            return self._names[key]
+        assert name in parsed.definitions, (
+            f"{module_name}: {name!r} is neither defined nor imported"
+        )
+        self._names[key] = self._claim(name, key, suffix=module_name.rsplit(".", 1)[-1])
+        node = parsed.definitions[name]
+        used = _used_names(self._strip_decorators(parsed, node))
+        renames = {name: self._names[key]}
+        for local in sorted(used - {name}, key=parsed.line_of):
+            if local in parsed.definitions or local in parsed.imports:
+                renames[local] = self._resolve(module_name, local)
+        # Dependencies first: their chunks were appended by the calls above.
+        self.chunks.append(_renamed(self._segment(parsed, node), renames))
+        return self._names[key]
 
-    def _resolve_reference(self, parsed: _Module, used: str) -> None:
-        # Names bound neither at top level nor by an import are locals, parameters or builtins.
-        if used in parsed.definitions or used in parsed.imports:
-            self._resolve(parsed.module.__name__, used)
-
-    def _resolve_import(self, parsed: _Module, local: str) -> None:
+    def _resolve_import(self, parsed: _Module, local: str) -> str:
         source, imported, level = parsed.imports[local]
         if level:
             package = parsed.module.__package__ or ""
@@ -163,28 +168,28 @@ class SourceCollector:
         root = (source or imported).split(".")[0]
         if root == PROJECT_ROOT:
             assert source is not None, f"import {imported}: import project objects by name"
-            if getattr(parsed.module, local) in self.drop_decorators:
-                return
-            self._resolve(source, imported)
-            if imported != local:
-                self._claim(local, (parsed.module.__name__, local))
-                self.chunks.append(f"{local} = {imported}")
-            return
+            return self._resolve(source, imported)
         if root not in ALLOWED_EXTERNAL:
             raise ValueError(
                 f"cannot export {parsed.module.__name__}: it imports {root!r}, "
                 "but the exported file may only import torch, torchvision and the standard library"
             )
-        self._claim(local, ("<import>", f"{source}:{imported}"))
-        self.external.add((source, imported, local))
+        target = getattr(parsed.module, local)
+        name = self._claim(local, target, suffix=None)
+        self.external.add((source, imported, name))
+        return name
 
-    def _claim(self, name: str, key: tuple[str, str]) -> None:
-        owner = self._emitted.setdefault(name, key)
-        if owner != key or name in self.reserved:
-            raise ValueError(
-                f"cannot export: {key[0]}.{key[1]} and {owner[0]}.{owner[1]} would both be "
-                f"named {name!r} in one file; rename one of them"
-            )
+    def _claim(self, name: str, owner: object, suffix: str | None = None) -> str:
+        """``name``, or ``name_<suffix>`` when something else already holds it."""
+        for candidate in (name, f"{name}_{suffix}" if suffix else None):
+            if candidate is None or candidate in self.reserved:
+                continue
+            holder = self._owners.setdefault(candidate, owner)
+            if holder is owner or holder == owner:
+                return candidate
+        raise ValueError(
+            f"cannot export: two different objects are both named {name!r}; rename one of them"
+        )
 
     def _strip_decorators(self, parsed: _Module, node: ast.stmt) -> ast.stmt:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
@@ -212,3 +217,30 @@ class SourceCollector:
                 if not self._dropped(parsed, decorator):
                     decorators.append("@" + (ast.get_source_segment(parsed.text, decorator) or ""))
         return "\n".join([*decorators, body])
+
+
+def _renamed(text: str, renames: dict[str, str]) -> str:
+    """``text`` with identifiers renamed, never attributes (``.x``) or keywords (``x=``)."""
+    renames = {old: new for old, new in renames.items() if old != new}
+    if not renames:
+        return text
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    lines = text.splitlines(keepends=True)
+    depth = 0
+    edits = []
+    for index, token in enumerate(tokens):
+        if token.type == tokenize.OP and token.string in "([{":
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ")]}":
+            depth -= 1
+        if token.type != tokenize.NAME or token.string not in renames:
+            continue
+        before = tokens[index - 1].string if index else ""
+        after = tokens[index + 1].string if index + 1 < len(tokens) else ""
+        if before == "." or (depth and after == "="):
+            continue
+        edits.append((token.start, token.end, renames[token.string]))
+    for (row, start), (_, end), new in reversed(edits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:start] + new + line[end:]
+    return "".join(lines)

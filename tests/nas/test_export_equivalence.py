@@ -57,6 +57,21 @@ LAYOUTS: dict[str, dict[str, Any]] = {
             {"block": "se", "position": "stage_end", "params": {"ratio": 8}},
         ],
     },
+    # Two blocks with a private helper of the same name (one is renamed in the file) and two
+    # spellings of the same import (``import torch.nn.functional as F``, ``from torch.nn ...``).
+    "layout_shared_names": {
+        "backbone": "resnet50",
+        "width": 0.125,
+        "in_channels": 3,
+        "num_classes": 4,
+        "input_size": 32,
+        "stages": [
+            {"block": "bam", "position": "stage_end", "params": {"ratio": 4}},
+            {"block": "condconv", "position": "replace", "blocks": "first"},
+            {"block": "fca", "params": {"ratio": 4}},
+            {"block": "aspp"},
+        ],
+    },
     "layout_cifar_points": {
         "backbone": "resnet20",
         "width": 0.5,
