@@ -124,7 +124,11 @@ class StudySearcher(Searcher):
                 self.tally.reused += 1
                 self._count(TrialState.COMPLETE, previous[1])
                 continue
-            macs, params = self.cost(spec)
+            try:
+                macs, params = self.cost(spec)
+            except Exception as exc:  # a broken block must not stop the search
+                self._tell_fail(trial, f"cost model failed: {type(exc).__name__}: {exc}")
+                continue
             trial.set_user_attr("macs", macs)
             trial.set_user_attr("params", params)
             entry = TrialEntry(trial, spec, macs, params)

@@ -216,3 +216,19 @@ def test_bad_data_or_proxy_is_refused_before_storage_is_touched(
     with pytest.raises(ValueError, match=message):
         run_search(config)
     assert not database.exists()
+
+
+def test_a_spec_whose_cost_cannot_be_counted_is_failed_not_fatal(url: str) -> None:
+    study, searcher = _setup(url, trials=3)
+
+    def broken_cost(spec: Any) -> tuple[int, int]:
+        if spec.stages[2].block == "se":
+            raise RuntimeError("shape mismatch in se")
+        return _cost(spec)
+
+    searcher.cost = broken_cost
+    assert searcher.suggest("a") is not None  # no_attention
+    assert searcher.suggest("b") is not None  # se_branch fails; another draw (or FINISHED)
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert failed and failed[0].user_attrs["reference"] == "se_branch"
+    assert failed[0].user_attrs["fail_reason"].startswith("cost model failed: RuntimeError")
