@@ -13,7 +13,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Integer, String, bindparam, text
@@ -28,6 +28,9 @@ STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 """Optuna's trial states, in the order tables show them."""
 
 _METRIC_NAMES_KEY = "study:metric_names"
+_UTC_SINCE = 5
+"""Optuna major version since which RDB columns hold naive UTC (optuna/optuna#6776); the public
+API, and so these queries, return naive local time either way."""
 _INFINITE = {"INF_POS": float("inf"), "INF_NEG": float("-inf")}
 
 
@@ -141,7 +144,7 @@ def study_summaries(storage: BaseStorage) -> list[StudySummary]:
             tuple(directions[study_id]),
             metric_names.get(study_id),
             dict(counts[study_id]),
-            created.get(study_id),
+            _local(created.get(study_id)),
         )
         for study_id, name in studies
     ]
@@ -264,11 +267,20 @@ def _table_sql(
             values=_ordered(values.get(trial_id)),
             user_attrs=attrs.get(trial_id, {}),
             n_intermediate=n_intermediate.get(trial_id, 0),
-            datetime_start=start,
-            datetime_complete=complete,
+            datetime_start=_local(start),
+            datetime_complete=_local(complete),
         )
         for trial_id, number, state, start, complete in trials
     ]
+
+
+def _local(stored: datetime | None) -> datetime | None:
+    """A ``datetime_start``/``datetime_complete`` column as Optuna's API shows it (naive local)."""
+    import optuna
+
+    if stored is None or int(optuna.__version__.split(".")[0]) < _UTC_SINCE:
+        return stored
+    return stored.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
 
 
 def _ordered(by_objective: Mapping[int, float] | None) -> tuple[float, ...] | None:

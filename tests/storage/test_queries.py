@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import optuna
 import pytest
@@ -133,3 +134,24 @@ def test_numbers_limit_the_trials(storage_url: str, study_name: str) -> None:
         ]
         assert rows[0].user_attrs == {"spec": SPEC} and rows[0].values == (0.91, 41e6)
         assert trial_table(backend, study_name, numbers=[]) == []
+
+
+def test_times_match_optunas_api_in_any_timezone(
+    storage_url: str, study_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Optuna 5 stores naive UTC and shows naive local time; the SQL path must agree."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30, no DST
+    time.tzset()
+    try:
+        storage = open_storage(storage_url)
+        _fill(storage, study_name)
+        study_id = storage.get_study_id_from_name(study_name)
+        public = {t.number: t for t in storage.get_all_trials(study_id)}
+        for row in trial_table(storage, study_name):
+            assert row.datetime_start == public[row.number].datetime_start
+            assert row.datetime_complete == public[row.number].datetime_complete
+        (summary,) = [s for s in study_summaries(storage) if s.name == study_name]
+        assert summary.created == min(t.datetime_start for t in public.values() if t.datetime_start)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
