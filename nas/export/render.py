@@ -76,11 +76,13 @@ def render_module(spec: ArchSpec, origin: Origin, module_name: str = "model") ->
     text = "\n\n\n".join(parts) + "\n"
     compile(text, f"{module_name}.py", "exec")
     formatted = _ruff_format(text)
-    if formatted is not None and _docstring_of(formatted) == docstring:
+    used_ruff = formatted is not None and _docstring_of(formatted) == docstring
+    if used_ruff:
+        assert formatted is not None
         compile(formatted, f"{module_name}.py", "exec")
         text = formatted
     assert _docstring_of(text) == docstring, "the docstring did not survive as a literal"
-    return Rendered(text, needs_torchvision, formatted is not None)
+    return Rendered(text, needs_torchvision, used_ruff)
 
 
 def _generated_code(spec: ArchSpec, table: dict[str, str], strided: list[str]) -> str:
