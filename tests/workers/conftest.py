@@ -10,10 +10,12 @@ from __future__ import annotations
 import gzip
 import pickle
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from searchspace.spec import ArchSpec
 from workers.budget import ProxyBudget
@@ -71,6 +73,15 @@ def write_cifar(root: Path, classes: int, per_file: int = 20) -> tuple[np.ndarra
         with (folder / name).open("wb") as f:
             pickle.dump(batch, f)
     return images, labels
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models gain nothing from two threads, and on a shared box OpenMP spin-waits."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
