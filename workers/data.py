@@ -121,51 +121,92 @@ def load_splits(
     source = cfg.source()
     in_channels, native, num_classes = source.shape()
     size = input_size or native
-    generator = torch.Generator().manual_seed(seed)
-    crop = Augment.for_size(size, source.flip) if augment else None
+    plan = _Plan(
+        batch_size,
+        torch.Generator().manual_seed(seed),
+        Augment.for_size(size, source.flip) if augment else None,
+        device,
+        channels_last,
+        num_workers,
+    )
+    samples = (train_samples, val_samples)
     if source.in_memory:
-        data = _load_in_memory(cfg.dataset, cfg.data_dir, cfg.download)
-        train_idx, val_idx = _subsets(data.labels.shape[0], cfg, train_samples, val_samples)
-        parts = [
-            (_resize(data.images[index], size).to(device), data.labels[index].to(device))
-            for index in (train_idx, val_idx)
-        ]
-        norm = Normalize.from_images(parts[0][0])
-        train: Batches = TensorBatches(
-            *parts[0],
-            norm,
-            batch_size,
-            generator=generator,
-            augment=crop,
-            channels_last=channels_last,
-        )
-        val: Batches = TensorBatches(*parts[1], norm, 2 * batch_size, channels_last=channels_last)
+        train, val = _memory_batches(cfg, plan, size, samples)
     else:
-        folder = source.load_train(size)
-        assert not isinstance(folder, ImageTensors), f"{cfg.dataset}: expected a Dataset"
-        train_idx, val_idx = _subsets(len(folder), cfg, train_samples, val_samples)  # type: ignore[arg-type]
-        train_set, val_set = Subset(folder, train_idx.tolist()), Subset(folder, val_idx.tolist())
-        sample = torch.stack([train_set[i][0] for i in range(min(512, len(train_set)))])
-        norm = Normalize.from_images(sample)
-        train = LoaderBatches(
-            train_set,
-            norm,
-            batch_size,
-            device,
-            generator=generator,
-            augment=crop,
-            num_workers=num_workers,
-            channels_last=channels_last,
-        )
-        val = LoaderBatches(
-            val_set,
-            norm,
-            2 * batch_size,
-            device,
-            num_workers=num_workers,
-            channels_last=channels_last,
-        )
+        train, val = _folder_batches(cfg, source, plan, size, samples)
     return Splits(train, val, in_channels, size, num_classes)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How both splits are batched (the generator and augmentation serve training only)."""
+
+    batch_size: int
+    generator: torch.Generator
+    augment: Augment | None
+    device: torch.device
+    channels_last: bool
+    num_workers: int
+
+
+def _memory_batches(
+    cfg: DataConfig, plan: _Plan, size: int, samples: tuple[int | None, int | None]
+) -> tuple[Batches, Batches]:
+    """Both subsets as uint8 tensors on the device, resized once, batched by indexing."""
+    data = _load_in_memory(cfg.dataset, cfg.data_dir, cfg.download)
+    train_idx, val_idx = _subsets(data.labels.shape[0], cfg, *samples)
+    (train_x, train_y), (val_x, val_y) = [
+        (_resize(data.images[index], size).to(plan.device), data.labels[index].to(plan.device))
+        for index in (train_idx, val_idx)
+    ]
+    norm = Normalize.from_images(train_x)
+    train = TensorBatches(
+        train_x,
+        train_y,
+        norm,
+        plan.batch_size,
+        generator=plan.generator,
+        augment=plan.augment,
+        channels_last=plan.channels_last,
+    )
+    val = TensorBatches(val_x, val_y, norm, 2 * plan.batch_size, channels_last=plan.channels_last)
+    return train, val
+
+
+def _folder_batches(
+    cfg: DataConfig,
+    source: DatasetSource,
+    plan: _Plan,
+    size: int,
+    samples: tuple[int | None, int | None],
+) -> tuple[Batches, Batches]:
+    """Both subsets read from files by DataLoader workers; statistics from 512 images."""
+    folder = source.load_train(size)
+    assert not isinstance(folder, ImageTensors), f"{cfg.dataset}: expected a Dataset"
+    train_idx, val_idx = _subsets(len(folder), cfg, *samples)  # type: ignore[arg-type]
+    train_set, val_set = Subset(folder, train_idx.tolist()), Subset(folder, val_idx.tolist())
+    norm = Normalize.from_images(
+        torch.stack([train_set[i][0] for i in range(min(512, len(train_set)))])
+    )
+    train = LoaderBatches(
+        train_set,
+        norm,
+        plan.batch_size,
+        plan.device,
+        generator=plan.generator,
+        augment=plan.augment,
+        num_workers=plan.num_workers,
+        channels_last=plan.channels_last,
+    )
+    val = LoaderBatches(
+        val_set,
+        norm,
+        2 * plan.batch_size,
+        plan.device,
+        num_workers=plan.num_workers,
+        channels_last=plan.channels_last,
+    )
+    return train, val
 
 
 def _subsets(
