@@ -11,6 +11,7 @@ its error.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -57,8 +58,20 @@ class PruningScheduler(FIFOScheduler):
     def on_trial_error(self, tune_controller: TuneController, trial: Trial) -> None:
         entry = self.entries.get(trial.trial_id)
         if entry is not None:
-            error = trial.get_error()
-            entry.error = one_line(str(error)) if error is not None else None
+            entry.error = _error_line(trial)
 
     def debug_string(self) -> str:
         return "FIFO scheduling; the Optuna study's pruner stops trials after each epoch."
+
+
+def _error_line(trial: Trial) -> str | None:
+    """The last line of the trial's error trace (``RuntimeError: ...``), if Tune wrote one.
+
+    Tune writes the trace to the trial's local directory first and syncs it to the
+    experiment storage later, so the local file is read when it exists.
+    """
+    local = trial.error_file
+    if local is not None and Path(local).is_file():
+        return one_line(Path(local).read_text(errors="replace"))
+    error = trial.get_error()
+    return one_line(str(error)) if error is not None else None

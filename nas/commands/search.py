@@ -52,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
     from nas.search import run_search
 
     result = run_search(config, verbose=args.verbose, stream=log)
-    for note in result.notes:
-        print(f"nas search: {note}", file=log)
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
     else:

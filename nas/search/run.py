@@ -82,17 +82,25 @@ def run_search(
         proxy_width=budget.get("width"),
     )
     study, notes = prepare_study(config, storage, space, epochs=int(budget["epochs"]))
+
+    def note(text: str, *, keep: bool = True) -> None:
+        if keep:
+            notes.append(text)
+        print(f"nas search: {text}", file=stream, flush=True)
+
+    for text in notes:
+        note(text, keep=False)
     target = config.search.trials
     ran = finished_count(study) < target
     if ran:
         stopped = _run_ray(config, study, space, data, budget, url, verbose, stream, trainable)
         if stopped:
-            notes.append(
+            note(
                 f"stopped early: {stopped} trials in flight were marked FAIL (interrupted) and "
                 "queued again; run the same command to continue"
             )
     else:
-        notes.append(f"study already has {finished_count(study)} finished trials (budget {target})")
+        note(f"study already has {finished_count(study)} finished trials (budget {target})")
     result = _result(study, url, target, notes, time.monotonic() - start)
     result.ran_trials = ran
     return result
@@ -154,6 +162,8 @@ def _run_ray(
     # Tune's new output engine prints an experiment banner even at verbose=0; the legacy
     # engine at verbose=0 prints nothing, so it is the quiet one.
     os.environ["RAY_AIR_NEW_OUTPUT"] = "1" if verbose else "0"
+    # A trial that raises is stored FAIL with its reason; its traceback only with --verbose.
+    os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "1" if verbose else "0"
     import ray
     from ray import tune
 
