@@ -1,13 +1,15 @@
 """Worker throughput vs a bare PyTorch loop, and time to a usable proxy signal (run by hand).
 
-    .venv/bin/python bench/worker_throughput.py [--rounds 3] [--threads N] [--json out.json]
+    .venv/bin/python bench/worker_throughput.py [--rounds 12] [--images 1536] [--threads N]
+        [--skip-signal] [--json out.json]
 
 1. Throughput: the same proxy model (resnet20 at width 0.5, 28x28 Fashion-MNIST), the same
-   in-memory training subset and batch size, trained one epoch at a time, alternating between
-   a bare loop (pre-normalised float tensors, forward, cross-entropy, backward, SGD step) and
-   the worker's loop (``workers.loop.Loop`` over ``TensorBatches``: normalisation, augmentation,
-   label smoothing, LR schedule, NaN checks). Alternating rounds and taking medians keeps a
-   noisy, shared machine from favouring either side. Reports images/s and worker/bare ratio.
+   in-memory training images and batch size, trained in pairs of passes (order alternating
+   pair by pair) of a bare loop (pre-normalised float tensors, forward, cross-entropy,
+   backward, SGD step) and the worker's loop (``workers.loop.Loop`` over ``TensorBatches``:
+   normalisation, augmentation, label smoothing, LR schedule, NaN checks). The median of the
+   per-pair ratios keeps a noisy, shared machine from favouring either side. Reports
+   images/s and the worker/bare ratio.
 2. Time to signal: ``train_proxy`` with the default ``ProxyBudget`` on the default spec, with
    per-epoch validation accuracy and where the wall time goes (loading, training, evaluation),
    plus the top operators of a profiled training step.
@@ -55,12 +57,16 @@ def bare_epoch(
     return steps * batch / (time.perf_counter() - started)
 
 
-def throughput(rounds: int, augment: bool, budget: ProxyBudget) -> dict[str, Any]:
+def throughput(rounds: int, augment: bool, budget: ProxyBudget, images: int) -> dict[str, Any]:
+    """Pairs of one bare and one worker pass over ``images`` training images, order alternated.
+
+    The per-pair ratio cancels slow drifts of a shared machine's load; its median is reported.
+    """
     spec = ArchSpec.from_dict(SPEC)
     proxy = make_proxy(spec, width=budget.width, input_size=28, in_channels=1, num_classes=10).spec
     splits = load_splits(
         DataConfig(),
-        train_samples=budget.train_samples,
+        train_samples=images,
         val_samples=256,
         input_size=28,
         batch_size=budget.batch_size,
@@ -74,32 +80,29 @@ def throughput(rounds: int, augment: bool, budget: ProxyBudget) -> dict[str, Any
     torch.manual_seed(0)
     bare_model, worker_model = build_model(proxy), build_model(proxy)
     optimizer = make_optimizer(worker_model, budget)
-    schedule = make_schedule(optimizer, budget, len(train) * rounds)
+    schedule = make_schedule(optimizer, budget, len(train) * (rounds + 1))
     loop = Loop(proxy, worker_model, optimizer, schedule, budget, torch.device("cpu"))
-    bare_epoch(bare_model, x_all[:512], y_all[:512], budget.batch_size)  # warm-up both
-    loop.train_epoch(0, _first_batches(train, 4))
+    bare_epoch(bare_model, x_all, y_all, budget.batch_size)  # warm-up both
+    loop.train_epoch(0, train)
     bare, worker = [], []
     for r in range(rounds):
-        bare.append(bare_epoch(bare_model, x_all, y_all, budget.batch_size))
-        worker.append(loop.train_epoch(r + 1, train)["images_per_s"])
-    b, w = statistics.median(bare), statistics.median(worker)
+        if r % 2 == 0:
+            bare.append(bare_epoch(bare_model, x_all, y_all, budget.batch_size))
+            worker.append(loop.train_epoch(r + 1, train)["images_per_s"])
+        else:
+            worker.append(loop.train_epoch(r + 1, train)["images_per_s"])
+            bare.append(bare_epoch(bare_model, x_all, y_all, budget.batch_size))
+    ratios = [w / b for w, b in zip(worker, bare, strict=True)]
     return {
         "augment": augment,
-        "bare_images_per_s": b,
-        "worker_images_per_s": w,
-        "ratio": w / b,
+        "images_per_round": len(train) * budget.batch_size,
+        "bare_images_per_s": statistics.median(bare),
+        "worker_images_per_s": statistics.median(worker),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
         "bare_rounds": bare,
         "worker_rounds": worker,
     }
-
-
-def _first_batches(batches: Any, n: int) -> list[Any]:
-    out = []
-    for i, item in enumerate(batches):
-        if i == n:
-            break
-        out.append(item)
-    return out
 
 
 def time_to_signal(budget: ProxyBudget) -> dict[str, Any]:
@@ -148,9 +151,10 @@ def top_ops(budget: ProxyBudget, steps: int = 4) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=12, help="bare/worker pairs")
+    parser.add_argument("--images", type=int, default=1536, help="training images per pass")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--skip-signal", action="store_true")
+    parser.add_argument("--skip-signal", action="store_true", help="throughput only")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     if args.threads:
@@ -163,7 +167,7 @@ def main() -> None:
         "budget": budget.to_dict(),
     }
     for augment in (False, True):
-        t = throughput(args.rounds, augment, budget)
+        t = throughput(args.rounds, augment, budget, args.images)
         result[f"throughput_augment_{str(augment).lower()}"] = t
         print(
             f"augment={augment}: bare {t['bare_images_per_s']:.0f} img/s, worker "
