@@ -54,13 +54,18 @@ class TrialEntry:
 
 @dataclass
 class Tally:
-    """Counts for the progress line; ``values`` holds the objective values of COMPLETE trials."""
+    """Counts for the progress line; ``values`` holds the objective values of COMPLETE trials.
+
+    ``finished`` is what the trial budget counts: trials failed as interrupted are not in it,
+    because their parameters are queued again and will finish as another trial.
+    """
 
     complete: int = 0
     pruned: int = 0
     failed: int = 0
     reused: int = 0
     running: int = 0
+    interrupted: int = 0
     values: list[list[float]] = field(default_factory=list)
 
     @property
@@ -102,7 +107,8 @@ class StudySearcher(Searcher):
         self.tally = Tally()
         self.done: dict[str, tuple[int, list[float]]] = {}
         for t in study.get_trials(deepcopy=False):
-            self._count(t.state, t.values)
+            interrupted = t.user_attrs.get("fail_reason") == INTERRUPTED
+            self._count(t.state, t.values, interrupted=interrupted)
             if t.state == TrialState.COMPLETE and "spec_id" in t.user_attrs:
                 self.done.setdefault(t.user_attrs["spec_id"], (t.number, list(t.values)))
 
@@ -220,14 +226,18 @@ class StudySearcher(Searcher):
     def _tell_fail(self, trial: optuna.trial.Trial, reason: str) -> None:
         trial.set_user_attr("fail_reason", one_line(reason))
         self.study.tell(trial, state=TrialState.FAIL)
-        self._count(TrialState.FAIL, None)
+        self._count(TrialState.FAIL, None, interrupted=reason == INTERRUPTED)
 
-    def _count(self, state: TrialState, values: list[float] | None) -> None:
+    def _count(
+        self, state: TrialState, values: list[float] | None, *, interrupted: bool = False
+    ) -> None:
         if state == TrialState.COMPLETE:
             self.tally.complete += 1
             self.tally.values.append(list(values or []))
         elif state == TrialState.PRUNED:
             self.tally.pruned += 1
+        elif state == TrialState.FAIL and interrupted:
+            self.tally.interrupted += 1
         elif state == TrialState.FAIL:
             self.tally.failed += 1
 

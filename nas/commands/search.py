@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_as_json(result), indent=2))
     else:
         _print_front(result)
-    return 0
+    return 130 if result.interrupted else 0
 
 
 def _shown(url: str) -> str:

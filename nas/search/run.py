@@ -48,6 +48,7 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     ran_trials: bool = True
     wall_time_s: float = 0.0
+    interrupted: int = 0
 
 
 def run_search(
@@ -91,7 +92,7 @@ def run_search(
     for text in notes:
         note(text, keep=False)
     target = config.search.trials
-    ran = finished_count(study) < target
+    ran, stopped = finished_count(study) < target, 0
     if ran:
         stopped = _run_ray(config, study, space, data, budget, url, verbose, stream, trainable)
         if stopped:
@@ -103,6 +104,7 @@ def run_search(
         note(f"study already has {finished_count(study)} finished trials (budget {target})")
     result = _result(study, url, target, notes, time.monotonic() - start)
     result.ran_trials = ran
+    result.interrupted = stopped if ran else 0
     return result
 
 

@@ -21,7 +21,7 @@ from nas.searcher import INTERRUPTED, requeue
 from nas.space import SearchSpace
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-"""What counts towards the trial budget: every trial that ended, however it ended."""
+"""States of ended trials; all count towards the budget but interrupted FAILs."""
 
 
 def _nsga2(seed: int | None) -> optuna.samplers.BaseSampler:
@@ -135,7 +135,12 @@ def fail_interrupted(study: optuna.Study) -> int:
 
 
 def finished_count(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+    """Trials towards the budget: every ended trial but those failed as interrupted."""
+    return sum(
+        1
+        for t in study.get_trials(deepcopy=False, states=FINISHED_STATES)
+        if t.user_attrs.get("fail_reason") != INTERRUPTED
+    )
 
 
 def front_rows(study: optuna.Study) -> list[dict[str, Any]]:

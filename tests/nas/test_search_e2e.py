@@ -101,8 +101,9 @@ def test_search_resume_and_front(
     assert main(["search", str(config), "--storage", url, "--trials", "6"]) == 0
     assert "interrupted trials marked FAIL and queued again" in capsys.readouterr().out
     study = _study(url)
-    finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
-    assert len(finished) == 6
+    ended = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+    finished = [t for t in ended if t.user_attrs.get("fail_reason") != INTERRUPTED]
+    assert len(finished) == 6 and len(ended) == 7, "the interrupted trial is not in the budget"
     assert study.trials[crashed.number].state == TrialState.FAIL
     assert study.trials[crashed.number].user_attrs["fail_reason"] == INTERRUPTED
     for number, before in first.items():

@@ -144,7 +144,9 @@ def test_fail_pruned_and_interrupted(url: str) -> None:
     requeued = study.get_trials(states=(TrialState.WAITING,))[-1]
     assert requeued.system_attrs["fixed_params"] == SE
     assert requeued.user_attrs["requeued_from"] == d.number
-    assert searcher.tally.failed == 3 and searcher.tally.pruned == 1
+    assert searcher.tally.failed == 2 and searcher.tally.pruned == 1
+    assert searcher.tally.interrupted == 1
+    assert finished_count(study) == 3, "an interrupted trial is retried, so it does not count"
 
 
 def test_finished_when_the_budget_is_reached(url: str) -> None:
