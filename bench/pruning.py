@@ -1,7 +1,8 @@
 """Evidence for ``docs/pruning.md``: the same search without pruning, with median pruning on
 accuracy, and with the Pareto pruner, side by side in one storage.
 
-Each pruner gets its own study (``<prefix>-<pruner>``) with the same seed, sampler, trial budget,
+Each arm (a pruner, optionally with ``[pruner]`` options: ``pareto:min_resource=2``) gets its own
+study (``<prefix>-<arm>``) with the same seed, sampler, trial budget,
 proxy and data, run one after the other through :func:`nas.search.run_search` so each has the
 whole machine. Then the studies are read back and compared on:
 
@@ -36,17 +37,41 @@ ACC_MACS = ["maximize", "minimize"]
 DEFAULT_PRUNERS = ("none", "median", "pareto")
 
 
-def bench_config(pruner: str, args: argparse.Namespace) -> Any:
+def parse_arm(arm: str) -> tuple[str, dict[str, Any]]:
+    """``"pareto:min_resource=2,reduction_factor=2"`` -> ``("pareto", {"min_resource": 2, ...})``.
+
+    Option values are read as JSON when they parse (numbers, lists), else kept as strings.
+    """
+    pruner, _, rest = arm.partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"arm {arm!r}: option {item!r} is not key=value")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return pruner, options
+
+
+def study_name(prefix: str, arm: str) -> str:
+    """``bench-pruning-pareto`` or, with options, ``bench-pruning-pareto-min_resource-2``."""
+    return f"{prefix}-{arm}".replace(":", "-").replace(",", "-").replace("=", "-")
+
+
+def bench_config(arm: str, args: argparse.Namespace) -> Any:
     """The ``SearchConfig`` of one arm: everything equal but the pruner and the study name."""
     from nas.config import SearchConfig
 
+    pruner, options = parse_arm(arm)
     data: dict[str, Any] = {"dataset": "fashion_mnist", "download": False}
     if args.data_dir:
         data["data_dir"] = args.data_dir
     return SearchConfig.from_dict(
         {
             "search": {
-                "study": f"{args.prefix}-{pruner}",
+                "study": study_name(args.prefix, arm),
                 "storage": args.storage,
                 "trials": args.trials,
                 "concurrency": args.concurrency,
@@ -54,6 +79,7 @@ def bench_config(pruner: str, args: argparse.Namespace) -> Any:
                 "sampler": "nsga2",
                 "pruner": pruner,
             },
+            "pruner": options,
             "data": data,
             "proxy": {
                 "epochs": args.epochs,
@@ -72,9 +98,9 @@ def run_arms(args: argparse.Namespace) -> None:
     from nas.search import run_search
     from storage import open_storage
 
-    for pruner in args.pruners:
-        config = bench_config(pruner, args)
-        print(f"== {config.search.study}: pruner {pruner}", file=sys.stderr, flush=True)
+    for arm in args.pruners:
+        config = bench_config(arm, args)
+        print(f"== {config.search.study}: pruner {arm}", file=sys.stderr, flush=True)
         result = run_search(config, stream=sys.stderr)
         if result.ran_trials:
             study = optuna.load_study(study_name=result.study, storage=open_storage(args.storage))
@@ -195,7 +221,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", default="nas-results/bench-pruning.db")
     parser.add_argument("--prefix", default="bench-pruning")
-    parser.add_argument("--pruners", nargs="+", default=list(DEFAULT_PRUNERS))
+    parser.add_argument(
+        "--pruners",
+        nargs="+",
+        default=list(DEFAULT_PRUNERS),
+        help="arms: a pruner name, optionally with options (pareto:min_resource=2); "
+        "'none' is the baseline",
+    )
     parser.add_argument("--trials", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -221,8 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_arms(args)
     storage = open_storage(args.storage)
     arms = {
-        name: arm_summary(optuna.load_study(study_name=f"{args.prefix}-{name}", storage=storage))
-        for name in args.pruners
+        arm: arm_summary(
+            optuna.load_study(study_name=study_name(args.prefix, arm), storage=storage)
+        )
+        for arm in args.pruners
     }
     report = compare(arms, reference_point(arms, args))
     print(markdown(report))
