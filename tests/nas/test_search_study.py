@@ -234,3 +234,31 @@ def test_a_spec_whose_cost_cannot_be_counted_is_failed_not_fatal(url: str) -> No
     failed = study.get_trials(states=(TrialState.FAIL,))
     assert failed and failed[0].user_attrs["reference"] == "se_branch"
     assert failed[0].user_attrs["fail_reason"].startswith("cost model failed: RuntimeError")
+
+
+def test_extra_objectives_params_and_latency(url: str) -> None:
+    from nas.search.run import _latency_ms
+
+    config = SearchConfig.from_dict(
+        {**TINY, "search": {"pruner": "none"}, "objectives": {"extra": ["params", "latency_ms"]}}
+    )
+    space = SearchSpace(config.space, **SHAPE)
+    study, _ = prepare_study(config, open_storage(url), space)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE", "MINIMIZE"]
+    assert study.metric_names == ["val_accuracy", "macs", "params", "latency_ms"]
+    searcher = StudySearcher(
+        study,
+        space,
+        data={},
+        budget={},
+        target=2,
+        extra=config.objectives.extra,
+        artifacts=None,
+        cost=_cost,
+        latency=_latency_ms,
+    )
+    searcher.suggest("a")
+    searcher.on_trial_complete("a", _final(0.5))
+    trial = study.trials[0]
+    assert trial.values[2] == trial.user_attrs["params"]
+    assert trial.values[3] == trial.user_attrs["latency_ms"] > 0
