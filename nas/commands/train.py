@@ -72,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help="peak learning rate (default: per optimizer)")
     parser.add_argument("--seed", type=int, help="default 0")
     parser.add_argument("--device", choices=DEVICES, help="default auto")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: torch's; 1 on a busy machine, docs/performance.md)",
+    )
     parser.add_argument("--no-augment", action="store_true", help="no random crop/flip")
     parser.add_argument("--save", metavar="DIR", help="write the last checkpoint (model.pt) here")
     parser.add_argument(
@@ -101,6 +106,12 @@ def run(args: argparse.Namespace) -> int:
     from workers.train import plan_proxy, train_proxy
 
     budget = budget_from_args(args)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads: expected an integer >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     data = DataConfig(dataset=args.dataset, data_dir=args.data_dir, download=not args.no_download)
     proxy = plan_proxy(spec, data, budget)
     log = sys.stderr

@@ -11,7 +11,18 @@ import torch
 from nas.cli import main
 from searchspace.spec import ArchSpec
 
-FLAGS = ["--train-samples", "64", "--val-samples", "24", "--width", "0.25", "--input-size", "12"]
+FLAGS = [
+    "--threads",
+    "1",
+    "--train-samples",
+    "64",
+    "--val-samples",
+    "24",
+    "--width",
+    "0.25",
+    "--input-size",
+    "12",
+]
 
 
 @pytest.fixture
