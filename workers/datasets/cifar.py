@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -73,7 +74,7 @@ class _Cifar(DatasetSource):
         import torchvision.datasets
 
         cls = getattr(torchvision.datasets, self.name.upper())
-        with contextlib.suppress(OSError, RuntimeError):
+        with contextlib.suppress(OSError, RuntimeError), contextlib.redirect_stdout(sys.stderr):
             cls(str(root), train=True, download=True)
 
 

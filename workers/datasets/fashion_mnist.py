@@ -8,7 +8,9 @@ torchvision's download; a horizontal flip keeps the class (a mirrored shirt is a
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 from workers.datasets import DatasetSource, ImageTensors, register
@@ -84,7 +86,8 @@ class FashionMNIST(DatasetSource):
 
         root = self._download_root()
         try:
-            TorchvisionFashionMNIST(str(root), train=True, download=True)
+            with contextlib.redirect_stdout(sys.stderr):  # keep stdout for --json
+                TorchvisionFashionMNIST(str(root), train=True, download=True)
         except (OSError, RuntimeError):
             return None
         return _find_pair(root / "FashionMNIST" / "raw")
