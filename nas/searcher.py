@@ -32,6 +32,7 @@ from nas.space import SearchSpace
 from searchspace.spec import ArchSpec
 
 INTERRUPTED = "interrupted: the search process stopped"
+_COST_ATTRS = ("macs", "params", "latency_ms")
 MAX_DRAWS = 50
 """Draws per ``suggest`` call before giving Tune a turn (reused specs are told at once)."""
 
@@ -105,47 +106,56 @@ class StudySearcher(Searcher):
         self.artifacts, self.cost, self.latency = artifacts, cost, latency
         self.entries: dict[str, TrialEntry] = {}
         self.tally = Tally()
-        self.done: dict[str, tuple[int, list[float]]] = {}
+        self.done: dict[str, tuple[int, list[float], dict[str, Any]]] = {}
         for t in study.get_trials(deepcopy=False):
             interrupted = t.user_attrs.get("fail_reason") == INTERRUPTED
             self._count(t.state, t.values, interrupted=interrupted)
             if t.state == TrialState.COMPLETE and "spec_id" in t.user_attrs:
-                self.done.setdefault(t.user_attrs["spec_id"], (t.number, list(t.values)))
+                known = {k: t.user_attrs[k] for k in _COST_ATTRS if k in t.user_attrs}
+                self.done.setdefault(t.user_attrs["spec_id"], (t.number, list(t.values), known))
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         for _ in range(MAX_DRAWS):
             if self.tally.finished + len(self.entries) >= self.target:
                 return Searcher.FINISHED  # type: ignore[return-value]
-            trial = self.study.ask()
-            try:
-                spec = self.space.sample(trial)
-            except ValueError as exc:
-                self._tell_fail(trial, f"invalid spec: {exc}")
-                continue
-            previous = self.done.get(spec.canonical_id)
-            self._set_spec_attrs(trial, spec)
-            if previous is not None:
-                trial.set_user_attr("reused_from", previous[0])
-                self.study.tell(trial, previous[1])
-                self.tally.reused += 1
-                self._count(TrialState.COMPLETE, previous[1])
-                continue
-            try:
-                macs, params = self.cost(spec)
-            except Exception as exc:  # a broken block must not stop the search
-                self._tell_fail(trial, f"cost model failed: {type(exc).__name__}: {exc}")
-                continue
-            trial.set_user_attr("macs", macs)
-            trial.set_user_attr("params", params)
-            entry = TrialEntry(trial, spec, macs, params)
-            if "latency_ms" in self.extra:
-                assert self.latency is not None, "latency_ms objective without a latency probe"
-                entry.latency_ms = self.latency(spec)
-                trial.set_user_attr("latency_ms", entry.latency_ms)
-            self.entries[trial_id] = entry
-            self.tally.running = len(self.entries)
-            return {"spec": spec.to_dict(), "data": self.data, "budget": self.budget}
+            entry = self._draw(self.study.ask())
+            if entry is not None:
+                self.entries[trial_id] = entry
+                self.tally.running = len(self.entries)
+                return {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
         return None
+
+    def _draw(self, trial: optuna.trial.Trial) -> TrialEntry | None:
+        """Sample, dedup and cost ``trial``; ``None`` when it was told at once instead."""
+        try:
+            spec = self.space.sample(trial)
+        except ValueError as exc:
+            self._tell_fail(trial, f"invalid spec: {exc}")
+            return None
+        self._set_spec_attrs(trial, spec)
+        previous = self.done.get(spec.canonical_id)
+        if previous is not None:
+            number, values, known = previous
+            trial.set_user_attr("reused_from", number)
+            for key, value in known.items():
+                trial.set_user_attr(key, value)
+            self.study.tell(trial, values)
+            self.tally.reused += 1
+            self._count(TrialState.COMPLETE, values)
+            return None
+        try:
+            macs, params = self.cost(spec)
+        except Exception as exc:  # a broken block must not stop the search
+            self._tell_fail(trial, f"cost model failed: {type(exc).__name__}: {exc}")
+            return None
+        trial.set_user_attr("macs", macs)
+        trial.set_user_attr("params", params)
+        entry = TrialEntry(trial, spec, macs, params)
+        if "latency_ms" in self.extra:
+            assert self.latency is not None, "latency_ms objective without a latency probe"
+            entry.latency_ms = self.latency(spec)
+            trial.set_user_attr("latency_ms", entry.latency_ms)
+        return entry
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
@@ -186,7 +196,10 @@ class StudySearcher(Searcher):
         by_name = {"params": float(entry.params), "latency_ms": entry.latency_ms or 0.0}
         values = [accuracy, float(entry.macs), *(by_name[name] for name in self.extra)]
         self.study.tell(entry.trial, values)
-        self.done.setdefault(entry.spec.canonical_id, (entry.trial.number, values))
+        known: dict[str, Any] = {"macs": entry.macs, "params": entry.params}
+        if entry.latency_ms is not None:
+            known["latency_ms"] = entry.latency_ms
+        self.done.setdefault(entry.spec.canonical_id, (entry.trial.number, values, known))
         self._count(TrialState.COMPLETE, values)
 
     def _set_spec_attrs(self, trial: optuna.trial.Trial, spec: ArchSpec) -> None:

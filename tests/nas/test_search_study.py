@@ -120,6 +120,8 @@ def test_equivalent_spec_is_reused_not_trained(url: str) -> None:
         source = trials[trial.user_attrs["reused_from"]]
         assert trial.state == TrialState.COMPLETE and trial.values == source.values
         assert trial.user_attrs["spec_id"] == source.user_attrs["spec_id"]
+        assert trial.user_attrs["macs"] == source.user_attrs["macs"]
+        assert trial.user_attrs["params"] == source.user_attrs["params"]
         assert "epochs_trained" not in trial.user_attrs
     assert not searcher.entries and searcher.tally.reused == 2
 
