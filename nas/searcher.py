@@ -233,6 +233,7 @@ class StudySearcher(Searcher):
             file_path=str(weights),
             study_or_trial=entry.trial,
             storage=self.study._storage,
+            mimetype="application/octet-stream",
         )
         entry.trial.set_user_attr("checkpoint_artifact", artifact_id)
 
