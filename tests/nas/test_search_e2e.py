@@ -54,6 +54,9 @@ PROXY = {
 def ray_cluster() -> Iterator[None]:
     import ray
 
+    if ray.is_initialized():  # another module's Ray: use it, leave it running
+        yield
+        return
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
