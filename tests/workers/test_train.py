@@ -12,6 +12,8 @@ from torch import Tensor, nn
 from searchspace.build import build_model
 from searchspace.cost import count_cost
 from searchspace.spec import ArchSpec
+from tests.workers.conftest import write_cifar
+from tests.workers.test_datasets import write_image_folder
 from workers import failures
 from workers.batches import Normalize, TensorBatches
 from workers.budget import ProxyBudget
@@ -179,3 +181,19 @@ def test_out_of_memory_is_recognised() -> None:
     assert "out of memory on cpu at batch size 128" in str(failed)
     assert "lower budget.batch_size" in str(failed)
     assert not failures.is_out_of_memory(ValueError("shape mismatch"))
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "imagefolder"])
+def test_every_format_trains(dataset: str, tmp_path: Path, tiny_spec: ArchSpec) -> None:
+    if dataset == "imagefolder":
+        write_image_folder(tmp_path, n=40)
+    else:
+        write_cifar(tmp_path, int(dataset.removeprefix("cifar")))
+    data = DataConfig(dataset=dataset, data_dir=str(tmp_path), download=False, val_fraction=0.2)
+    budget = ProxyBudget(epochs=1, width=0.25, input_size=16, batch_size=16)
+    final = train_proxy(tiny_spec, data, budget)
+    assert final["epochs_trained"] == 1 and 0 <= final["val_accuracy"] <= 1
+    assert final["proxy"]["in_channels"] == 3
+    assert (
+        final["proxy"]["num_classes"] == {"cifar10": 10, "cifar100": 100, "imagefolder": 3}[dataset]
+    )
