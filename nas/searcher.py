@@ -215,8 +215,9 @@ class StudySearcher(Searcher):
         wall = result.get("wall_time_s", result.get("time_total_s"))
         if wall is not None:
             trial.set_user_attr("wall_time_s", float(wall))
-        if isinstance(result.get("proxy"), Mapping):
-            trial.set_user_attr("proxy", dict(result["proxy"]))
+        proxy = nested(result, "proxy")
+        if proxy:
+            trial.set_user_attr("proxy", proxy)
 
     def _record_epoch(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
         """Write the last epoch's accuracy: a ``done`` report never reaches the scheduler."""
@@ -276,6 +277,19 @@ def requeue(
     if "reference" in attrs:
         user_attrs["reference"] = attrs["reference"]
     study.enqueue_trial(dict(params), user_attrs=user_attrs)
+
+
+def nested(result: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``result[key]`` as a dict, also when Tune has flattened it to ``key/field`` entries.
+
+    Ray Tune hands searchers ``flatten_dict(result)``, so the worker's ``{"proxy": {...}}``
+    arrives as ``{"proxy/width": ..., "proxy/input_size": ...}``.
+    """
+    value = result.get(key)
+    if isinstance(value, Mapping):
+        return dict(value)
+    prefix = f"{key}/"
+    return {k[len(prefix) :]: v for k, v in result.items() if k.startswith(prefix)}
 
 
 def one_line(text: str) -> str:

@@ -94,7 +94,7 @@ def _from_study(
     from storage.queries import study_summaries, trial_table
 
     url = args.storage or default_storage_url()
-    storage = open_storage(url)
+    storage = open_storage(url, create=False)
     rows = trial_table(storage, args.study)
     summary = next(s for s in study_summaries(storage) if s.name == args.study)
     front = Front.of(args.study, rows, summary.directions, summary.metric_names)
@@ -167,7 +167,7 @@ def _attach(args: argparse.Namespace, origin: Any, files: list[Path]) -> None:
     from storage import artifact_store, default_storage_url, open_storage
 
     url = args.storage or default_storage_url()
-    study = optuna.load_study(study_name=args.study, storage=open_storage(url))
+    study = optuna.load_study(study_name=args.study, storage=open_storage(url, create=False))
     store = artifact_store(url, args.artifacts)
     with tempfile.TemporaryDirectory() as scratch:
         for file in files:
