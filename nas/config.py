@@ -8,7 +8,7 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [proxy]      passed to ``workers.budget.ProxyBudget``
     [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
     [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
-    [resources]  cpus_per_trial, gpus_per_trial
+    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds
 
 Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
 ``ValueError``, which the CLI prints as one line. This module imports no torch, Ray or Optuna.
@@ -88,10 +88,16 @@ class ObjectivesSection:
 
 @dataclass(frozen=True)
 class ResourcesSection:
-    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = auto."""
+    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = auto.
+
+    ``max_trial_seconds`` caps one trial's training time: checked after every epoch, a trial
+    past it stops and is stored FAIL with the reason (a slow block on a small CPU, say SASA,
+    cannot hold the whole search up). ``None``: no limit.
+    """
 
     cpus_per_trial: float = 1.0
     gpus_per_trial: float | None = None
+    max_trial_seconds: float | None = 900.0
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,7 @@ _OBJECTIVES: dict[str, Check] = {"extra": _list_of(_one_of(EXTRA_OBJECTIVES), em
 _RESOURCES: dict[str, Check] = {
     "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
     "gpus_per_trial": _optional(_number(0.0, 64.0)),
+    "max_trial_seconds": _optional(_number(0.0, 1e7, open_low=True)),
 }
 
 

@@ -30,11 +30,19 @@ class PruningScheduler(FIFOScheduler):
     Args:
         study: the study whose ``pruner`` decides.
         entries: the searcher's in-flight trials by Ray trial id (shared, not copied).
+        max_trial_seconds: a trial whose training time passes this after an epoch is
+            stopped and failed with the reason (``None``: no limit).
     """
 
-    def __init__(self, study: optuna.Study, entries: dict[str, TrialEntry]) -> None:
+    def __init__(
+        self,
+        study: optuna.Study,
+        entries: dict[str, TrialEntry],
+        max_trial_seconds: float | None = None,
+    ) -> None:
         super().__init__()
         self.study, self.entries = study, entries
+        self.max_trial_seconds = max_trial_seconds
 
     def on_trial_result(
         self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
@@ -45,6 +53,15 @@ class PruningScheduler(FIFOScheduler):
         frozen = self.study._storage.get_trial(entry.trial._trial_id)
         if self.study.pruner.prune(self.study, frozen):
             entry.pruned = True
+            return TrialScheduler.STOP
+        elapsed = float(result.get("time_total_s", 0.0))
+        limit = self.max_trial_seconds
+        if limit is not None and elapsed > limit and not result.get("done"):
+            entry.error = (
+                f"exceeded the per-trial time limit of {limit:g} s after epoch "
+                f"{result['epoch']} ({elapsed:.0f} s); raise resources.max_trial_seconds "
+                "or leave the slow block out of [space] blocks"
+            )
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE
 

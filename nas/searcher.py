@@ -166,7 +166,7 @@ class StudySearcher(Searcher):
             return
         trial, result = entry.trial, result or {}
         self._record_epoch(entry, result)
-        if error or result.get("error"):
+        if error or result.get("error") or entry.error:
             reason = result.get("error") or entry.error or "the trial raised in its Ray worker"
             self._tell_fail(trial, str(reason))
         elif entry.pruned:

@@ -208,7 +208,9 @@ def _run_ray(
             tune.with_resources(trainable, _resources(config)),
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
-                scheduler=PruningScheduler(study, searcher.entries),
+                scheduler=PruningScheduler(
+                    study, searcher.entries, config.resources.max_trial_seconds
+                ),
                 num_samples=-1,
                 max_concurrent_trials=config.search.concurrency,
             ),

@@ -165,3 +165,27 @@ def test_trainable_that_raises_is_failed_and_the_search_goes_on(
     assert result.counts["FAIL"] == 2 and "COMPLETE" not in result.counts
     for trial in _study(f"sqlite:///{tmp_path / 'nas.db'}").get_trials(states=(TrialState.FAIL,)):
         assert "boom inside the block" in trial.user_attrs["fail_reason"]
+
+
+def test_trial_past_its_time_limit_is_failed_with_reason(tmp_path: Path, ray_cluster: None) -> None:
+    import time
+
+    from ray import tune
+
+    from nas.config import SearchConfig
+    from nas.search import run_search
+
+    def slow(config: dict[str, object]) -> None:
+        for epoch in range(1, 6):
+            time.sleep(0.6)
+            tune.report({"epoch": epoch, "val_accuracy": 0.5})
+
+    raw = tomllib.loads(_config(tmp_path).read_text())
+    raw["search"].update(storage=str(tmp_path / "nas.db"), trials=1)
+    raw["resources"] = {"max_trial_seconds": 1.0}
+    result = run_search(SearchConfig.from_dict(raw), trainable=slow, stream=io.StringIO())
+    assert result.counts["FAIL"] == 1 and "COMPLETE" not in result.counts
+    study = _study(f"sqlite:///{tmp_path / 'nas.db'}")
+    (trial,) = study.get_trials(states=(TrialState.FAIL,))
+    assert "per-trial time limit of 1 s" in trial.user_attrs["fail_reason"]
+    assert len(trial.intermediate_values) < 5, "the trial was stopped, not run to the end"
