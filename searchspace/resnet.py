@@ -27,8 +27,6 @@ from searchspace.layout import selected_blocks
 BlockFactory = Callable[..., nn.Module]
 """``factory(name, channels, stride=1, **params) -> nn.Module``: builds one attention block."""
 
-SLOTS = ("pre", "mid", "branch", "post", "identity")
-
 
 class BasicBlock(nn.Module):
     """Two 3x3 convs; ``replace`` swaps the second (stride 1, ``planes`` to ``planes``)."""

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from searchspace.backbones import Backbone, get_backbone, stage_shapes
+from searchspace.backbones import BACKBONES, Backbone, get_backbone, stage_shapes
 from searchspace.catalog import POSITIONS, Choice, block_info
 from searchspace.layout import selected_blocks
 
@@ -148,7 +148,7 @@ class ArchSpec:
             raise ValueError(f"spec: expected a JSON object, got {type(data).__name__}")
         _reject_unknown("spec", data, _SPEC_KEYS)
         if "backbone" not in data:
-            raise ValueError("backbone: missing; allowed: " + ", ".join(_backbone_names()))
+            raise ValueError("backbone: missing; allowed: " + ", ".join(BACKBONES))
         backbone = get_backbone(_typed("backbone", data["backbone"], str))
         width = float(_typed("width", data.get("width", 1.0), int | float))
         if not 0 < width <= 8:
@@ -180,12 +180,6 @@ class ArchSpec:
         stages = list(self.stages)
         stages[index] = stage
         return replace(self, stages=tuple(stages)).validated()
-
-
-def _backbone_names() -> list[str]:
-    from searchspace.backbones import BACKBONES
-
-    return list(BACKBONES)
 
 
 def _reject_unknown(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:

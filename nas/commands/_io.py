@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from searchspace.spec import ArchSpec
@@ -9,8 +10,6 @@ from searchspace.spec import ArchSpec
 
 def read_spec(path: str) -> ArchSpec:
     """Load and validate the spec JSON at ``path`` (``-`` for standard input)."""
-    import sys
-
     if path == "-":
         text = sys.stdin.read()
     else:

@@ -9,11 +9,9 @@ them all, builds each model, loads the reference weights and returns its outputs
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,6 +22,7 @@ from searchspace.blocks import registered_blocks
 from searchspace.build import build_model
 from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
+from tests.nas.modules import load_module
 
 
 def block_spec(name: str) -> dict[str, Any]:
@@ -188,14 +187,6 @@ def test_exported_module_matches_build_model(case: str, fresh: dict[str, Any]) -
     assert ArchSpec.from_dict(got["spec"]) == ArchSpec.from_dict(CASES[case])
 
 
-def load_exported(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 FULL_MODEL_CASES = [c for c in ("block_se", *LAYOUTS) if c in CASES]
 
 
@@ -203,7 +194,7 @@ FULL_MODEL_CASES = [c for c in ("block_se", *LAYOUTS) if c in CASES]
 @pytest.mark.parametrize("case", FULL_MODEL_CASES)
 def test_exported_model_passes_torch_export(case: str, fresh: dict[str, Any]) -> None:
     """The whole exported network traces with ``torch.export.export(strict=False)``."""
-    module = load_exported(fresh["directory"] / f"exported_{case}.py")
+    module = load_module(fresh["directory"] / f"exported_{case}.py")
     model = module.build_model().eval()
     size = CASES[case]["input_size"]
     x = torch.randn(2, CASES[case]["in_channels"], size, size)
@@ -216,7 +207,7 @@ def test_exported_model_passes_torch_export(case: str, fresh: dict[str, Any]) ->
 @pytest.mark.parametrize("name", [n for n in registered_blocks() if n != "none"])
 def test_exported_block_passes_torch_export(name: str, fresh: dict[str, Any]) -> None:
     """Each exported block class traces alone (cheaper than one whole network per block)."""
-    module = load_exported(fresh["directory"] / f"exported_block_{name}.py")
+    module = load_module(fresh["directory"] / f"exported_block_{name}.py")
     stage = module.SPEC["stages"][2]
     channels = round(64 * module.SPEC["width"])  # the last stage's width, 4x4 at 16x16 input
     block = module.create_block(name, channels, **stage["params"]).eval()

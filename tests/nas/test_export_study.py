@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +17,7 @@ from nas.cli import main
 from searchspace.build import build_model
 from searchspace.spec import ArchSpec
 from storage import artifact_store
+from tests.nas.modules import load_module
 
 HOSTILE = '"""; import os; os.system("touch pwned") #\\ \n'
 FULL = {"backbone": "resnet20", "in_channels": 1, "num_classes": 10, "input_size": 28}
@@ -79,18 +79,10 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def export(url: str, tmp_path: Path, *flags: str) -> ModuleType:
     out = tmp_path / "model.py"
     assert main(["export", "--storage", url, "-o", str(out), *flags]) == 0
-    return load(out)
+    return load_module(out)
 
 
 @pytest.mark.parametrize(
@@ -188,7 +180,7 @@ def test_spec_file_export(tmp_path: Path) -> None:
     (tmp_path / "spec.json").write_text(ArchSpec.from_dict(SE).to_json())
     out = tmp_path / "model.py"
     assert main(["export", "--spec", str(tmp_path / "spec.json"), "-o", str(out)]) == 0
-    module = load(out)
+    module = load_module(out)
     assert ArchSpec.from_dict(module.SPEC) == ArchSpec.from_dict(SE)
     count = sum(p.numel() for p in module.build_model().parameters())
     assert count == sum(p.numel() for p in build_model(ArchSpec.from_dict(SE)).parameters())
