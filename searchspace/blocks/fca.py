@@ -62,8 +62,9 @@ class FrequencyChannelAttention(nn.Module):
     def __init__(self, channels: int, *, ratio: int = 16, freq: str = "top16") -> None:
         super().__init__()
         frequencies = dct_frequencies(freq)
-        groups = [(c * len(frequencies)) // channels for c in range(channels)]
-        basis = torch.stack([dct_basis(*frequencies[g], self.grid) for g in groups])
+        groups = torch.tensor([(c * len(frequencies)) // channels for c in range(channels)])
+        bases = torch.stack([dct_basis(u, v, self.grid) for u, v in frequencies])
+        basis = bases[groups]  # one basis image per frequency, indexed per channel
         self.register_buffer("dct", basis)
         hidden = max(1, channels // ratio)
         self.fc1 = nn.Linear(channels, hidden, bias=False)
