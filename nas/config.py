@@ -6,12 +6,14 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [space]      backbone, width, stages, blocks, positions, selectors, [space.params.<block>]
     [data]       passed to ``workers.data.DataConfig``
     [proxy]      passed to ``workers.budget.ProxyBudget``
+    [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
     [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
     [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
     [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds
 
 Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
-``ValueError``, which the CLI prints as one line. This module imports no torch, Ray or Optuna.
+``ValueError``, which the CLI prints as one line. This module imports no torch or Ray; Optuna
+only when a config is checked (sampler and pruner names and options come from their registries).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from searchspace.backbones import BACKBONES, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info, block_names
 from searchspace.spec import SELECTORS
 
-SAMPLERS: tuple[str, ...] = ("nsga2", "tpe", "random", "gp")
-PRUNERS: tuple[str, ...] = ("pareto", "median", "successive_halving", "hyperband", "none")
 EXTRA_OBJECTIVES: tuple[str, ...] = ("params", "latency_ms")
 
 #: The default proxy: measured to finish the default 12-trial search in a few minutes on 2 CPUs.
@@ -108,6 +108,7 @@ class SearchConfig:
     space: SpaceSection = field(default_factory=SpaceSection)
     data: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PROXY))
+    sampler: Mapping[str, Any] = field(default_factory=dict)
     pruner: Mapping[str, Any] = field(default_factory=dict)
     objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
     resources: ResourcesSection = field(default_factory=ResourcesSection)
@@ -116,14 +117,16 @@ class SearchConfig:
         """JSON-able form, stored as ``study.user_attrs["config"]``."""
         out = asdict(self)
         out["data"], out["proxy"] = dict(self.data), dict(self.proxy)
-        out["pruner"] = dict(self.pruner)
+        out["sampler"], out["pruner"] = dict(self.sampler), dict(self.pruner)
         return _jsonable(out)
 
     def with_overrides(self, **search: Any) -> SearchConfig:
         """This config with ``[search]`` keys replaced (``None`` values are ignored)."""
         given = {k: v for k, v in search.items() if v is not None}
         merged = {**asdict(self.search), **given}
-        return replace(self, search=_parse_section("search", merged, SearchSection, _SEARCH))
+        config = replace(self, search=_parse_section("search", merged, SearchSection, _SEARCH))
+        _check_strategies(config)
+        return config
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SearchConfig:
@@ -143,11 +146,12 @@ class SearchConfig:
                 raise ValueError(f"{key}: unknown section; allowed: {', '.join(_SECTIONS)}")
         space = _parse_section("space", _table("space", raw), SpaceSection, _SPACE)
         _check_space(space)
-        return cls(
+        config = cls(
             search=_parse_section("search", _table("search", raw), SearchSection, _SEARCH),
             space=space,
             data=dict(_table("data", raw)),
             proxy={**DEFAULT_PROXY, **_table("proxy", raw)},
+            sampler=dict(_table("sampler", raw)),
             pruner=dict(_table("pruner", raw)),
             objectives=_parse_section(
                 "objectives", _table("objectives", raw), ObjectivesSection, _OBJECTIVES
@@ -156,9 +160,20 @@ class SearchConfig:
                 "resources", _table("resources", raw), ResourcesSection, _RESOURCES
             ),
         )
+        _check_strategies(config)
+        return config
 
 
-_SECTIONS = ("search", "space", "data", "proxy", "pruner", "objectives", "resources")
+_SECTIONS = (
+    "search",
+    "space",
+    "data",
+    "proxy",
+    "sampler",
+    "pruner",
+    "objectives",
+    "resources",
+)
 Check = Callable[[str, Any], Any]
 
 
@@ -199,6 +214,38 @@ def _one_of(allowed: tuple[str, ...]) -> Check:
         return str(value)
 
     return check
+
+
+def _registry(kind: str) -> Any:
+    """The sampler or pruner registry (imported here, not at the top: it imports Optuna)."""
+    if kind == "sampler":
+        from nas.sampling import SAMPLERS
+
+        return SAMPLERS
+    from nas.pruning import PRUNERS
+
+    return PRUNERS
+
+
+def _registered(kind: str) -> Check:
+    def check(name: str, value: Any) -> str:
+        return _one_of(_registry(kind).names())(name, value)
+
+    return check
+
+
+def _check_strategies(config: SearchConfig) -> None:
+    """``[sampler]``/``[pruner]`` options: known to the chosen one, and values it accepts."""
+    for kind, name, options in (
+        ("sampler", config.search.sampler, config.sampler),
+        ("pruner", config.search.pruner, config.pruner),
+    ):
+        registry = _registry(kind)
+        registry.check_options(name, dict(options), where=kind)
+        try:
+            registry.make(name, **options)
+        except ValueError as exc:
+            raise ValueError(f"{kind}: {exc}") from None
 
 
 def _list_of(item: Check, *, empty: bool = False) -> Check:
@@ -246,8 +293,8 @@ _SEARCH: dict[str, Check] = {
     "trials": _int(1),
     "concurrency": _int(1),
     "seed": _optional(_int(0)),
-    "sampler": _one_of(SAMPLERS),
-    "pruner": _one_of(PRUNERS),
+    "sampler": _registered("sampler"),
+    "pruner": _registered("pruner"),
 }
 _SPACE: dict[str, Check] = {
     "backbone": _one_of(tuple(BACKBONES)),

@@ -19,16 +19,22 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from nas.searcher import TrialEntry, one_line, record_epoch
+from storage.internals import storage_of
+from storage.internals import trial_id as optuna_trial_id
 
 if TYPE_CHECKING:
     from ray.tune.execution.tune_controller import TuneController
+
+    from nas.search.handle import StudyHandle
 
 
 class PruningScheduler(FIFOScheduler):
     """FIFO scheduling plus the study pruner's verdict after every reported epoch.
 
+    Pickles without the study, as :class:`nas.searcher.StudySearcher` does.
+
     Args:
-        study: the study whose ``pruner`` decides.
+        handle: the study whose ``pruner`` decides.
         entries: the searcher's in-flight trials by Ray trial id (shared, not copied).
         max_trial_seconds: a trial whose training time passes this after an epoch is
             stopped and failed with the reason (``None``: no limit).
@@ -36,21 +42,28 @@ class PruningScheduler(FIFOScheduler):
 
     def __init__(
         self,
-        study: optuna.Study,
+        handle: StudyHandle,
         entries: dict[str, TrialEntry],
         max_trial_seconds: float | None = None,
     ) -> None:
         super().__init__()
-        self.study, self.entries = study, entries
+        self.handle, self.entries = handle, entries
         self.max_trial_seconds = max_trial_seconds
+
+    @property
+    def study(self) -> optuna.Study:
+        return self.handle.study
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "entries": {}}
 
     def on_trial_result(
         self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
     ) -> str:
         entry = self.entries.get(trial.trial_id)
-        if entry is None or not record_epoch(self.study, entry.trial._trial_id, result):
+        if entry is None or not record_epoch(self.study, optuna_trial_id(entry.trial), result):
             return TrialScheduler.CONTINUE
-        frozen = self.study._storage.get_trial(entry.trial._trial_id)
+        frozen = storage_of(self.study).get_trial(optuna_trial_id(entry.trial))
         if self.study.pruner.prune(self.study, frozen):
             entry.pruned = True
             return TrialScheduler.STOP

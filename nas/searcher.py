@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.artifacts import upload_artifact
@@ -30,6 +31,11 @@ from ray.tune.search import Searcher
 
 from nas.space import SearchSpace
 from searchspace.spec import ArchSpec
+from storage.internals import storage_of
+from storage.internals import trial_id as optuna_trial_id
+
+if TYPE_CHECKING:
+    from nas.search.handle import StudyHandle
 
 INTERRUPTED = "interrupted: the search process stopped"
 _COST_ATTRS = ("macs", "params", "latency_ms")
@@ -37,6 +43,15 @@ MAX_DRAWS = 50
 """Draws per ``suggest`` call before giving Tune a turn (reused specs are told at once)."""
 
 Objective = Callable[["TrialEntry"], float]
+
+
+class SamplerError(RuntimeError):
+    """The study's sampler raised while proposing a trial: the search cannot go on."""
+
+    def __init__(self, sampler: str, cause: BaseException) -> None:
+        super().__init__(
+            f"sampler {sampler!r} failed: {type(cause).__name__}: {one_line(str(cause))}"
+        )
 
 
 @dataclass
@@ -77,8 +92,12 @@ class Tally:
 class StudySearcher(Searcher):
     """Proposes Ray trial configs ``{"spec", "data", "budget"}`` from an Optuna study.
 
+    Pickles without the study (:class:`~nas.search.handle.StudyHandle` reopens it) and without
+    the trials in flight, which are RUNNING in the study: the next ``nas search`` fails and
+    queues them again.
+
     Args:
-        study: a multi-objective study (directions ``[maximize, minimize, ...]``).
+        handle: the multi-objective study (directions ``[maximize, minimize, ...]``).
         space: the define-by-run space.
         data, budget: the ``data`` and ``budget`` dicts every trial config carries.
         target: stop proposing once the study holds this many finished trials.
@@ -89,7 +108,7 @@ class StudySearcher(Searcher):
 
     def __init__(
         self,
-        study: optuna.Study,
+        handle: StudyHandle,
         space: SearchSpace,
         *,
         data: Mapping[str, Any],
@@ -101,29 +120,58 @@ class StudySearcher(Searcher):
         latency: Callable[[ArchSpec], float] | None = None,
     ) -> None:
         super().__init__(metric=None, mode=None)
-        self.study, self.space, self.target, self.extra = study, space, target, extra
+        self.handle, self.space, self.target, self.extra = handle, space, target, extra
         self.data, self.budget = dict(data), dict(budget)
         self.artifacts, self.cost, self.latency = artifacts, cost, latency
         self.entries: dict[str, TrialEntry] = {}
         self.tally = Tally()
         self.done: dict[str, tuple[int, list[float], dict[str, Any]]] = {}
-        for t in study.get_trials(deepcopy=False):
+        for t in handle.study.get_trials(deepcopy=False):
             interrupted = t.user_attrs.get("fail_reason") == INTERRUPTED
             self._count(t.state, t.values, interrupted=interrupted)
             if t.state == TrialState.COMPLETE and "spec_id" in t.user_attrs:
                 known = {k: t.user_attrs[k] for k in _COST_ATTRS if k in t.user_attrs}
                 self.done.setdefault(t.user_attrs["spec_id"], (t.number, list(t.values), known))
 
+    @property
+    def study(self) -> optuna.Study:
+        return self.handle.study
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "entries": {}}
+
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         for _ in range(MAX_DRAWS):
             if self.tally.finished + len(self.entries) >= self.target:
                 return Searcher.FINISHED  # type: ignore[return-value]
-            entry = self._draw(self.study.ask())
+            asked_at = datetime.now()
+            try:
+                trial = self.study.ask()
+                entry = self._draw(trial)
+            except Exception as exc:
+                self._abandon_since(asked_at)
+                raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
                 self.entries[trial_id] = entry
                 self.tally.running = len(self.entries)
                 return {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
         return None
+
+    @property
+    def sampler_name(self) -> str:
+        return self.handle.config.search.sampler
+
+    def _abandon_since(self, asked_at: datetime) -> None:
+        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING (started at or
+        after ``asked_at`` and not in flight); one from the queue (a reference design, a
+        requeued trial) is queued again with its fixed params."""
+        flying = {entry.trial.number for entry in self.entries.values()}
+        for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            started = frozen.datetime_start
+            if frozen.number in flying or started is None or started < asked_at:
+                continue
+            fail_and_requeue(self.study, frozen, frozen.system_attrs.get("fixed_params"))
+            self._count(TrialState.FAIL, None, interrupted=True)
 
     def _draw(self, trial: optuna.trial.Trial) -> TrialEntry | None:
         """Sample, dedup and cost ``trial``; ``None`` when it was told at once instead."""
@@ -221,7 +269,7 @@ class StudySearcher(Searcher):
 
     def _record_epoch(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
         """Write the last epoch's accuracy: a ``done`` report never reaches the scheduler."""
-        record_epoch(self.study, entry.trial._trial_id, result)
+        record_epoch(self.study, optuna_trial_id(entry.trial), result)
 
     def _upload_checkpoint(self, entry: TrialEntry) -> None:
         if self.artifacts is None or entry.checkpoint_dir is None:
@@ -233,7 +281,7 @@ class StudySearcher(Searcher):
             artifact_store=self.artifacts,
             file_path=str(weights),
             study_or_trial=entry.trial,
-            storage=self.study._storage,
+            storage=storage_of(self.study),
             mimetype="application/octet-stream",
         )
         entry.trial.set_user_attr("checkpoint_artifact", artifact_id)
@@ -265,8 +313,22 @@ def record_epoch(study: optuna.Study, trial_id: int, result: Mapping[str, Any]) 
     value = float(accuracy)
     if not math.isfinite(value):
         return False
-    study._storage.set_trial_intermediate_value(trial_id, int(epoch), value)
+    storage_of(study).set_trial_intermediate_value(trial_id, int(epoch), value)
     return True
+
+
+def fail_and_requeue(
+    study: optuna.Study, frozen: optuna.trial.FrozenTrial, params: Mapping[str, Any] | None
+) -> None:
+    """FAIL ``frozen`` (left RUNNING) as interrupted and queue ``params`` again, if any.
+
+    Written to the storage directly, not told: the sampler may be what broke.
+    """
+    storage = storage_of(study)
+    storage.set_trial_user_attr(optuna_trial_id(frozen), "fail_reason", INTERRUPTED)
+    storage.set_trial_state_values(optuna_trial_id(frozen), TrialState.FAIL)
+    if params:
+        requeue(study, frozen.number, params, frozen.user_attrs)
 
 
 def requeue(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Integer, String, bindparam, text
 
+from storage import internals
 from storage.rows import STATES, StudySummary, TrialRow
 
 if TYPE_CHECKING:
@@ -94,8 +95,8 @@ def study_summaries(storage: BaseStorage) -> list[StudySummary]:
 
 def _summaries_public(storage: BaseStorage) -> list[StudySummary]:
     summaries = []
-    for study in sorted(storage.get_all_studies(), key=lambda s: s._study_id):
-        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+    for study in sorted(storage.get_all_studies(), key=internals.study_id):
+        trials = storage.get_all_trials(internals.study_id(study), deepcopy=False)
         starts = [t.datetime_start for t in trials if t.datetime_start is not None]
         names = study.system_attrs.get(_METRIC_NAMES_KEY)
         summaries.append(

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from typing import Any
-
-from nas.config import PRUNERS, SAMPLERS
 
 NAME = "search"
 HELP = "search attention placements (Optuna + Ray Tune), results in SQL storage"
 ORDER = 30
+SAMPLER_NAMES = "nsga2 (default), gp, random, tpe"
+PRUNER_NAMES = "pareto (default), hyperband, median, none, successive_halving"
+"""For ``--help`` only (importing the registries costs Optuna's import on every ``nas`` call);
+a test keeps them equal to the registries, which the config checks names against."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=int, help="finished trials the study should reach")
     parser.add_argument("--concurrency", type=int, help="trials trained at once")
     parser.add_argument("--seed", type=int, help="sampler seed")
-    parser.add_argument("--sampler", choices=SAMPLERS, help="Optuna sampler (default nsga2)")
-    parser.add_argument("--pruner", choices=PRUNERS, help="pruner (default pareto)")
+    parser.add_argument("--sampler", help=f"Optuna sampler: {SAMPLER_NAMES}")
+    parser.add_argument("--pruner", help=f"pruner: {PRUNER_NAMES}")
     parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -49,9 +52,15 @@ def run(args: argparse.Namespace) -> int:
     log = sys.stderr if args.json else sys.stdout
     print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
 
-    from nas.search import run_search
+    from nas.search import SearchFailed, run_search
 
-    result = run_search(config, verbose=args.verbose, stream=log)
+    try:
+        result = run_search(config, verbose=args.verbose, stream=log)
+    except SearchFailed as exc:
+        if args.verbose:
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        print(f"nas search: error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
     else:

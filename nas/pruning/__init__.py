@@ -19,10 +19,17 @@ from nas.pruning.accuracy import AccuracyPruner
 from nas.pruning.objective_view import SingleObjectiveView
 from nas.pruning.pareto import ParetoPruner
 from nas.pruning.ranking import places_ahead, survivors
-from nas.pruning.registry import DEFAULT_PRUNER, make_pruner, pruner_names, pruner_options
+from nas.pruning.registry import (
+    DEFAULT_PRUNER,
+    PRUNERS,
+    make_pruner,
+    pruner_names,
+    pruner_options,
+)
 
 __all__ = [
     "DEFAULT_PRUNER",
+    "PRUNERS",
     "AccuracyPruner",
     "ParetoPruner",
     "SingleObjectiveView",

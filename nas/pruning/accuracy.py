@@ -11,6 +11,7 @@ from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial
 
 from nas.pruning.objective_view import SingleObjectiveView
+from storage.internals import storage_of
 
 
 class AccuracyPruner(BasePruner):
@@ -38,7 +39,7 @@ class AccuracyPruner(BasePruner):
         step = trial.last_step
         if self.max_resource is not None and step is not None and step >= self.max_resource:
             return False
-        view = SingleObjectiveView(study._storage, study.directions[0])
+        view = SingleObjectiveView(storage_of(study), study.directions[0])
         accuracy_study = optuna.study.Study(
             study_name=study.study_name, storage=view, sampler=study.sampler, pruner=self.inner
         )

@@ -6,6 +6,7 @@ described in ``docs/study-format.md``.
 
 from __future__ import annotations
 
+from nas.search.failure import SearchFailed
 from nas.search.run import SearchResult, run_search
 
-__all__ = ["SearchResult", "run_search"]
+__all__ = ["SearchFailed", "SearchResult", "run_search"]

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nas.config import SearchConfig
+from nas.search.failure import SearchFailed, describe
+from nas.search.handle import StudyHandle
 from nas.search.study import finished_count, front_rows, prepare_study
 from nas.space import SearchSpace
 
@@ -61,7 +63,9 @@ def run_search(
     """Run (or resume) the search ``config`` describes until the study has its trial budget.
 
     ``trainable`` replaces ``workers.trainable.proxy_trainable`` (for other trainers).
-    Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL).
+    Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL) and
+    :class:`~nas.search.failure.SearchFailed` when the driver fails (sampler, storage, Ray):
+    the trials in flight are then FAIL (interrupted) and queued again, completed ones kept.
     """
     import optuna
 
@@ -82,7 +86,9 @@ def run_search(
         num_classes=shape[2],
         proxy_width=budget.get("width"),
     )
-    study, notes = prepare_study(config, storage, space, epochs=int(budget["epochs"]))
+    epochs = int(budget["epochs"])
+    study, notes = prepare_study(config, storage, space, epochs=epochs)
+    handle = StudyHandle(config, url, epochs, study)
 
     def note(text: str, *, keep: bool = True) -> None:
         if keep:
@@ -94,7 +100,7 @@ def run_search(
     target = config.search.trials
     ran, stopped = finished_count(study) < target, 0
     if ran:
-        stopped = _run_ray(config, study, space, data, budget, url, verbose, stream, trainable)
+        stopped = _run_ray(config, handle, space, data, budget, verbose, stream, trainable)
         if stopped:
             note(
                 f"stopped early: {stopped} trials in flight were marked FAIL (interrupted) and "
@@ -149,16 +155,18 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def _run_ray(
     config: SearchConfig,
-    study: Any,
+    handle: StudyHandle,
     space: SearchSpace,
     data: dict[str, Any],
     budget: dict[str, Any],
-    url: str,
     verbose: bool,
     stream: TextIO,
     trainable: Callable[[dict[str, Any]], None] | None,
 ) -> int:
-    """Train until the budget is reached; returns how many trials were cut short."""
+    """Train until the budget is reached; returns how many trials were cut short.
+
+    Raises :class:`SearchFailed` (one line: what failed, what to do) on a driver error.
+    """
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     # Tune's new output engine prints an experiment banner even at verbose=0; the legacy
@@ -175,13 +183,13 @@ def _run_ray(
     from storage import artifact_store
 
     searcher = StudySearcher(
-        study,
+        handle,
         space,
         data=data,
         budget=budget,
         target=config.search.trials,
         extra=config.objectives.extra,
-        artifacts=artifact_store(url, config.search.artifacts),
+        artifacts=artifact_store(handle.url, config.search.artifacts),
         cost=_cost,
         latency=_latency_ms,
     )
@@ -191,15 +199,16 @@ def _run_ray(
         directions=config.objectives.directions,
         stream=stream,
     )
-    started_ray = not ray.is_initialized()
-    if started_ray:
-        ray.init(
-            include_dashboard=False,
-            log_to_driver=verbose,
-            logging_level=logging.INFO if verbose else logging.ERROR,
-        )
+    started_ray, failure = False, None
     workdir = tempfile.mkdtemp(prefix="nas-search-ray-")
     try:
+        if not ray.is_initialized():
+            ray.init(
+                include_dashboard=False,
+                log_to_driver=verbose,
+                logging_level=logging.INFO if verbose else logging.ERROR,
+            )
+            started_ray = True
         if trainable is None:
             from workers.trainable import proxy_trainable
 
@@ -209,9 +218,10 @@ def _run_ray(
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=PruningScheduler(
-                    study, searcher.entries, config.resources.max_trial_seconds
+                    handle, searcher.entries, config.resources.max_trial_seconds
                 ),
                 num_samples=-1,
+                reuse_actors=True,
                 max_concurrent_trials=config.search.concurrency,
             ),
             run_config=tune.RunConfig(
@@ -224,13 +234,43 @@ def _run_ray(
             ),
         )
         tuner.fit()
+    except Exception as exc:  # Ctrl-C is Tune's to handle: it stops and returns
+        failure = exc
     finally:
-        stopped = searcher.interrupt_all()
+        stopped, unmarked = _interrupt(searcher)
         progress.close()
         if started_ray:
             ray.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
+    if failure is not None:
+        what, advice = describe(failure)
+        raise SearchFailed(f"{what}; {_in_flight(stopped, unmarked)}{advice}") from failure
     return stopped
+
+
+def _interrupt(searcher: Any) -> tuple[int, int]:
+    """Fail and queue again the trials in flight: ``(marked, left RUNNING)``.
+
+    With the storage down nothing can be marked; the trials stay RUNNING, and the next
+    ``nas search`` on the study fails and queues them (:func:`nas.search.study.fail_interrupted`).
+    """
+    in_flight = len(searcher.entries)
+    try:
+        return searcher.interrupt_all(), 0
+    except Exception:
+        return 0, in_flight
+
+
+def _in_flight(marked: int, unmarked: int) -> str:
+    if unmarked:
+        return f"{_trials(unmarked)} in flight left RUNNING (the next run queues them again); "
+    if marked:
+        return f"{_trials(marked)} in flight marked FAIL (interrupted) and queued again; "
+    return ""
+
+
+def _trials(n: int) -> str:
+    return f"{n} trial" if n == 1 else f"{n} trials"
 
 
 def _resources(config: SearchConfig) -> dict[str, float]:

@@ -8,7 +8,6 @@ reference designs queued once, trials of an interrupted run failed and queued ag
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -17,42 +16,12 @@ from optuna.trial import TrialState
 
 from nas.config import SearchConfig
 from nas.reference import reference_params
-from nas.searcher import INTERRUPTED, requeue
+from nas.search.strategies import pruner_for, sampler_for
+from nas.searcher import INTERRUPTED, fail_and_requeue
 from nas.space import SearchSpace
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 """States of ended trials; all count towards the budget but interrupted FAILs."""
-
-
-def _nsga2(seed: int | None) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
-
-
-def _tpe(seed: int | None) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
-
-
-def _random(seed: int | None) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.RandomSampler(seed=seed)
-
-
-def _gp(seed: int | None) -> optuna.samplers.BaseSampler:
-    try:
-        import scipy  # noqa: F401
-    except ImportError:
-        raise ValueError(
-            "search.sampler: 'gp' needs scipy; install it (pip install scipy) or use nsga2/tpe"
-        ) from None
-    return optuna.samplers.GPSampler(seed=seed)
-
-
-SAMPLER_FACTORIES: dict[str, Callable[[int | None], optuna.samplers.BaseSampler]] = {
-    "nsga2": _nsga2,
-    "tpe": _tpe,
-    "random": _random,
-    "gp": _gp,
-}
-"""``[search] sampler`` name -> Optuna sampler factory (seeded)."""
 
 
 def prepare_study(
@@ -69,8 +38,8 @@ def prepare_study(
         storage=storage,
         study_name=name,
         directions=directions,  # type: ignore[arg-type]
-        sampler=SAMPLER_FACTORIES[config.search.sampler](config.search.seed),
-        pruner=_pruner(config, epochs),
+        sampler=sampler_for(config),
+        pruner=pruner_for(config, epochs),
         load_if_exists=True,
     )
     stored = [d.name.lower() for d in study.directions]
@@ -113,24 +82,11 @@ def _check_same_space(study: optuna.Study, space: SearchSpace) -> None:
         )
 
 
-def _pruner(config: SearchConfig, epochs: int | None) -> optuna.pruners.BasePruner:
-    from nas.pruning import make_pruner
-
-    options = dict(config.pruner)
-    if epochs is not None:
-        options.setdefault("max_resource", epochs)
-    return make_pruner(config.search.pruner, **options)
-
-
 def fail_interrupted(study: optuna.Study) -> int:
     """Tell FAIL every trial a stopped run left RUNNING and queue its params again."""
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    storage = study._storage
-    for trial in running:
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        if trial.params:
-            requeue(study, trial.number, trial.params, trial.user_attrs)
+    for trial in running:  # a trial from the queue may not have suggested its fixed params yet
+        fail_and_requeue(study, trial, trial.system_attrs.get("fixed_params") or trial.params)
     return len(running)
 
 

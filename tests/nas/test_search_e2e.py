@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,18 +47,6 @@ PROXY = {
     "batch_size": 50,
     "augment": "false",
 }
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[None]:
-    import ray
-
-    if ray.is_initialized():  # another module's Ray: use it, leave it running
-        yield
-        return
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def _config(tmp_path: Path, **proxy: object) -> Path:

@@ -14,6 +14,7 @@ from optuna.artifacts import download_artifact
 from optuna.trial import TrialState
 
 from nas.config import SearchConfig
+from nas.search.handle import StudyHandle
 from nas.search.study import fail_interrupted, finished_count, prepare_study
 from nas.searcher import INTERRUPTED, StudySearcher
 from nas.space import SearchSpace
@@ -49,7 +50,7 @@ def _setup(url: str, trials: int = 4) -> tuple[optuna.Study, StudySearcher]:
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
     searcher = StudySearcher(
-        study,
+        StudyHandle(config, url, None, study),
         space,
         data={"dataset": "fashion_mnist"},
         budget={"epochs": 2},
@@ -249,7 +250,7 @@ def test_extra_objectives_params_and_latency(url: str) -> None:
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE", "MINIMIZE"]
     assert study.metric_names == ["val_accuracy", "macs", "params", "latency_ms"]
     searcher = StudySearcher(
-        study,
+        StudyHandle(config, url, None, study),
         space,
         data={},
         budget={},

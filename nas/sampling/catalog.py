@@ -1,0 +1,76 @@
+"""The registered samplers: ``nsga2`` (default), ``tpe``, ``random``, ``gp``.
+
+Each factory's keyword-only parameters, but ``seed`` (``[search] seed``), are the options a
+search config may set in ``[sampler]``. Every sampler is returned inside
+:class:`~nas.sampling.view.SamplerView`, so it sees pruned trials the way Optuna stores them.
+"""
+
+from __future__ import annotations
+
+import optuna
+from optuna.samplers import BaseSampler
+
+from nas.sampling.registry import register
+from nas.sampling.view import SamplerView
+
+
+@register("nsga2")
+def nsga2(*, seed: int | None = None, population_size: int = 8) -> BaseSampler:
+    """NSGA-II (Deb et al., IEEE TEC 2002): the first ``population_size`` trials are random."""
+    if population_size < 2:
+        raise ValueError(f"population_size={population_size}: must be >= 2")
+    return SamplerView(optuna.samplers.NSGAIISampler(seed=seed, population_size=population_size))
+
+
+@register("tpe")
+def tpe(
+    *,
+    seed: int | None = None,
+    n_startup_trials: int = 10,
+    multivariate: bool = True,
+    group: bool = True,
+    constant_liar: bool = False,
+) -> BaseSampler:
+    """Multi-objective TPE (Ozaki et al., GECCO 2020); random for ``n_startup_trials`` trials.
+
+    ``group`` splits the define-by-run space by which parameters a trial has (a block's own
+    parameters exist only where the block is drawn); ``constant_liar`` keeps concurrent
+    trials apart.
+    """
+    return SamplerView(
+        optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=_startup(n_startup_trials),
+            multivariate=multivariate,
+            group=group,
+            constant_liar=constant_liar,
+        )
+    )
+
+
+@register("random")
+def random(*, seed: int | None = None) -> BaseSampler:
+    """Uniform over the space: the baseline every other sampler is measured against."""
+    return SamplerView(optuna.samplers.RandomSampler(seed=seed))
+
+
+@register("gp")
+def gp(*, seed: int | None = None, n_startup_trials: int = 10) -> BaseSampler:
+    """Gaussian-process Bayesian optimisation (Optuna's ``GPSampler``; needs scipy)."""
+    try:
+        import scipy  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "'gp' needs scipy; install it (pip install scipy) or use nsga2/tpe"
+        ) from None
+    return SamplerView(
+        optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=_startup(n_startup_trials), warn_independent_sampling=False
+        )
+    )
+
+
+def _startup(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n_startup_trials={n!r}: must be an integer >= 0")
+    return n

@@ -1,0 +1,199 @@
+"""Samplers on the studies the search writes, and the search's Ray-side objects under pickling.
+
+Real Optuna studies in real SQLite files; no Ray cluster: ``tune.Tuner(...)`` pickles its
+search algorithm and scheduler when it is created, which is where Optuna 5.1's NSGA-II sampler
+(a thread lock inside) broke ``nas search`` before its first trial (issue #10).
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nas.config import SearchConfig
+from nas.pruning import PRUNERS
+from nas.sampling import SAMPLERS, PrunedWithoutCurves, SamplerView, make_sampler
+from nas.scheduler import PruningScheduler
+from nas.search.handle import StudyHandle
+from nas.search.study import prepare_study
+from nas.searcher import StudySearcher, record_epoch
+from nas.space import SearchSpace
+from searchspace.cost import count_cost
+from storage import open_storage
+from storage.internals import storage_of, trial_id
+from storage.internals import study_id as storage_study_id
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
+SPACE = {"blocks": ["none", "se", "eca"], "positions": ["branch", "stage_end"]}
+
+
+def _cost(spec: Any) -> tuple[int, int]:
+    cost = count_cost(spec)
+    return cost.macs, cost.params
+
+
+def _search(tmp_path: Path, sampler: str, pruner: str = "pareto", **sampler_options: Any) -> Any:
+    config = SearchConfig.from_dict(
+        {
+            "search": {"sampler": sampler, "pruner": pruner, "trials": 20},
+            "space": SPACE,
+            "sampler": sampler_options,
+        }
+    )
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    space = SearchSpace(config.space, **SHAPE)
+    study, _ = prepare_study(config, open_storage(url), space, epochs=3)
+    handle = StudyHandle(config, url, 3, study)
+    searcher = StudySearcher(
+        handle,
+        space,
+        data={},
+        budget={"epochs": 3},
+        target=config.search.trials,
+        extra=(),
+        artifacts=None,
+        cost=_cost,
+    )
+    return handle, searcher
+
+
+def _run(searcher: StudySearcher, n: int, curve: tuple[float, ...] = (0.3, 0.5, 0.6)) -> None:
+    """Trials as Tune drives them until ``n`` are finished (reused specs count, told at once):
+    every third trained one is pruned after epoch 1, the others complete."""
+    for i in range(10 * n):
+        if searcher.tally.finished >= n:
+            return
+        key = f"t{i}"
+        if searcher.suggest(key) is None:
+            continue
+        entry = searcher.entries[key]
+        if i % 3 == 2:
+            record_epoch(searcher.study, trial_id(entry.trial), {"epoch": 1, "val_accuracy": 0.2})
+            entry.pruned = True
+            searcher.on_trial_complete(key, {"epoch": 1, "val_accuracy": 0.2})
+            continue
+        accuracy = curve[-1] - 0.01 * i
+        for epoch, value in enumerate(curve[:-1], start=1):
+            result = {"epoch": epoch, "val_accuracy": value}
+            record_epoch(searcher.study, trial_id(entry.trial), result)
+        searcher.on_trial_complete(
+            key, {"epoch": 3, "val_accuracy": accuracy, "best_val_accuracy": accuracy, "done": True}
+        )
+    raise AssertionError(f"{n} trials did not finish: {searcher.tally}")
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS.names())
+def test_tuner_pickles_searcher_and_scheduler(tmp_path: Path, sampler: str) -> None:
+    from ray import tune
+
+    handle, searcher = _search(tmp_path, sampler)
+    scheduler = PruningScheduler(handle, searcher.entries)
+    tune.Tuner(
+        lambda config: None,
+        tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=-1),
+        run_config=tune.RunConfig(storage_path=str(tmp_path / "ray"), name="pickled"),
+    )
+    _run(searcher, 2)
+    assert searcher.tally.finished == 2
+    restored = pickle.loads(pickle.dumps(searcher))
+    assert restored.study is not searcher.study, "the study is reopened, not unpickled"
+    assert restored.study.study_name == searcher.study.study_name
+    assert len(restored.study.trials) == len(searcher.study.trials)
+    assert isinstance(restored.study.sampler, SamplerView)
+    assert type(restored.study.sampler.inner) is type(searcher.study.sampler.inner)
+    assert restored.entries == {}
+    assert pickle.loads(pickle.dumps(scheduler)).study.pruner is not None
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS.names())
+def test_sampler_proposes_past_startup_with_pruned_curves_stored(
+    tmp_path: Path, sampler: str
+) -> None:
+    options = {"population_size": 3} if sampler == "nsga2" else {}
+    if sampler in ("tpe", "gp"):
+        options = {"n_startup_trials": 3}
+    handle, searcher = _search(tmp_path, sampler, **options)
+    _run(searcher, 12)
+    study = handle.study
+    assert searcher.tally.finished >= 12
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned and all(t.intermediate_values == {1: 0.2} for t in pruned), "curves are kept"
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) >= 6
+
+
+def test_view_hides_pruned_curves_from_samplers_only(tmp_path: Path) -> None:
+    handle, searcher = _search(tmp_path, "tpe", n_startup_trials=2)
+    _run(searcher, 3)
+    storage = storage_of(handle.study)
+    view = PrunedWithoutCurves(storage)
+    study_id = storage_study_id(handle.study)
+    real = {t.number: t for t in storage.get_all_trials(study_id)}
+    seen = {t.number: t for t in view.get_all_trials(study_id, deepcopy=False)}
+    (pruned,) = [n for n, t in real.items() if t.state == TrialState.PRUNED]
+    assert real[pruned].intermediate_values == {1: 0.2} and seen[pruned].intermediate_values == {}
+    assert view.get_trial(trial_id(real[pruned])).intermediate_values == {}
+    assert storage.get_trial(trial_id(real[pruned])).intermediate_values == {1: 0.2}
+    complete = [n for n, t in real.items() if t.state == TrialState.COMPLETE]
+    assert all(seen[n].intermediate_values == real[n].intermediate_values for n in complete)
+
+
+def test_tpe_on_a_study_with_pruned_curves(tmp_path: Path) -> None:
+    """The crash of issue #10: ``nas search --sampler tpe`` after its start-up trials."""
+    _, searcher = _search(tmp_path, "tpe", n_startup_trials=2)
+    _run(searcher, 8)
+    assert searcher.tally.pruned >= 2
+
+
+def test_registries_list_what_the_cli_help_says() -> None:
+    from nas.commands.search import PRUNER_NAMES, SAMPLER_NAMES
+
+    def listed(text: str) -> list[str]:
+        return [name.replace(" (default)", "").strip() for name in text.split(",")]
+
+    assert listed(SAMPLER_NAMES) == list(SAMPLERS.names())
+    assert listed(PRUNER_NAMES) == list(PRUNERS.names())
+
+
+def test_sampler_options_are_checked_when_the_config_is_read() -> None:
+    with pytest.raises(ValueError, match=r"sampler\.population: unknown key for sampler 'nsga2'"):
+        SearchConfig.from_dict({"sampler": {"population": 4}})
+    with pytest.raises(ValueError, match=r"sampler\.seed: set by the search itself"):
+        SearchConfig.from_dict({"sampler": {"seed": 1}})
+    with pytest.raises(ValueError, match="population_size=1: must be >= 2"):
+        SearchConfig.from_dict({"sampler": {"population_size": 1}})
+    with pytest.raises(
+        ValueError, match=r"search\.sampler: 'cmaes' is not allowed; allowed: nsga2"
+    ):
+        SearchConfig.from_dict({"search": {"sampler": "cmaes"}})
+    with pytest.raises(ValueError, match=r"pruner\.eta: unknown key for pruner 'pareto'"):
+        SearchConfig.from_dict({"pruner": {"eta": 3}})
+    with pytest.raises(ValueError, match="n_startup_trials=-1: must be an integer >= 0"):
+        SearchConfig.from_dict({"search": {"sampler": "tpe"}, "sampler": {"n_startup_trials": -1}})
+    nsga2_options = SearchConfig.from_dict({"sampler": {"population_size": 4}})
+    with pytest.raises(ValueError, match="population_size: unknown key for sampler 'tpe'"):
+        nsga2_options.with_overrides(sampler="tpe")  # --sampler tpe on an NSGA-II config
+    config = SearchConfig.from_dict(
+        {"search": {"sampler": "tpe"}, "sampler": {"constant_liar": True}}
+    )
+    assert config.to_dict()["sampler"] == {"constant_liar": True}
+
+
+def test_a_registered_sampler_is_accepted_everywhere(tmp_path: Path) -> None:
+    @SAMPLERS.register("qmc-test")
+    def qmc(*, seed: int | None = None) -> optuna.samplers.BaseSampler:
+        return SamplerView(optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False))
+
+    try:
+        _, searcher = _search(tmp_path, "qmc-test")
+        _run(searcher, 3)
+        assert isinstance(make_sampler("qmc-test", seed=0), SamplerView)
+    finally:
+        SAMPLERS.unregister("qmc-test")
+    with pytest.raises(ValueError, match="'qmc-test' is not allowed"):
+        SearchConfig.from_dict({"search": {"sampler": "qmc-test"}})

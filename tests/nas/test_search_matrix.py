@@ -1,0 +1,124 @@
+"""Every registered sampler with every registered pruner runs a real search to its budget.
+
+Real local Ray, real SQLite, real Fashion-MNIST (the IDX files ``.ci/setup`` installs from
+Debian), a proxy of 200 training images. Each search goes past its sampler's start-up trials
+(set low in ``[sampler]`` so a few trials suffice) with PRUNED trials (their learning curves
+stored) and a FAIL trial (the ``se_branch`` reference fails in its Ray worker) present when the
+sampler proposes: the two conditions under which Optuna 5's samplers broke (issue #10).
+
+The defaults a user gets are run as they are by ``test_search_defaults.py``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nas.config import SearchConfig
+from nas.frontier import pareto_mask
+from nas.pruning import PRUNERS
+from nas.sampling import SAMPLERS
+from nas.search import run_search
+from workers.datasets.fashion_mnist import SYSTEM_DIRS
+
+pytestmark = [pytest.mark.slow, pytest.mark.matrix]
+
+TRIALS = 9
+STARTUP = 3
+"""Start-up trials of every sampler here: NSGA-II's first generation, TPE's and GP's random."""
+SAMPLER_OPTIONS: dict[str, dict[str, Any]] = {
+    "nsga2": {"population_size": STARTUP},
+    "tpe": {"n_startup_trials": STARTUP},
+    "gp": {"n_startup_trials": STARTUP},
+}
+PRUNER_OPTIONS: dict[str, dict[str, Any]] = {"median": {"n_startup_trials": 2}}
+BROKEN_REFERENCE = "se_branch"
+
+
+def fashion_mnist_dir() -> str:
+    for folder in SYSTEM_DIRS:
+        if (Path(folder) / "train-images-idx3-ubyte.gz").is_file():
+            return folder
+    pytest.fail(f"Fashion-MNIST IDX files not in {SYSTEM_DIRS}: run bash .ci/setup")
+
+
+def matrix_config(tmp_path: Path, sampler: str, pruner: str) -> SearchConfig:
+    return SearchConfig.from_dict(
+        {
+            "search": {
+                "study": f"{sampler}-{pruner}",
+                "storage": str(tmp_path / "nas.db"),
+                "trials": TRIALS,
+                "concurrency": 2,
+                "seed": 0,
+                "sampler": sampler,
+                "pruner": pruner,
+            },
+            "space": {"blocks": ["none", "se", "eca"], "positions": ["branch", "stage_end"]},
+            "data": {"data_dir": fashion_mnist_dir(), "download": False},
+            "proxy": {
+                "epochs": 2,
+                "train_samples": 200,
+                "val_samples": 100,
+                "width": 0.25,
+                "batch_size": 50,
+                "augment": False,
+            },
+            "sampler": SAMPLER_OPTIONS.get(sampler, {}),
+            "pruner": PRUNER_OPTIONS.get(pruner, {}),
+        }
+    )
+
+
+def fails_one_reference(config: dict[str, Any]) -> None:
+    """The real proxy trainable, but an all-SE spec (the reference among them) fails.
+
+    It fails the way the trainable reports a failed training (one final ``error`` result), not
+    by raising: a raise ends the Ray actor, and a new actor costs seconds of start-up per FAIL
+    (raising trainables are ``test_search_e2e.py``'s).
+    """
+    from ray import tune
+
+    from workers.trainable import proxy_trainable
+
+    if all(stage.get("block") == "se" for stage in config["spec"]["stages"]):
+        tune.report({"error": "injected: this block is broken", "done": True, "epoch": 0})
+        return
+    proxy_trainable(config)
+
+
+@pytest.mark.parametrize("pruner", PRUNERS.names())
+@pytest.mark.parametrize("sampler", SAMPLERS.names())
+def test_sampler_with_pruner_runs_to_budget(
+    tmp_path: Path, ray_cluster: None, sampler: str, pruner: str
+) -> None:
+    config = matrix_config(tmp_path, sampler, pruner)
+    result = run_search(config, trainable=fails_one_reference, stream=io.StringIO())
+
+    assert result.finished == TRIALS and result.interrupted == 0
+    study = optuna.load_study(
+        study_name=config.search.study, storage=f"sqlite:///{tmp_path}/nas.db"
+    )
+    by_state = {s: study.get_trials(states=(s,)) for s in TrialState}
+    assert not by_state[TrialState.RUNNING] and not by_state[TrialState.WAITING]
+    failed = by_state[TrialState.FAIL]
+    assert BROKEN_REFERENCE in [t.user_attrs.get("reference") for t in failed]
+    for trial in failed:  # the reference, and any other all-SE spec the sampler proposed
+        assert "injected: this block is broken" in trial.user_attrs["fail_reason"]
+    pruned = by_state[TrialState.PRUNED]
+    if pruner != "none":
+        assert pruned, f"{pruner} pruned nothing: {[t.intermediate_values for t in study.trials]}"
+    assert all(t.intermediate_values and t.values is None for t in pruned), "curves are kept"
+
+    proposed = [t for t in study.trials if "reference" not in t.user_attrs]
+    assert len(proposed) > STARTUP, "the sampler got past its start-up trials"
+    complete = by_state[TrialState.COMPLETE]
+    assert complete and result.front
+    mask = pareto_mask([t.values for t in complete], ["maximize", "minimize"])
+    on_front = {t.number for t, on in zip(complete, mask, strict=True) if on}
+    assert {row["number"] for row in result.front} <= on_front
