@@ -9,7 +9,7 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
     [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
     [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
-    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds
+    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors
 
 Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
 ``ValueError``, which the CLI prints as one line. This module imports no torch or Ray; Optuna
@@ -93,11 +93,16 @@ class ResourcesSection:
     ``max_trial_seconds`` caps one trial's training time: checked after every epoch, a trial
     past it stops and is stored FAIL with the reason (a slow block on a small CPU, say SASA,
     cannot hold the whole search up). ``None``: no limit.
+
+    ``reuse_actors`` trains the next trial in the Ray worker process the last one finished in
+    (Tune's ``reuse_actors``): no new process, no second import of torch, the dataset still in
+    memory. Off, every trial starts a fresh process (``docs/performance.md`` has the ratio).
     """
 
     cpus_per_trial: float = 1.0
     gpus_per_trial: float | None = None
     max_trial_seconds: float | None = 900.0
+    reuse_actors: bool = True
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,12 @@ Check = Callable[[str, Any], Any]
 def _str(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}: expected true or false, got {value!r}")
     return value
 
 
@@ -310,6 +321,7 @@ _RESOURCES: dict[str, Check] = {
     "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
     "gpus_per_trial": _optional(_number(0.0, 64.0)),
     "max_trial_seconds": _optional(_number(0.0, 1e7, open_low=True)),
+    "reuse_actors": _bool,
 }
 
 

@@ -10,6 +10,8 @@ not counted. ResNet-50 at 224x224 counts 4.09 GMACs this way.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 
 import torch
@@ -47,7 +49,17 @@ def module_cost(module: nn.Module, input_shape: tuple[int, ...]) -> Cost:
 
 
 def count_cost(spec: ArchSpec) -> Cost:
-    """Parameters and MACs of ``spec`` for one ``input_size`` x ``input_size`` image."""
+    """Parameters and MACs of ``spec`` for one ``input_size`` x ``input_size`` image.
+
+    Memoised by the spec's canonical form (equivalent specs build the same network): a search
+    costs the same plain or reused layout many times, and each count runs the whole network.
+    """
+    return _count_canonical(json.dumps(spec.to_dict(), sort_keys=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _count_canonical(payload: str) -> Cost:
+    spec = ArchSpec.from_dict(json.loads(payload))
     with torch.device("meta"):
         model = build_model(spec)
     return module_cost(model, (1, spec.in_channels, spec.input_size, spec.input_size))

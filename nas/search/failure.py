@@ -56,4 +56,9 @@ def _is_storage_error(error: BaseException) -> bool:
 
 
 def _line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {one_line(str(error))}"
+    """``Type: message``; for SQLAlchemy's wrapped database errors, the database's own message
+    (their last line is only a link to SQLAlchemy's error docs)."""
+    import sqlalchemy.exc
+
+    cause = error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else None
+    return f"{type(error).__name__}: {one_line(str(cause if cause is not None else error))}"

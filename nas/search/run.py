@@ -221,7 +221,7 @@ def _run_ray(
                     handle, searcher.entries, config.resources.max_trial_seconds
                 ),
                 num_samples=-1,
-                reuse_actors=True,
+                reuse_actors=config.resources.reuse_actors,
                 max_concurrent_trials=config.search.concurrency,
             ),
             run_config=tune.RunConfig(

@@ -1,0 +1,154 @@
+"""``nas search`` as a user runs it: the default sampler (NSGA-II) and pruner (Pareto) at their
+default settings, TPE past its default start-up, and a sampler that breaks mid-search.
+
+Real Ray, real SQLite, real Fashion-MNIST IDX files (``.ci/setup`` installs them), a proxy of a
+few hundred images. The first test runs the CLI in a subprocess, exactly like the README's
+command; the others call ``main()`` in-process on the module's Ray.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nas.cli import main
+from nas.frontier import pareto_mask
+from nas.sampling import SAMPLERS, SamplerView
+from nas.searcher import INTERRUPTED
+from tests.nas.test_search_matrix import fashion_mnist_dir
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+CONFIG = """
+[search]
+study = "{study}"
+[space]
+width = 0.5
+blocks = ["none", "se", "eca"]
+positions = ["branch", "stage_end"]
+[data]
+data_dir = "{data}"
+download = false
+[proxy]
+epochs = 3
+train_samples = 300
+val_samples = 100
+width = 0.25
+batch_size = 50
+augment = false
+"""
+
+
+def _config(tmp_path: Path, study: str) -> Path:
+    path = tmp_path / "search.toml"
+    path.write_text(CONFIG.format(study=study, data=fashion_mnist_dir()))
+    return path
+
+
+def _trials(url: str, study: str) -> dict[TrialState, list[optuna.trial.FrozenTrial]]:
+    loaded = optuna.load_study(study_name=study, storage=url)
+    return {s: loaded.get_trials(states=(s,)) for s in TrialState}
+
+
+def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
+    config, url = _config(tmp_path, "defaults"), f"sqlite:///{tmp_path / 'nas.db'}"
+    command = [sys.executable, "-m", "nas", "search", str(config), "--storage", url]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "12/12 finished trials" in run.stdout and "Pareto front" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+    study = optuna.load_study(study_name="defaults", storage=url)
+    assert study.user_attrs["config"]["search"]["sampler"] == "nsga2"
+    assert study.user_attrs["config"]["search"]["pruner"] == "pareto"
+    by_state = _trials(url, "defaults")
+    failed = [t.user_attrs.get("fail_reason") for t in by_state[TrialState.FAIL]]
+    assert not failed, failed
+    pruned, complete = by_state[TrialState.PRUNED], by_state[TrialState.COMPLETE]
+    assert pruned, [t.intermediate_values for t in study.trials]
+    for trial in pruned:
+        assert trial.values is None and trial.user_attrs["macs"] > 0
+        assert sorted(trial.intermediate_values) == [1], "stopped at the first rung, epoch 1"
+    trained = [t for t in complete if "reused_from" not in t.user_attrs]
+    assert all(sorted(t.intermediate_values) == [1, 2, 3] for t in trained)
+    proposed = [t for t in study.trials if "reference" not in t.user_attrs]
+    assert all("NSGAIISampler:generation" in t.system_attrs for t in proposed), "NSGA-II drew"
+    mask = pareto_mask([t.values for t in complete], ["maximize", "minimize"])
+    front = {t.number for t, on in zip(complete, mask, strict=True) if on}
+    assert front and not front & {t.number for t in pruned}
+
+
+def test_tpe_past_its_default_startup_prunes_and_ends_with_a_front(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, url = _config(tmp_path, "tpe"), f"sqlite:///{tmp_path / 'nas.db'}"
+    args = ["search", str(config), "--storage", url, "--sampler", "tpe", "--trials", "14"]
+    assert main([*args, "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "14/14 finished trials" in out and "Pareto front" in out
+    by_state = _trials(url, "tpe")
+    assert by_state[TrialState.PRUNED] and by_state[TrialState.COMPLETE]
+    assert all(t.intermediate_values for t in by_state[TrialState.PRUNED])
+    assert len([t for s in by_state.values() for t in s]) > 10, "past TPE's 10 start-up trials"
+
+
+class BreaksAfter(optuna.samplers.RandomSampler):
+    """A sampler with a bug: its 25th draw of a parameter raises."""
+
+    draws = 0
+
+    def sample_independent(self, study, trial, param_name, param_distribution):  # type: ignore[no-untyped-def]
+        BreaksAfter.draws += 1
+        if BreaksAfter.draws == 25:
+            raise RuntimeError("injected sampler bug")
+        return super().sample_independent(study, trial, param_name, param_distribution)
+
+
+def test_a_sampler_that_breaks_stops_the_search_in_one_line_and_loses_nothing(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @SAMPLERS.register("breaks")
+    def breaks(*, seed: int | None = None) -> optuna.samplers.BaseSampler:
+        return SamplerView(BreaksAfter(seed=seed))
+
+    config, url = _config(tmp_path, "broken"), f"sqlite:///{tmp_path / 'nas.db'}"
+    args = ["search", str(config), "--storage", url, "--trials", "8"]
+    try:
+        assert main([*args, "--sampler", "breaks"]) == 1
+    finally:
+        SAMPLERS.unregister("breaks")
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("nas search")]
+    assert len(errors) == 1, captured.err
+    assert "sampler 'breaks' failed: RuntimeError: injected sampler bug" in errors[0]
+    assert "run the same command to continue" in errors[0]
+    assert "Traceback" not in captured.err + captured.out
+
+    before = _trials(url, "broken")
+    assert not before[TrialState.RUNNING], "nothing is left RUNNING"
+    complete = {t.number: t for t in before[TrialState.COMPLETE]}
+    assert complete, "trials completed before the sampler broke"
+    interrupted = [
+        t for t in before[TrialState.FAIL] if t.user_attrs.get("fail_reason") == INTERRUPTED
+    ]
+    assert interrupted, "the trial being drawn (and any in flight) is FAIL (interrupted)"
+
+    assert main([*args, "--sampler", "random"]) == 0
+    after = _trials(url, "broken")
+    ended = [t for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) for t in after[s]]
+    assert len([t for t in ended if t.user_attrs.get("fail_reason") != INTERRUPTED]) == 8
+    assert not after[TrialState.RUNNING] and not after[TrialState.WAITING]
+    for number, trial in complete.items():
+        again = next(t for t in after[TrialState.COMPLETE] if t.number == number)
+        assert again.values == trial.values and again.datetime_complete == trial.datetime_complete
+    fresh = [t for t in after[TrialState.COMPLETE] if "reused_from" not in t.user_attrs]
+    trained = [t.user_attrs["spec_id"] for t in fresh]
+    assert len(trained) == len(set(trained)), "no completed spec was trained again"
