@@ -21,7 +21,9 @@ SAMPLERS: Registry[BaseSampler] = Registry("sampler", default=DEFAULT_SAMPLER, r
 register = SAMPLERS.register
 
 
-def make_sampler(name: str = DEFAULT_SAMPLER, *, seed: int | None = None, **options: Any) -> Any:
+def make_sampler(
+    name: str = DEFAULT_SAMPLER, *, seed: int | None = None, **options: Any
+) -> BaseSampler:
     """Build the sampler registered as ``name``, seeded, with ``options``.
 
     Raises:
