@@ -18,6 +18,7 @@ only when a config is checked (sampler and pruner names and options come from th
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -227,15 +228,13 @@ def _one_of(allowed: tuple[str, ...]) -> Check:
     return check
 
 
+_REGISTRIES = {"sampler": ("nas.sampling", "SAMPLERS"), "pruner": ("nas.pruning", "PRUNERS")}
+"""Where each section's registry lives; imported on first use, not here: they import Optuna."""
+
+
 def _registry(kind: str) -> Any:
-    """The sampler or pruner registry (imported here, not at the top: it imports Optuna)."""
-    if kind == "sampler":
-        from nas.sampling import SAMPLERS
-
-        return SAMPLERS
-    from nas.pruning import PRUNERS
-
-    return PRUNERS
+    module, name = _REGISTRIES[kind]
+    return getattr(importlib.import_module(module), name)
 
 
 def _registered(kind: str) -> Check:
