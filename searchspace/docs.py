@@ -3,9 +3,14 @@
 Every number is computed, never typed: each block is built at its defaults for a reference
 feature map of 256 channels at 14x14 (ResNet-50's third stage) on the ``meta`` device and
 costed by :func:`searchspace.cost.module_cost`, so the table cannot drift from the code.
+The "Measured speed" section is rendered from ``docs/block-speed.json``, which
+``bench/block_speed.py`` writes: timings cannot be computed, only measured.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import torch
 
@@ -16,6 +21,8 @@ from searchspace.cost import Cost, module_cost
 REFERENCE_CHANNELS = 256
 REFERENCE_SIZE = 14
 REGENERATE = ".venv/bin/nas space --markdown > docs/blocks.md"
+SPEED_FILE = Path(__file__).resolve().parents[1] / "docs" / "block-speed.json"
+"""Measured training speed per block (``bench/block_speed.py``); absent outside a checkout."""
 
 _HEADER = (
     "| block | family | paper | parameters | insertion points | params added | MACs added |",
@@ -70,8 +77,48 @@ def _row(info: BlockInfo, implemented: bool) -> str:
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
-def catalog_markdown() -> str:
-    """The whole catalog page: a short preamble and one table row per declared block."""
+def speed_markdown(speed_file: Path = SPEED_FILE) -> list[str]:
+    """The "Measured speed" section from ``speed_file`` (no lines when nothing is measured)."""
+    if not speed_file.exists():
+        return []
+    blocks = json.loads(speed_file.read_text()).get("blocks", {})
+    if not blocks:
+        return []
+    lines = [
+        "",
+        "## Measured speed",
+        "",
+        "Written by `bench/block_speed.py` (which regenerates this page from",
+        "`docs/block-speed.json`); MACs hide what a block costs on a small CPU. Each row is",
+        "resnet20 with the block in every stage that allows it (natural position, default",
+        "parameters) at the search's default proxy: width 0.5 (or the width the proxy raises it",
+        "to), 28x28 grey images, batch 128, training steps (forward, backward, SGD) on one CPU",
+        "thread, timed against the plain resnet20 in the same run. The ratio is plain time over",
+        "block time (the median of alternating rounds), so 0.5 trains at half the plain speed.",
+        "",
+        "| block | layout | MACs / image | plain MACs | images/s | plain images/s | ratio "
+        "| measured |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, entry in sorted(blocks.items()):
+        cells = (
+            f"`{name}`",
+            entry["layout"],
+            f"{entry['macs']:,}",
+            f"{entry['plain_macs']:,}",
+            f"{entry['images_per_s']:,.1f}",
+            f"{entry['plain_images_per_s']:,.1f}",
+            f"{entry['ratio']:.3f}",
+            f"{entry['date']}, {entry['threads']} thread(s), "
+            f"torch {entry['torch']}, {entry['cpu']}",
+        )
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def catalog_markdown(speed_file: Path = SPEED_FILE) -> str:
+    """The whole catalog page: a short preamble, one table row per declared block, and the
+    measured speed of the blocks ``speed_file`` holds."""
     implemented = set(registered_blocks())
     c, s = REFERENCE_CHANNELS, REFERENCE_SIZE
     lines = [
@@ -88,5 +135,6 @@ def catalog_markdown() -> str:
         "",
         *_HEADER,
         *(_row(block_info(name), name in implemented) for name in block_names()),
+        *speed_markdown(speed_file),
     ]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,174 @@
+"""Training images/s of blocks at the search's default proxy, against the plain ResNet-20.
+
+    nice -n 19 .venv/bin/python bench/block_speed.py --blocks stn,psa [--threads 1]
+        [--out docs/block-speed.json] [--docs docs/blocks.md] [--rounds 3] [--steps 3]
+
+MACs hide what a block costs on a small CPU (``grid_sample``, softmaxes over (HW)^2 logits,
+unfold copies and element-wise work are free in the cost model), so this measures it. For each
+block: resnet20 with the block in every stage where it is legal, at its natural insertion
+point and default parameters, rescaled to the search's default proxy (width 0.5, 28x28 grey
+Fashion-MNIST-shaped inputs, 10 classes, batch 128; ``workers.proxy.make_proxy``, so a width
+is raised where a divisor needs it, as the search would). One training step is forward,
+cross-entropy, backward and an SGD (momentum 0.9) step on synthetic images. After
+``--warmup`` steps of each model, ``--rounds`` rounds each time ``--steps`` steps of the plain
+network and ``--steps`` of the block's, alternating which goes first; the reported ratio is the
+median of the per-round ratios, so load on a shared machine hits both sides alike.
+
+Results merge into ``--out`` (one entry per block; a re-run replaces only the blocks it
+measured) and ``docs/blocks.md`` is regenerated from it (its "Measured speed" section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from searchspace.build import build_model
+from searchspace.catalog import block_info
+from searchspace.cost import Cost, module_cost
+from searchspace.docs import SPEED_FILE, catalog_markdown
+from searchspace.spec import ArchSpec
+from workers.proxy import make_proxy
+
+BACKBONE = "resnet20"
+WIDTH, SIZE, CHANNELS, CLASSES, BATCH = 0.5, 28, 1, 10, 128
+
+
+def block_spec(name: str) -> ArchSpec:
+    """resnet20 with ``name`` (defaults, natural position) in every stage that allows it."""
+    info = block_info(name)
+    stage = {"block": name, "position": info.positions[0]}
+    base: dict[str, Any] = {"backbone": BACKBONE}
+    num_stages = ArchSpec.from_dict(base).info.num_stages
+    stages: list[dict[str, Any]] = []
+    for index in range(num_stages):
+        trial = [*stages, stage, *[{}] * (num_stages - index - 1)]
+        try:
+            ArchSpec.from_dict({**base, "stages": trial})
+        except ValueError:
+            stages.append({})
+        else:
+            stages.append(stage)
+    full = ArchSpec.from_dict({**base, "stages": stages})
+    proxy = make_proxy(
+        full, width=WIDTH, input_size=SIZE, in_channels=CHANNELS, num_classes=CLASSES
+    )
+    return proxy.spec
+
+
+def proxy_cost(spec: ArchSpec) -> Cost:
+    """Cost of the proxy as built (a proxy is not re-validated: blocks clamp their widths)."""
+    with torch.device("meta"):
+        model = build_model(spec)
+    return module_cost(model, (1, spec.in_channels, spec.input_size, spec.input_size))
+
+
+def train_steps(model: torch.nn.Module, steps: int, seed: int = 0) -> float:
+    """Seconds for ``steps`` training steps of ``model`` on a synthetic batch."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(BATCH, CHANNELS, SIZE, SIZE, generator=generator)
+    y = torch.randint(0, CLASSES, (BATCH,), generator=generator)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+    started = time.perf_counter()
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def measure(name: str, *, warmup: int, rounds: int, steps: int) -> dict[str, Any]:
+    """One block against the plain network in the same process; see the module docstring."""
+    spec = block_spec(name)
+    torch.manual_seed(0)
+    models = {"plain": build_model(spec.without_attention()), "block": build_model(spec)}
+    for model in models.values():
+        train_steps(model, warmup)
+    seconds: dict[str, list[float]] = {"plain": [], "block": []}
+    for round_index in range(rounds):
+        order = ("plain", "block") if round_index % 2 == 0 else ("block", "plain")
+        for side in order:
+            seconds[side].append(train_steps(models[side], steps))
+    ratios = [plain / block for plain, block in zip(seconds["plain"], seconds["block"])]
+    images = BATCH * steps
+    cost, plain_cost = proxy_cost(spec), proxy_cost(spec.without_attention())
+    return {
+        "layout": " ".join(stage.label() for stage in spec.stages),
+        "width": spec.width,
+        "macs": cost.macs,
+        "plain_macs": plain_cost.macs,
+        "params": cost.params,
+        "images_per_s": round(images / statistics.median(seconds["block"]), 1),
+        "plain_images_per_s": round(images / statistics.median(seconds["plain"]), 1),
+        "ratio": round(statistics.median(ratios), 3),
+    }
+
+
+def cpu_name() -> str:
+    """The CPU model as Linux names it (``platform.processor()`` is often empty there)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def merge(path: Path, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``path``'s entries with ``results`` replacing the blocks they name."""
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    blocks = {**data.get("blocks", {}), **results}
+    return {"blocks": dict(sorted(blocks.items()))}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", required=True, help="comma-separated registry names")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=SPEED_FILE)
+    parser.add_argument("--docs", default="docs/blocks.md", help="page to regenerate ('' skips)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.blocks.split(",") if n.strip() and n.strip() != "none"]
+    for name in names:
+        block_info(name)
+    torch.set_num_threads(args.threads)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    machine = {
+        "date": when,
+        "threads": args.threads,
+        "torch": torch.__version__.split("+")[0],
+        "cpu": cpu_name(),
+    }
+    results = {}
+    for name in names:
+        started = time.perf_counter()
+        entry = measure(name, warmup=args.warmup, rounds=args.rounds, steps=args.steps)
+        results[name] = {**entry, **machine}
+        print(
+            f"{name:20s} {entry['images_per_s']:8.1f} img/s, "
+            f"plain {entry['plain_images_per_s']:.1f} img/s, ratio {entry['ratio']:.3f} "
+            f"({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+    args.out.write_text(json.dumps(merge(args.out, results), indent=1) + "\n")
+    if args.docs:
+        Path(args.docs).write_text(catalog_markdown(speed_file=args.out))
+        print(f"wrote {args.out} and {args.docs}")
+
+
+if __name__ == "__main__":
+    main()
