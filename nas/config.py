@@ -4,16 +4,17 @@ Sections (every key is documented in ``docs/search.example.toml``)::
 
     [search]     study, storage, artifacts, trials, concurrency, seed, sampler, pruner
     [space]      backbone, width, stages, blocks, positions, selectors, [space.params.<block>]
-    [data]       passed to ``workers.data.DataConfig``
-    [proxy]      passed to ``workers.budget.ProxyBudget``
+    [data]       a ``workers.data.DataConfig``, checked when the file is read
+    [proxy]      a ``workers.budget.ProxyBudget`` (its defaults are the search's), checked too
     [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
     [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
     [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
     [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors
 
 Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
-``ValueError``, which the CLI prints as one line. This module imports no torch or Ray; Optuna
-only when a config is checked (sampler and pruner names and options come from their registries).
+``ValueError``, which the CLI prints as one line. This module imports no torch or Ray at import
+time; checking a config imports Optuna (sampler and pruner names and options come from their
+registries) and the dataset formats of ``[data]`` (torch modules).
 """
 
 from __future__ import annotations
@@ -23,21 +24,18 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchspace.backbones import BACKBONES, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info, block_names
 from searchspace.spec import SELECTORS
+from workers._fields import reject_unknown
+from workers.budget import ProxyBudget
+
+if TYPE_CHECKING:
+    from workers.data import DataConfig
 
 EXTRA_OBJECTIVES: tuple[str, ...] = ("params", "latency_ms")
-
-#: The default proxy: measured to finish the default 12-trial search in a few minutes on 2 CPUs.
-DEFAULT_PROXY: dict[str, Any] = {
-    "epochs": 3,
-    "train_samples": 2000,
-    "val_samples": 1000,
-    "batch_size": 64,
-}
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,8 @@ class SearchConfig:
 
     search: SearchSection = field(default_factory=SearchSection)
     space: SpaceSection = field(default_factory=SpaceSection)
-    data: Mapping[str, Any] = field(default_factory=dict)
-    proxy: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PROXY))
+    data: DataConfig = field(default_factory=lambda: _data_section({}))
+    proxy: ProxyBudget = field(default_factory=ProxyBudget)
     sampler: Mapping[str, Any] = field(default_factory=dict)
     pruner: Mapping[str, Any] = field(default_factory=dict)
     objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
@@ -122,7 +120,7 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, stored as ``study.user_attrs["config"]``."""
         out = asdict(self)
-        out["data"], out["proxy"] = dict(self.data), dict(self.proxy)
+        out["data"], out["proxy"] = self.data.to_dict(), self.proxy.to_dict()
         out["sampler"], out["pruner"] = dict(self.sampler), dict(self.pruner)
         return _jsonable(out)
 
@@ -155,8 +153,8 @@ class SearchConfig:
         config = cls(
             search=_parse_section("search", _table("search", raw), SearchSection, _SEARCH),
             space=space,
-            data=dict(_table("data", raw)),
-            proxy={**DEFAULT_PROXY, **_table("proxy", raw)},
+            data=_data_section(_table("data", raw)),
+            proxy=_renamed("budget", "proxy", lambda: ProxyBudget.from_dict(_table("proxy", raw))),
             sampler=dict(_table("sampler", raw)),
             pruner=dict(_table("pruner", raw)),
             objectives=_parse_section(
@@ -168,6 +166,28 @@ class SearchConfig:
         )
         _check_strategies(config)
         return config
+
+
+def _data_section(raw: Mapping[str, Any]) -> DataConfig:
+    """``[data]`` as a checked ``DataConfig``; a relative ``data_dir`` is made absolute now,
+    since Ray runs each trial in a working directory of its own."""
+    from workers.data import DataConfig
+
+    fields = dict(raw)
+    if isinstance(fields.get("data_dir"), str) and fields["data_dir"]:
+        fields["data_dir"] = str(Path(fields["data_dir"]).expanduser().resolve())
+    return DataConfig.from_dict(fields)
+
+
+def _renamed(inner: str, section: str, build: Callable[[], Any]) -> Any:
+    """``build()``, with errors naming ``inner.key`` (a worker's name) renamed ``section.key``."""
+    try:
+        return build()
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith(inner):
+            message = section + message[len(inner) :]
+        raise ValueError(message) from None
 
 
 _SECTIONS = (
@@ -281,7 +301,7 @@ def _params(name: str, value: Any) -> dict[str, dict[str, tuple[Choice, ...]]]:
         info = block_info(block)
         if not isinstance(table, Mapping):
             raise ValueError(f"{where}: expected a table of parameter lists")
-        _reject_unknown(where, table, tuple(info.param_index))
+        reject_unknown(where, table, tuple(info.param_index))
         out[block] = {}
         for param, choices in table.items():
             declared = info.param_index[param]
@@ -326,7 +346,7 @@ _RESOURCES: dict[str, Check] = {
 
 def _parse_section(name: str, raw: Mapping[str, Any], cls: type, checks: dict[str, Check]) -> Any:
     assert set(checks) == {f.name for f in fields(cls)}, f"{name}: checks and fields differ"
-    _reject_unknown(name, raw, tuple(checks))
+    reject_unknown(name, raw, tuple(checks))
     return cls(**{key: checks[key](f"{name}.{key}", value) for key, value in raw.items()})
 
 
@@ -349,12 +369,6 @@ def _table(name: str, raw: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{name}: expected a [{name}] table, got {value!r}")
     return value
-
-
-def _reject_unknown(where: str, raw: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in raw:
-        if key not in allowed:
-            raise ValueError(f"{where}.{key}: unknown key; allowed: {', '.join(allowed)}")
 
 
 def _jsonable(value: Any) -> Any:

@@ -183,9 +183,9 @@ class ArchSpec:
 
 
 def _reject_unknown(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    for key in data:
+        if key not in allowed:
+            raise ValueError(f"{where}.{key}: unknown key; allowed: {', '.join(allowed)}")
 
 
 def _typed(name: str, value: Any, kind: Any) -> Any:

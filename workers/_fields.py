@@ -11,9 +11,9 @@ def reject_unknown(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]
     """``ValueError`` for the first key of ``data`` that is not in ``allowed``."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    for key in data:
+        if key not in allowed:
+            raise ValueError(f"{where}.{key}: unknown key; allowed: {', '.join(allowed)}")
 
 
 def integer(name: str, value: Any, *, minimum: int = 1, optional: bool = False) -> int | None:

@@ -41,23 +41,25 @@ class ProxyBudget:
         weight_decay: decay on conv and linear weights only, never norms or biases
             (``None``: :data:`OPTIMIZER_DEFAULTS`).
         label_smoothing: Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016.
-        warmup_epochs: linear warm-up before the cosine decay (fractions allowed).
+        warmup_fraction: share of the run's steps spent in the linear warm-up before the
+            cosine decay, in [0, 0.5]. A fraction, not epochs: a whole warm-up epoch of a
+            short proxy leaves its first rung at chance accuracy (docs/fidelity.md).
         augment: random crop with padding and horizontal flip where the dataset allows it.
         seed: seeds weights, batch order and augmentation (runs on CPU are bit-identical).
         device: ``"auto"`` (CUDA when visible, else CPU), ``"cpu"`` or ``"cuda"``.
     """
 
-    epochs: int = 4
-    train_samples: int | None = 6000
-    val_samples: int | None = 2000
+    epochs: int = 3
+    train_samples: int | None = 2000
+    val_samples: int | None = 1000
     width: float | None = 0.5
     input_size: int | None = None
-    batch_size: int = 128
+    batch_size: int = 64
     optimizer: str = "sgd"
     lr: float | None = None
     weight_decay: float | None = None
     label_smoothing: float = 0.1
-    warmup_epochs: float = 1.0
+    warmup_fraction: float = 0.1
     augment: bool = True
     seed: int = 0
     device: str = "auto"
@@ -76,6 +78,11 @@ class ProxyBudget:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProxyBudget:
         """Validate ``data`` (omitted fields take defaults); ``ValueError`` names the field."""
+        if "warmup_epochs" in data:
+            raise ValueError(
+                "budget.warmup_epochs: replaced by warmup_fraction, the share of the run spent "
+                "warming up (e.g. 0.1)"
+            )
         reject_unknown("budget", data, tuple(f.name for f in fields(cls)))
         return cls(**dict(data))
 
@@ -101,7 +108,7 @@ def _validate(b: ProxyBudget) -> None:
     number("budget.lr", b.lr, high=10.0, open_low=True, optional=True)
     number("budget.weight_decay", b.weight_decay, high=1.0, optional=True)
     number("budget.label_smoothing", b.label_smoothing, high=0.5)
-    number("budget.warmup_epochs", b.warmup_epochs, high=float(b.epochs))
+    number("budget.warmup_fraction", b.warmup_fraction, high=0.5)
     flag("budget.augment", b.augment)
     integer("budget.seed", b.seed, minimum=0)
     choice("budget.device", b.device, DEVICES)

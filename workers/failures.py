@@ -18,7 +18,7 @@ def non_finite_loss(epoch: int, step: int, value: float, lr: float) -> TrainingF
     """The loss became NaN/inf at 1-based ``epoch`` and ``step`` of that epoch (peak ``lr``)."""
     return TrainingFailed(
         f"loss became {value} at epoch {epoch} step {step} (peak lr {lr:.3g}); training diverged: "
-        f"lower budget.lr (e.g. {lr / 3:.2g}) or raise budget.warmup_epochs"
+        f"lower budget.lr (e.g. {lr / 3:.2g}) or raise budget.warmup_fraction"
     )
 
 

@@ -61,5 +61,5 @@ def make_schedule(
     optimizer: torch.optim.Optimizer, budget: ProxyBudget, steps_per_epoch: int
 ) -> LambdaLR:
     total = budget.epochs * steps_per_epoch
-    warmup = min(total, round(budget.warmup_epochs * steps_per_epoch))
+    warmup = round(budget.warmup_fraction * total)
     return LambdaLR(optimizer, warmup_cosine(total, warmup))

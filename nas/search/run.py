@@ -9,7 +9,6 @@ that is removed at the end: the trained weights are kept in the study's artifact
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import shutil
@@ -17,9 +16,8 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from nas.config import SearchConfig
@@ -118,39 +116,11 @@ def _trial_settings(
     config: SearchConfig,
 ) -> tuple[dict[str, Any], dict[str, Any], tuple[int, int, int]]:
     """The validated ``data``/``budget`` dicts trials get, and the dataset's shape."""
-    from workers.budget import ProxyBudget
-    from workers.data import DataConfig, dataset_shape
+    from workers.data import dataset_shape
 
-    raw_data = dict(config.data)
-    if raw_data.get("data_dir"):
-        # Ray runs trials in their own working directories: a relative path would move.
-        raw_data["data_dir"] = str(Path(raw_data["data_dir"]).expanduser().resolve())
-    data_config = _build("data", DataConfig, raw_data)
-    budget = _build("proxy", ProxyBudget, config.proxy)
-    shape = tuple(dataset_shape(data_config))
+    shape = tuple(dataset_shape(config.data))
     assert len(shape) == 3, "dataset_shape returns (in_channels, input_size, num_classes)"
-    return _as_dict(data_config), _as_dict(budget), (shape[0], shape[1], shape[2])
-
-
-def _build(section: str, cls: type, raw: Mapping[str, Any]) -> Any:
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in raw:
-        if key not in names:
-            raise ValueError(f"{section}.{key}: unknown key; allowed: {', '.join(names)}")
-    try:
-        return cls(**raw)
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        for prefix in ("budget.", "data."):
-            if message.startswith(prefix):
-                return_message = section + "." + message[len(prefix) :]
-                raise ValueError(return_message) from None
-        raise ValueError(f"{section}: {message}") from None
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    to_dict = getattr(value, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else dataclasses.asdict(value)
+    return config.data.to_dict(), config.proxy.to_dict(), (shape[0], shape[1], shape[2])
 
 
 def _run_ray(

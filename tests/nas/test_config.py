@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main
-from nas.config import DEFAULT_PROXY, SearchConfig
+from nas.config import SearchConfig
+from workers.budget import ProxyBudget
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "search.example.toml"
 
@@ -24,7 +25,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert config.search.pruner == "pareto"
     assert config.space.backbone == "resnet20"
     assert config.space.stages is None and config.space.blocks is None
-    assert dict(config.proxy) == DEFAULT_PROXY
+    assert config.proxy == ProxyBudget()  # one set of proxy defaults: the workers'
     assert config.objectives.names == ("val_accuracy", "macs")
     assert config.objectives.directions == ("maximize", "minimize")
 
@@ -64,7 +65,8 @@ gpus_per_trial = 0.5
     assert config.search.study == "demo" and config.search.trials == 5
     assert config.space.stages == (1, 2)
     assert config.space.params == {"se": {"ratio": (4, 8)}}
-    assert config.proxy["epochs"] == 1 and config.proxy["train_samples"] == 2000
+    assert config.proxy.epochs == 1
+    assert config.proxy.train_samples == ProxyBudget().train_samples
     assert config.objectives.directions == ("maximize", "minimize", "minimize")
     assert config.resources.gpus_per_trial == 0.5
 
@@ -105,6 +107,14 @@ def test_overrides_replace_only_given_keys() -> None:
         ("[resources]\ncpus_per_trial = 0", r"^resources\.cpus_per_trial: expected a number"),
         ("[space]\nstages = []", r"^space\.stages: expected a non-empty list"),
         ("[space]\nstages = [1, 1]", r"^space\.stages: has duplicates"),
+        ("[proxy]\nepoch = 3", r"^proxy\.epoch: unknown key; allowed: epochs, "),
+        ("[proxy]\nepochs = 0", r"^proxy\.epochs: expected an integer >= 1"),
+        ("[proxy]\nwarmup_fraction = 0.9", r"^proxy\.warmup_fraction: expected a number in"),
+        ('[proxy]\noptimizer = "adam"', r"^proxy\.optimizer: 'adam' is not one of sgd"),
+        ("[data]\nfolder = 'x'", r"^data\.folder: unknown key; allowed: dataset, "),
+        ('[data]\ndataset = "mnist"', r"^data\.dataset: unknown 'mnist'"),
+        ("[data]\nval_fraction = 1.5", r"^data\.val_fraction: expected a number"),
+        ("[pruner]\nmin_resourse = 1", r"^pruner\.min_resourse: unknown"),
     ],
 )
 def test_errors_name_the_field(tmp_path: Path, text: str, message: str) -> None:
@@ -136,12 +146,9 @@ def test_cli_reports_config_error_with_exit_2(
 
 
 def test_example_data_and_proxy_are_valid_worker_settings() -> None:
-    from workers.budget import ProxyBudget
-    from workers.data import DataConfig
-
     config = SearchConfig.from_toml(EXAMPLE)
-    assert DataConfig.from_dict(config.data).dataset == "fashion_mnist"
-    assert ProxyBudget.from_dict(config.proxy).epochs == DEFAULT_PROXY["epochs"]
+    assert config.data.dataset == "fashion_mnist"
+    assert config.proxy == ProxyBudget(), "the example shows the defaults"
 
 
 def test_example_pruner_options_are_accepted() -> None:

@@ -123,7 +123,7 @@ def test_search_resume_and_front(
 def test_diverging_proxy_is_failed_with_reason(tmp_path: Path, ray_cluster: None) -> None:
     # Seeded CPU training is deterministic: this recipe's loss is NaN by step 11 of epoch 1.
     config = _config(
-        tmp_path, lr=10.0, weight_decay=1.0, label_smoothing=0.0, warmup_epochs=0.0, batch_size=10
+        tmp_path, lr=10.0, weight_decay=1.0, label_smoothing=0.0, warmup_fraction=0.0, batch_size=10
     )
     url = f"sqlite:///{tmp_path / 'nas.db'}"
     assert main(["search", str(config), "--storage", url, "--trials", "1"]) == 0

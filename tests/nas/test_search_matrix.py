@@ -68,7 +68,7 @@ def matrix_config(tmp_path: Path, sampler: str, pruner: str) -> SearchConfig:
                 "width": 0.25,
                 "batch_size": 50,
                 "augment": False,
-                "warmup_epochs": 0.25,  # learn something in epoch 1, so rungs rank signal
+                "warmup_fraction": 0.125,  # learn something in epoch 1, so rungs rank signal
             },
             "sampler": SAMPLER_OPTIONS.get(sampler, {}),
             "pruner": PRUNER_OPTIONS.get(pruner, {}),

@@ -107,5 +107,5 @@ def tiny_budget() -> ProxyBudget:
         width=0.25,
         input_size=12,
         batch_size=32,
-        warmup_epochs=0.5,
+        warmup_fraction=0.25,
     )

@@ -32,10 +32,11 @@ def test_round_trip_through_dicts() -> None:
         ({"lr": -1.0}, "budget.lr"),
         ({"lr": float("nan")}, "budget.lr"),
         ({"label_smoothing": 0.9}, "budget.label_smoothing"),
-        ({"epochs": 2, "warmup_epochs": 3}, "budget.warmup_epochs: expected a number in [0, 2]"),
+        ({"warmup_fraction": 0.6}, "budget.warmup_fraction: expected a number in [0, 0.5]"),
+        ({"warmup_epochs": 1}, "budget.warmup_epochs: replaced by warmup_fraction"),
         ({"augment": 1}, "budget.augment: expected true or false"),
         ({"device": "tpu"}, "budget.device"),
-        ({"epoch": 3}, "budget: unknown field 'epoch'"),
+        ({"epoch": 3}, "budget.epoch: unknown key"),
     ],
 )
 def test_budget_errors_name_the_field(fields: dict[str, object], message: str) -> None:
@@ -53,7 +54,7 @@ def test_budget_errors_name_the_field(fields: dict[str, object], message: str) -
         ({"val_fraction": 1.0}, "data.val_fraction"),
         ({"split_seed": -1}, "data.split_seed"),
         ({"data_dir": 3}, "data.data_dir"),
-        ({"folder": "x"}, "data: unknown field 'folder'"),
+        ({"folder": "x"}, "data.folder: unknown key"),
     ],
 )
 def test_data_errors_name_the_field(fields: dict[str, object], message: str) -> None:

@@ -118,7 +118,7 @@ def test_checkpoint_weights_load_into_the_proxy_model(
 def test_learns_the_tiny_task(fashion_dir: Path, tiny_spec: ArchSpec) -> None:
     # the class is the square's position, so no crop or flip here
     budget = ProxyBudget(
-        epochs=5, width=0.25, input_size=16, batch_size=24, augment=False, warmup_epochs=0.5
+        epochs=5, width=0.25, input_size=16, batch_size=24, augment=False, warmup_fraction=0.1
     )
     final = train_proxy(tiny_spec, _data(fashion_dir), budget)
     assert final["best_val_accuracy"] >= 0.5  # chance is 0.1

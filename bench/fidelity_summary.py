@@ -1,0 +1,224 @@
+"""Summary of ``bench/fidelity.py`` runs: rank correlations, seed noise, cost, and a scatter plot.
+
+Correlations are computed on the specs every compared run finished (a spec that failed in any
+run of an arm or of the reference is left out of that arm's numbers, and counted).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import kendalltau, spearmanr
+
+SIGNALS: dict[str, str] = {
+    "last_acc": "validation accuracy, last epoch",
+    "best_acc": "validation accuracy, best epoch",
+    "neg_val_loss": "-validation loss, last epoch",
+    "neg_sotl": "-sum of training losses, all epochs (SoTL)",
+    "neg_sotl_e": "-training loss, last epoch (SoTL-E)",
+}
+
+
+def signal(curve: list[dict[str, float]], name: str) -> float:
+    """One ranking signal of a learning curve (higher is better for every signal)."""
+    values = {
+        "last_acc": lambda: curve[-1]["val_accuracy"],
+        "best_acc": lambda: max(m["val_accuracy"] for m in curve),
+        "neg_val_loss": lambda: -curve[-1]["val_loss"],
+        "neg_sotl": lambda: -sum(m["train_loss"] for m in curve),
+        "neg_sotl_e": lambda: -curve[-1]["train_loss"],
+    }
+    return float(values[name]())
+
+
+def table(runs: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
+    """``(arm, seed) -> spec -> run`` (the last run of a key wins)."""
+    out: dict[tuple[str, int], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for run in runs:
+        out[run["arm"], run["seed"]][run["spec"]] = run
+    return out
+
+
+def per_seed(by: dict, arm: str, sig: str) -> dict[int, dict[str, float]]:
+    """``seed -> spec -> signal`` of the finished, non-failed runs of ``arm``."""
+    seeds = sorted(s for a, s in by if a == arm)
+    return {
+        s: {k: signal(r["curve"], sig) for k, r in by[arm, s].items() if "curve" in r}
+        for s in seeds
+    }
+
+
+def tau(a: dict[str, float], b: dict[str, float]) -> tuple[float, float, int]:
+    keys = sorted(set(a) & set(b))
+    if len(keys) < 3:
+        return float("nan"), float("nan"), len(keys)
+    x, y = [a[k] for k in keys], [b[k] for k in keys]
+    return float(kendalltau(x, y).statistic), float(spearmanr(x, y).statistic), len(keys)
+
+
+def mean_over(seeds: dict[int, dict[str, float]]) -> dict[str, float]:
+    """Per-spec mean over the seeds, for specs every seed has."""
+    if not seeds:
+        return {}
+    common = set.intersection(*(set(v) for v in seeds.values()))
+    return {k: statistics.fmean(v[k] for v in seeds.values()) for k in common}
+
+
+def seed_tau(seeds: dict[int, dict[str, float]]) -> float:
+    pairs = [tau(seeds[a], seeds[b])[0] for a, b in combinations(sorted(seeds), 2)]
+    return statistics.fmean(pairs) if pairs else float("nan")
+
+
+def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
+    by = table(runs)
+    ref_seeds = per_seed(by, "reference", "last_acc")
+    reference = mean_over(ref_seeds)
+    ref_time = [r["wall_time_s"] for (a, _), rs in by.items() if a == "reference"
+                for r in rs.values()]  # fmt: skip
+    base_time = _mean_time(by, "today")
+    out: dict[str, Any] = {
+        "reference": {
+            "seeds": sorted(ref_seeds),
+            "specs": len(reference),
+            "seed_tau": seed_tau(ref_seeds),
+            "accuracy_range": [
+                min(reference.values(), default=0),
+                max(reference.values(), default=0),
+            ],
+            "mean_time_s": statistics.fmean(ref_time) if ref_time else float("nan"),
+            "failed": sorted(
+                {
+                    k
+                    for (a, _), rs in by.items()
+                    if a == "reference"
+                    for k, r in rs.items()
+                    if "curve" not in r
+                }
+            ),  # fmt: skip
+        },
+        "arms": {},
+    }
+    for arm in arms:
+        time_s = _mean_time(by, arm)
+        rows = {}
+        for sig in SIGNALS:
+            seeds = per_seed(by, arm, sig)
+            if not seeds:
+                continue
+            single = [tau(v, reference) for v in seeds.values()]
+            mean_t, mean_r, n = tau(mean_over(seeds), reference)
+            rows[sig] = {
+                "tau_one_seed": statistics.fmean(t for t, _, _ in single),
+                "rho_one_seed": statistics.fmean(r for _, r, _ in single),
+                "tau_seed_mean": mean_t,
+                "rho_seed_mean": mean_r,
+                "seed_tau": seed_tau(seeds),
+                "specs": n,
+                "seeds": len(seeds),
+            }
+        accs = mean_over(per_seed(by, arm, "last_acc"))
+        out["arms"][arm] = {
+            "signals": rows,
+            "mean_time_s": time_s,
+            "time_ratio": time_s / base_time if base_time else float("nan"),
+            "accuracy_range": [min(accs.values(), default=0), max(accs.values(), default=0)],
+        }
+    return out
+
+
+def _mean_time(by: dict, arm: str) -> float:
+    times = [r["wall_time_s"] for (a, _), rs in by.items() if a == arm for r in rs.values()]
+    return statistics.fmean(times) if times else float("nan")
+
+
+def to_markdown(summary: dict[str, Any]) -> str:
+    ref = summary["reference"]
+    lines = [
+        f"Reference: {ref['specs']} specs at seeds {ref['seeds']}, accuracy "
+        f"{ref['accuracy_range'][0]:.3f}-{ref['accuracy_range'][1]:.3f}, seed-to-seed Kendall "
+        f"tau {ref['seed_tau']:.2f}, {ref['mean_time_s']:.0f} s per run"
+        + (f"; failed: {', '.join(ref['failed'])}" if ref["failed"] else "")
+        + ".",
+        "",
+        "| arm | signal | tau (1 seed) | rho (1 seed) | tau (seed mean) | rho (seed mean) "
+        "| proxy seed-to-seed tau | s per run | cost vs today |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arm, row in summary["arms"].items():
+        for sig, s in row["signals"].items():
+            lines.append(
+                f"| {arm} | {sig} | {s['tau_one_seed']:.2f} | {s['rho_one_seed']:.2f} "
+                f"| {s['tau_seed_mean']:.2f} | {s['rho_seed_mean']:.2f} | {s['seed_tau']:.2f} "
+                f"| {row['mean_time_s']:.1f} | {row['time_ratio']:.2f}x |"
+            )
+    lines += ["", "Signals: " + "; ".join(f"`{k}`: {v}" for k, v in SIGNALS.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def best(summary: dict[str, Any]) -> tuple[str, str]:
+    pairs = [
+        (s["tau_one_seed"], arm, sig)
+        for arm, row in summary["arms"].items()
+        for sig, s in row["signals"].items()
+        if s["tau_one_seed"] == s["tau_one_seed"]
+    ]
+    _, arm, sig = max(pairs)
+    return arm, sig
+
+
+def scatter(runs: list[dict[str, Any]], arm: str, sig: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by = table(runs)
+    reference = mean_over(per_seed(by, "reference", "last_acc"))
+    proxy = mean_over({0: per_seed(by, arm, sig).get(0, {})})
+    keys = sorted(set(reference) & set(proxy))
+    today = per_seed(by, "today", "last_acc").get(0, {})
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.scatter([reference[k] for k in keys], [proxy[k] for k in keys], label=f"{arm}: {sig}")
+    for k in keys:
+        ax.annotate(k, (reference[k], proxy[k]), fontsize=6, alpha=0.7)
+    t, _, n = tau(proxy, reference)
+    ax.set_xlabel("reference accuracy (mean of seeds)")
+    ax.set_ylabel(f"proxy {sig} (seed 0)")
+    title = f"{arm} / {sig}: Kendall tau {t:.2f} over {n} specs"
+    if today and arm != "today":
+        t0, _, _ = tau(today, reference)
+        title += f" (today's proxy: {t0:.2f})"
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def report(
+    runs: list[dict[str, Any]],
+    arms: list[str],
+    *,
+    markdown: Path | None = None,
+    plot: Path | None = None,
+    plot_arm: str | None = None,
+    json_out: Path | None = None,
+) -> int:
+    if not runs:
+        print("no runs yet")
+        return 1
+    summary = summarise(runs, arms)
+    text = to_markdown(summary)
+    print(text)
+    if markdown:
+        markdown.write_text(text)
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=1))
+    if plot:
+        arm, sig = plot_arm.split(":") if plot_arm else best(summary)
+        scatter(runs, arm, sig, plot)
+    return 0
