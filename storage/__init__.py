@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from storage.artifacts import artifact_store, artifacts_dir_for
 from storage.backends import BACKENDS, open_storage
-from storage.urls import default_storage_url, normalize_url, redact
+from storage.urls import default_storage_url, normalize_url, redact, resolve_url
 
 __all__ = [
     "BACKENDS",
@@ -17,4 +17,5 @@ __all__ = [
     "normalize_url",
     "open_storage",
     "redact",
+    "resolve_url",
 ]

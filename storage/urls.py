@@ -39,6 +39,16 @@ def default_storage_url() -> str:
     return f"sqlite:///{(Path.cwd() / DEFAULT_PATH).resolve()}"
 
 
+def resolve_url(given: str | None) -> str:
+    """The storage a command was given, normalised: ``None`` (no flag) is the default; an empty
+    or blank string is an error, never a silent fall-back to the default."""
+    if given is None:
+        return default_storage_url()
+    if not given.strip():
+        raise ValueError(f"--storage is empty; omit it for the default or use {EXAMPLES}")
+    return normalize_url(given)
+
+
 def redact(url: str) -> str:
     """``url`` with its password hidden, for messages."""
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import socket
+from typing import Any
 
 NAME = "dashboard"
 HELP = "serve optuna-dashboard on the search's storage (Pareto front, curves, specs, checkpoints)"
@@ -27,19 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from optuna_dashboard import run_server
 
-    from storage import artifact_store, default_storage_url, open_storage, redact
+    from nas.commands._io import open_cli_storage
+    from storage import redact
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port}: use a port between 1 and 65535")
-    url = args.storage or default_storage_url()
-    storage = open_storage(url)
+    url, storage = open_cli_storage(args.storage)
     if not storage.get_all_studies():
         print(f"nas dashboard: no studies in {redact(url)} yet; they appear as `nas search` runs")
-    try:
-        store = artifact_store(url, args.artifacts)
-    except ValueError as exc:
-        store = None
-        print(f"nas dashboard: no artifacts ({exc})")
+    store = _artifacts(url, args.artifacts)
     _check_port(args.host, args.port)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
@@ -48,6 +45,24 @@ def run(args: argparse.Namespace) -> int:
     print("press Ctrl-C to stop", flush=True)
     run_server(storage, host=args.host, port=args.port, artifact_store=store)
     return 0
+
+
+def _artifacts(url: str, given: str | None) -> Any:
+    """The study's artifact store if its folder exists; the dashboard never creates one."""
+    from optuna.artifacts import FileSystemArtifactStore
+
+    from storage import artifacts_dir_for
+
+    try:
+        directory = artifacts_dir_for(url, given)
+    except ValueError as exc:
+        print(f"nas dashboard: no artifacts ({exc})")
+        return None
+    if not directory.is_dir():
+        if given is not None:
+            raise ValueError(f"--artifacts {given!r} is not a folder; drop it or fix the path")
+        return None  # no trial has stored weights yet
+    return FileSystemArtifactStore(str(directory))
 
 
 def _check_port(host: str, port: int) -> None:

@@ -49,10 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nas.commands._io import check_output
     from nas.export import Origin, render_module
     from nas.export.weights import scale_note
 
-    output = Path(args.output)
+    output = check_output("--output", args.output)
     if output.suffix != ".py":
         raise ValueError(f"--output {args.output!r}: name a .py file, e.g. model.py")
     command = shlex.join(["nas", *sys.argv[1:]]) if sys.argv[1:] else "nas export"
@@ -87,19 +88,22 @@ def _overridden(spec: Any, args: argparse.Namespace) -> Any:
 def _from_study(
     args: argparse.Namespace, output: Path, now: str, command: str
 ) -> tuple[Any, Any, Path | None]:
+    from nas.commands._io import open_cli_storage
     from nas.export import Origin
-    from nas.export.choose import Front, Selection, choose
+    from nas.export.choose import Selection, choose
+    from nas.front import StudyFront
     from searchspace.spec import ArchSpec
-    from storage import default_storage_url, open_storage
-    from storage.queries import study_summaries, trial_table
+    from storage.queries import trial_table
 
-    url = args.storage or default_storage_url()
-    storage = open_storage(url, create=False)
-    rows = trial_table(storage, args.study)
-    summary = next(s for s in study_summaries(storage) if s.name == args.study)
-    front = Front.of(args.study, rows, summary.directions, summary.metric_names)
+    url, storage = open_cli_storage(args.storage)
+    front = StudyFront.load(storage, args.study)
     how = Selection(args.trial, args.knee, args.max_macs, args.min_accuracy)
-    row = choose(front, how, rows)
+    given = None
+    if args.trial is not None:
+        found = trial_table(storage, args.study, numbers={args.trial})
+        given = found[0] if found else None
+    member = choose(front, how, given)
+    (row,) = trial_table(storage, args.study, numbers={member.number})
     if not isinstance(row.spec, dict):
         raise ValueError(f"trial {row.number} has no 'spec' user attribute to export")
     try:
@@ -116,8 +120,8 @@ def _from_study(
         command=command,
         study=args.study,
         trial=row.number,
-        accuracy=front.accuracy_of(row),
-        macs=int(front.macs_of(row)),
+        accuracy=member.proxy_accuracy,
+        macs=int(member.macs),
         params=row.params if isinstance(row.params, int) else None,
         weights=None if weights is None else f"{weights.name}, trained at the proxy scale",
     )
@@ -164,10 +168,11 @@ def _attach(args: argparse.Namespace, origin: Any, files: list[Path]) -> None:
     import optuna
     from optuna.artifacts import upload_artifact
 
-    from storage import artifact_store, default_storage_url, open_storage
+    from nas.commands._io import open_cli_storage
+    from storage import artifact_store
 
-    url = args.storage or default_storage_url()
-    study = optuna.load_study(study_name=args.study, storage=open_storage(url, create=False))
+    url, storage = open_cli_storage(args.storage)
+    study = optuna.load_study(study_name=args.study, storage=storage)
     store = artifact_store(url, args.artifacts)
     with tempfile.TemporaryDirectory() as scratch:
         for file in files:

@@ -20,11 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from storage import default_storage_url, open_storage, redact
+    from nas.commands._io import open_cli_storage
+    from storage import redact
     from storage.queries import STATES, study_summaries
 
-    url = args.storage or default_storage_url()
-    summaries = study_summaries(open_storage(url, create=False))
+    url, storage = open_cli_storage(args.storage)
+    summaries = study_summaries(storage)
     if args.json:
         print(json.dumps({"storage": redact(url), "studies": [s.to_dict() for s in summaries]}))
         return 0

@@ -100,32 +100,19 @@ def finished_count(study: optuna.Study) -> int:
 
 
 def front_rows(study: optuna.Study) -> list[dict[str, Any]]:
-    """The COMPLETE, non-dominated trials, most accurate first."""
-    import numpy as np
+    """The front of ``study`` (:class:`nas.front.StudyFront`), most accurate first, as
+    ``{"number", "values", "spec_id", "reference", "stages"}`` dicts."""
+    from nas.front import StudyFront
+    from storage.internals import storage_of
 
-    from nas.frontier import pareto_mask
-
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        return []
-    values = np.asarray([t.values for t in complete], dtype=float)
-    mask = pareto_mask(values, [d.name.lower() for d in study.directions])
-    rows = [
+    front = StudyFront.load(storage_of(study), study.study_name)
+    return [
         {
-            "number": t.number,
-            "values": list(t.values),
-            "spec_id": t.user_attrs.get("spec_id"),
-            "reference": t.user_attrs.get("reference"),
-            "reused_from": t.user_attrs.get("reused_from"),
-            "stages": [_stage_label(s) for s in t.user_attrs.get("spec", {}).get("stages", [])],
+            "number": m.number,
+            "values": list(m.values),
+            "spec_id": m.spec_id,
+            "reference": m.reference,
+            "stages": m.stages(),
         }
-        for t, on_front in zip(complete, mask, strict=True)
-        if on_front and "reused_from" not in t.user_attrs
+        for m in front.most_accurate_first()
     ]
-    return sorted(rows, key=lambda r: -r["values"][0])
-
-
-def _stage_label(stage: dict[str, Any]) -> str:
-    from searchspace.spec import StageSpec
-
-    return StageSpec(**stage).label() if stage.get("block", "none") != "none" else "none"

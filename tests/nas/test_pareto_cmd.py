@@ -199,9 +199,8 @@ def test_studies_in_an_empty_storage(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_front_matches_brute_force_on_random_studies(tmp_path: Path) -> None:
-    """compute_front against the definition on a random 2-objective study with ties."""
-    from nas.commands.pareto import compute_front
-    from storage.queries import study_summaries, trial_table
+    """StudyFront against the definition on a random 2-objective study with ties."""
+    from nas.front import StudyFront
 
     url = f"sqlite:///{tmp_path / 'random.db'}"
     study = optuna.create_study(
@@ -210,10 +209,8 @@ def test_front_matches_brute_force_on_random_studies(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     points = [(float(a), float(m)) for a, m in rng.integers(0, 8, size=(80, 2))]
     study.add_trials([create_trial(values=list(p)) for p in points])
-    storage = open_storage(url)
-    (summary,) = study_summaries(storage)
-    _, front = compute_front(summary, trial_table(storage, "r"))
-    assert {e.row.number for e in front} == _non_dominated(points)
+    front = StudyFront.load(open_storage(url), "r")
+    assert {m.number for m in front.members} == _non_dominated(points)
 
 
 @pytest.mark.postgres

@@ -1,0 +1,288 @@
+"""The Pareto front of a study, read once: ``StudyFront.load(storage, study_name)``.
+
+Every reader of a front (``nas search`` at its end, ``nas pareto``, ``nas export``, ``nas
+confirm``) goes through this module, so they agree on the members, the knee and the order:
+
+- **Members**: the COMPLETE trials not dominated over *every* objective of the study
+  (:func:`nas.frontier.pareto_mask`). Trials that reuse the result of an equivalent spec
+  (same ``spec_id``, or ``reused_from``) are listed once, under the lowest trial number.
+- **Columns**: accuracy and MACs are the objectives named ``val_accuracy`` and ``macs`` in the
+  study's metric names (else the names its stored config gives; objectives 0 and 1 only for a
+  study that has neither), as docs/study-format.md defines.
+- **Ranking accuracy**: a member's proxy accuracy, or its confirmed accuracy (retrained at a
+  higher fidelity by ``nas confirm``). ``rank_by="auto"`` ranks by confirmed values when the
+  front has any, among the confirmed members; the knee is computed on that accuracy and MACs.
+- **Order**: cheapest first (MACs, then accuracy, then trial number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+    from storage.queries import StudySummary, TrialRow
+
+RankBy = Literal["auto", "proxy", "confirmed"]
+ACCURACY, MACS = "val_accuracy", "macs"
+CONFIRMED_ATTR = "confirmed_accuracy"
+"""A trial user attribute holding its confirmed accuracy (a float)."""
+CONFIRMED_PREFIX = "confirmed:"
+"""Study user attributes ``confirmed:<trial>`` holding ``{"val_accuracy": float, ...}``."""
+KEYS = ("spec_id", "macs", "params", "reference", "reused_from", CONFIRMED_ATTR)
+"""The trial user_attrs read for every trial; ``spec``, the large one, for members only."""
+
+
+@dataclass(frozen=True)
+class FrontMember:
+    """One trial of the front, in the units tables and JSON show."""
+
+    number: int
+    values: tuple[float, ...]
+    """Every objective, in the study's order."""
+    proxy_accuracy: float
+    macs: float
+    params: int | None
+    spec_id: str | None
+    reference: str | None
+    confirmed_accuracy: float | None
+    spec: dict[str, Any] | None = None
+    knee: bool = False
+
+    def accuracy(self, ranked_by: str) -> float:
+        """The accuracy the front is ranked by (``"confirmed"`` falls back to the proxy's)."""
+        if ranked_by == "confirmed" and self.confirmed_accuracy is not None:
+            return self.confirmed_accuracy
+        return self.proxy_accuracy
+
+    def stages(self) -> list[str]:
+        return stage_labels(self.spec)
+
+    def to_dict(self, metric_names: Sequence[str], ranked_by: str) -> dict[str, Any]:
+        return {
+            "trial": self.number,
+            "accuracy": self.accuracy(ranked_by),
+            "proxy_accuracy": self.proxy_accuracy,
+            "confirmed_accuracy": self.confirmed_accuracy,
+            "macs": int(self.macs),
+            "params": self.params,
+            "stages": self.stages(),
+            "reference": self.reference,
+            "knee": self.knee,
+            "spec_id": self.spec_id,
+            "values": dict(zip(metric_names, self.values, strict=True)),
+            "spec": self.spec,
+        }
+
+
+@dataclass(frozen=True)
+class StudyFront:
+    """A study's COMPLETE trials and its front (see the module docstring for the rules)."""
+
+    summary: StudySummary
+    metric_names: tuple[str, ...]
+    complete: tuple[TrialRow, ...]
+    members: tuple[FrontMember, ...]
+    ranked_by: Literal["proxy", "confirmed"]
+    accuracy_column: int
+    macs_column: int
+
+    @classmethod
+    def load(cls, storage: BaseStorage, study_name: str, *, rank_by: RankBy = "auto") -> StudyFront:
+        """Read the front of ``study_name``; ``ValueError`` listing the studies if it is absent."""
+        from storage.queries import study_summaries, trial_table
+
+        rows = trial_table(storage, study_name, keys=KEYS)  # ValueError lists the studies
+        summary = next(s for s in study_summaries(storage) if s.name == study_name)
+        attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(study_name))
+        front = cls.of(summary, rows, study_attrs=attrs, rank_by=rank_by)
+        numbers = {m.number for m in front.members}
+        specs = {r.number: r.spec for r in trial_table(storage, study_name, ["spec"], numbers)}
+        members = tuple(replace(m, spec=specs.get(m.number)) for m in front.members)
+        return replace(front, members=members)
+
+    @classmethod
+    def of(
+        cls,
+        summary: StudySummary,
+        rows: Sequence[TrialRow],
+        *,
+        study_attrs: Mapping[str, Any] | None = None,
+        rank_by: RankBy = "auto",
+    ) -> StudyFront:
+        """The front of ``rows`` (the study's trials) without reading storage."""
+        import numpy as np
+
+        from nas.frontier import pareto_mask
+
+        attrs = study_attrs or {}
+        names = objective_names(summary, attrs)
+        accuracy, macs = _columns(summary, names)
+        width = len(summary.directions)
+        complete = [
+            r for r in rows if r.state == "COMPLETE" and r.values and len(r.values) == width
+        ]
+        on_front: list[TrialRow] = []
+        if complete:
+            mask = pareto_mask(
+                np.array([r.values for r in complete], dtype=float), summary.directions
+            )
+            on_front = [r for r, on in zip(complete, mask, strict=True) if on]
+        confirmed = _confirmed(attrs)
+        members = [_member(r, accuracy, macs, confirmed) for r in _merged(on_front)]
+        ranked_by = _ranking(rank_by, members)
+        members = _with_knee(
+            members, ranked_by, summary.directions[accuracy], summary.directions[macs]
+        )
+        members.sort(key=lambda m: (m.macs, -m.accuracy(ranked_by), m.number))
+        return cls(summary, names, tuple(complete), tuple(members), ranked_by, accuracy, macs)
+
+    @property
+    def study(self) -> str:
+        return self.summary.name
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def knee(self) -> FrontMember | None:
+        return next((m for m in self.members if m.knee), None)
+
+    @property
+    def ranked(self) -> list[FrontMember]:
+        """The members choices rank (cheapest first): all, or the confirmed ones."""
+        return _eligible(self.members, self.ranked_by)
+
+    def most_accurate_first(self) -> list[FrontMember]:
+        return sorted(self.members, key=lambda m: (-m.accuracy(self.ranked_by), m.macs, m.number))
+
+    def accuracy_of(self, row: TrialRow) -> float:
+        """The proxy accuracy of any COMPLETE row (for plots and messages)."""
+        assert row.values is not None, "only COMPLETE rows with values reach here"
+        return float(row.values[self.accuracy_column])
+
+    def macs_of(self, row: TrialRow) -> float:
+        assert row.values is not None, "only COMPLETE rows with values reach here"
+        return float(row.values[self.macs_column])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "directions": list(self.summary.directions),
+            "metric_names": list(self.metric_names),
+            "n_trials": self.summary.n_trials,
+            "n_complete": len(self.complete),
+            "ranked_by": self.ranked_by,
+            "front": [m.to_dict(self.metric_names, self.ranked_by) for m in self.members],
+        }
+
+
+def objective_names(summary: StudySummary, study_attrs: Mapping[str, Any]) -> tuple[str, ...]:
+    """The study's metric names, else those of its stored config, else ``objective_<i>``."""
+    if summary.metric_names:
+        return tuple(summary.metric_names)
+    config = study_attrs.get("config")
+    extra = config.get("objectives", {}).get("extra") if isinstance(config, dict) else None
+    if isinstance(extra, list) and len(extra) + 2 == len(summary.directions):
+        return (ACCURACY, MACS, *map(str, extra))
+    return tuple(f"objective_{i}" for i in range(len(summary.directions)))
+
+
+def _columns(summary: StudySummary, names: tuple[str, ...]) -> tuple[int, int]:
+    """Indices of accuracy and MACs among the objectives (0 and 1 for unnamed ones)."""
+    named = ACCURACY in names or MACS in names
+    accuracy = names.index(ACCURACY) if ACCURACY in names else (-1 if named else 0)
+    macs = names.index(MACS) if MACS in names else (-1 if named else 1)
+    if len(summary.directions) < 2 or min(accuracy, macs) < 0:
+        raise ValueError(
+            f"study {summary.name!r} has objectives {', '.join(names) or 'none'}; a front needs "
+            f"{ACCURACY} and {MACS} (docs/study-format.md)"
+        )
+    return accuracy, macs
+
+
+def _merged(on_front: list[TrialRow]) -> list[TrialRow]:
+    """One row per spec: the lowest-numbered; a reused result is never listed itself."""
+    kept, seen = [], set()
+    numbers = {r.number for r in on_front}
+    for row in sorted(on_front, key=lambda r: r.number):
+        if row.spec_id is not None and row.spec_id in seen:
+            continue
+        if row.user_attrs.get("reused_from") in numbers:
+            continue
+        kept.append(row)
+        seen.add(row.spec_id)
+    return kept
+
+
+def _confirmed(study_attrs: Mapping[str, Any]) -> dict[int, float]:
+    out = {}
+    for key, value in study_attrs.items():
+        if key.startswith(CONFIRMED_PREFIX) and isinstance(value, dict):
+            accuracy = value.get("val_accuracy")
+            if isinstance(accuracy, int | float) and key[len(CONFIRMED_PREFIX) :].isdigit():
+                out[int(key[len(CONFIRMED_PREFIX) :])] = float(accuracy)
+    return out
+
+
+def _member(row: TrialRow, accuracy: int, macs: int, confirmed: dict[int, float]) -> FrontMember:
+    assert row.values is not None, "only COMPLETE rows with values reach here"
+    own = row.user_attrs.get(CONFIRMED_ATTR)
+    confirmed_accuracy = float(own) if isinstance(own, int | float) else confirmed.get(row.number)
+    params = row.params
+    return FrontMember(
+        number=row.number,
+        values=tuple(row.values),
+        proxy_accuracy=float(row.values[accuracy]),
+        macs=float(row.values[macs]),
+        params=params if isinstance(params, int) else None,
+        spec_id=row.spec_id,
+        reference=row.reference,
+        confirmed_accuracy=confirmed_accuracy,
+    )
+
+
+def _ranking(rank_by: RankBy, members: list[FrontMember]) -> Literal["proxy", "confirmed"]:
+    if rank_by not in ("auto", "proxy", "confirmed"):
+        raise ValueError(f"rank by {rank_by!r}: use auto, proxy or confirmed")
+    has_confirmed = any(m.confirmed_accuracy is not None for m in members)
+    if rank_by == "confirmed" and members and not has_confirmed:
+        raise ValueError("no front member has a confirmed accuracy yet; run nas confirm first")
+    return "confirmed" if rank_by != "proxy" and has_confirmed else "proxy"
+
+
+def _with_knee(
+    members: list[FrontMember], ranked_by: str, accuracy_sense: str, macs_sense: str
+) -> list[FrontMember]:
+    """``members`` with the knee marked: among the confirmed ones when ranked by confirmed."""
+    import numpy as np
+
+    from nas.frontier import knee_index
+
+    eligible = _eligible(members, ranked_by)
+    if not eligible:
+        return members
+    pairs = np.array([[m.accuracy(ranked_by), m.macs] for m in eligible], dtype=float)
+    knee = eligible[knee_index(pairs, [accuracy_sense, macs_sense])].number
+    return [replace(m, knee=m.number == knee) for m in members]
+
+
+def _eligible(members: Sequence[FrontMember], ranked_by: str) -> list[FrontMember]:
+    return [m for m in members if ranked_by == "proxy" or m.confirmed_accuracy is not None]
+
+
+def stage_labels(spec: Any) -> list[str]:
+    """``StageSpec.label()`` per stage; the raw stage dicts if the spec no longer validates."""
+    import json
+
+    from searchspace.spec import ArchSpec
+
+    if not isinstance(spec, dict):
+        return []
+    try:
+        return [stage.label() for stage in ArchSpec.from_dict(spec).stages]
+    except (ValueError, KeyError, TypeError):
+        return [json.dumps(stage, sort_keys=True) for stage in spec.get("stages", [])]
