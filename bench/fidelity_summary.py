@@ -99,7 +99,7 @@ def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
                     for k, r in rs.items()
                     if "curve" not in r
                 }
-            ),  # fmt: skip
+            ),
         },
         "arms": {},
     }

@@ -8,8 +8,9 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [proxy]      a ``workers.budget.ProxyBudget`` (its defaults are the search's), checked too
     [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
     [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
-    [objectives] extra (optional objectives after accuracy and MACs: "params", "latency_ms")
+    [objectives] signal (what the proxy is ranked by), extra ("params", "latency_ms")
     [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors
+    [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
 
 Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
 ``ValueError``, which the CLI prints as one line. This module imports no torch or Ray at import
@@ -20,17 +21,18 @@ registries) and the dataset formats of ``[data]`` (torch modules).
 from __future__ import annotations
 
 import importlib
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nas.study_name import check_study_name
 from searchspace.backbones import BACKBONES, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info, block_names
 from searchspace.spec import SELECTORS
 from workers._fields import reject_unknown
 from workers.budget import ProxyBudget
+from workers.signals import SIGNALS
 
 if TYPE_CHECKING:
     from workers.data import DataConfig
@@ -72,13 +74,19 @@ class SpaceSection:
 
 @dataclass(frozen=True)
 class ObjectivesSection:
-    """``[objectives]``: accuracy (max) and MACs (min) always; ``extra`` appended in order."""
+    """``[objectives]``: the proxy's ranking signal (max) and MACs (min); ``extra`` appended.
+
+    ``signal`` names a :data:`workers.signals.SIGNALS` entry: what a trial's first objective
+    value and its per-epoch intermediate values (the pruner's input) are. The study's metric
+    names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``).
+    """
 
     extra: tuple[str, ...] = ()
+    signal: str = "best_val_accuracy"
 
     @property
     def names(self) -> tuple[str, ...]:
-        return ("val_accuracy", "macs", *self.extra)
+        return (SIGNALS[self.signal].metric_name, "macs", *self.extra)
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -105,6 +113,25 @@ class ResourcesSection:
 
 
 @dataclass(frozen=True)
+class ConfirmSection:
+    """``[confirm]``: retrain the front at a higher fidelity than the proxy (``nas.confirm``).
+
+    ``scale`` multiplies the proxy's training images (a larger subset; more epochs when the
+    proxy already uses the whole split), ``val_samples`` is the confirmation's validation
+    subset (``None``: the whole split), ``seeds`` the runs averaged per member, ``members``
+    caps how many front members are confirmed (the highest-accuracy ones; ``None``: all).
+    ``after_search`` confirms at the end of every ``nas search``; ``nas confirm`` does it for
+    an existing study.
+    """
+
+    after_search: bool = True
+    scale: float = 4.0
+    val_samples: int | None = 5000
+    seeds: int = 1
+    members: int | None = 8
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """The whole resolved configuration of one ``nas search``."""
 
@@ -116,6 +143,7 @@ class SearchConfig:
     pruner: Mapping[str, Any] = field(default_factory=dict)
     objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
     resources: ResourcesSection = field(default_factory=ResourcesSection)
+    confirm: ConfirmSection = field(default_factory=ConfirmSection)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, stored as ``study.user_attrs["config"]``."""
@@ -134,14 +162,9 @@ class SearchConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SearchConfig:
-        file = Path(path)
-        if not file.is_file():
-            raise ValueError(f"config file {str(path)!r} does not exist")
-        try:
-            raw = tomllib.loads(file.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML ({exc})") from None
-        return cls.from_dict(raw)
+        from nas.textfile import load_toml
+
+        return cls.from_dict(load_toml("config", str(path)))
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> SearchConfig:
@@ -163,6 +186,7 @@ class SearchConfig:
             resources=_parse_section(
                 "resources", _table("resources", raw), ResourcesSection, _RESOURCES
             ),
+            confirm=_parse_section("confirm", _table("confirm", raw), ConfirmSection, _CONFIRM),
         )
         _check_strategies(config)
         return config
@@ -199,6 +223,7 @@ _SECTIONS = (
     "pruner",
     "objectives",
     "resources",
+    "confirm",
 )
 Check = Callable[[str, Any], Any]
 
@@ -317,7 +342,7 @@ def _params(name: str, value: Any) -> dict[str, dict[str, tuple[Choice, ...]]]:
 
 
 _SEARCH: dict[str, Check] = {
-    "study": _str,
+    "study": check_study_name,
     "storage": _optional(_str),
     "artifacts": _optional(_str),
     "trials": _int(1),
@@ -335,12 +360,24 @@ _SPACE: dict[str, Check] = {
     "selectors": _optional(_list_of(_one_of(SELECTORS))),
     "params": _params,
 }
-_OBJECTIVES: dict[str, Check] = {"extra": _list_of(_one_of(EXTRA_OBJECTIVES), empty=True)}
+_OBJECTIVES: dict[str, Check] = {
+    "extra": _list_of(_one_of(EXTRA_OBJECTIVES), empty=True),
+    "signal": _one_of(tuple(SIGNALS)),
+}
 _RESOURCES: dict[str, Check] = {
     "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
     "gpus_per_trial": _optional(_number(0.0, 64.0)),
     "max_trial_seconds": _optional(_number(0.0, 1e7, open_low=True)),
     "reuse_actors": _bool,
+}
+
+
+_CONFIRM: dict[str, Check] = {
+    "after_search": _bool,
+    "scale": _number(1.0, 1000.0),
+    "val_samples": _optional(_int(1)),
+    "seeds": _int(1),
+    "members": _optional(_int(1)),
 }
 
 

@@ -21,6 +21,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from nas.searcher import TrialEntry, one_line, record_epoch
 from storage.internals import storage_of
 from storage.internals import trial_id as optuna_trial_id
+from workers.signals import signal_key
 
 if TYPE_CHECKING:
     from ray.tune.execution.tune_controller import TuneController
@@ -61,18 +62,20 @@ class PruningScheduler(FIFOScheduler):
         self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
     ) -> str:
         entry = self.entries.get(trial.trial_id)
-        if entry is None or not record_epoch(self.study, optuna_trial_id(entry.trial), result):
+        if entry is None:
             return TrialScheduler.CONTINUE
-        frozen = storage_of(self.study).get_trial(optuna_trial_id(entry.trial))
-        if self.study.pruner.prune(self.study, frozen):
-            entry.pruned = True
-            return TrialScheduler.STOP
+        key = signal_key(self.handle.config.objectives.signal)
+        if record_epoch(self.study, optuna_trial_id(entry.trial), result, key):
+            frozen = storage_of(self.study).get_trial(optuna_trial_id(entry.trial))
+            if self.study.pruner.prune(self.study, frozen):
+                entry.pruned = True
+                return TrialScheduler.STOP
         elapsed = float(result.get("time_total_s", 0.0))
         limit = self.max_trial_seconds
         if limit is not None and elapsed > limit and not result.get("done"):
             entry.error = (
                 f"exceeded the per-trial time limit of {limit:g} s after epoch "
-                f"{result['epoch']} ({elapsed:.0f} s); raise resources.max_trial_seconds "
+                f"{result.get('epoch', '?')} ({elapsed:.0f} s); raise resources.max_trial_seconds "
                 "or leave the slow block out of [space] blocks"
             )
             return TrialScheduler.STOP

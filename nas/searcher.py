@@ -4,7 +4,8 @@ Why not Ray's ``OptunaSearch``: it forces ``NopPruner`` and tells early-stopped 
 ``COMPLETE`` with a low-fidelity value, which would put pruned trials on the front. Here every
 Ray trial is one Optuna trial asked from the study and told exactly once:
 
-- ``COMPLETE`` with ``[best_val_accuracy, macs, *extra]`` when the proxy trained to budget;
+- ``COMPLETE`` with ``[signal, macs, *extra]`` when the proxy trained to budget (the signal
+  is ``[objectives] signal``, :mod:`workers.signals`; by default the best validation accuracy);
 - ``PRUNED`` when :class:`nas.scheduler.PruningScheduler` stopped it;
 - ``FAIL`` with ``fail_reason`` when the trainable reported an ``error`` or raised;
 - ``FAIL`` with ``interrupted: ...`` and its spec queued again when the search stopped first.
@@ -33,6 +34,7 @@ from nas.space import SearchSpace
 from searchspace.spec import ArchSpec
 from storage.internals import storage_of
 from storage.internals import trial_id as optuna_trial_id
+from workers.signals import signal_key
 
 if TYPE_CHECKING:
     from nas.search.handle import StudyHandle
@@ -122,6 +124,7 @@ class StudySearcher(Searcher):
         super().__init__(metric=None, mode=None)
         self.handle, self.space, self.target, self.extra = handle, space, target, extra
         self.data, self.budget = dict(data), dict(budget)
+        self.signal = signal_key(handle.config.objectives.signal)
         self.artifacts, self.cost, self.latency = artifacts, cost, latency
         self.entries: dict[str, TrialEntry] = {}
         self.tally = Tally()
@@ -221,7 +224,7 @@ class StudySearcher(Searcher):
             self._store_run(entry, result)
             self.study.tell(trial, state=TrialState.PRUNED)
             self._count(TrialState.PRUNED, None)
-        elif not result.get("done") or "best_val_accuracy" not in result:
+        elif not result.get("done") or self.signal not in result:
             self._tell_fail(trial, INTERRUPTED)
             requeue(self.study, trial.number, trial.params, dict(trial.user_attrs))
         else:
@@ -235,14 +238,14 @@ class StudySearcher(Searcher):
         return len(stopped)
 
     def _complete(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
-        accuracy = float(result["best_val_accuracy"])
-        if not math.isfinite(accuracy):
-            self._tell_fail(entry.trial, f"best_val_accuracy is {accuracy}")
+        score = float(result[self.signal])
+        if not math.isfinite(score):
+            self._tell_fail(entry.trial, f"{self.signal} is {score}")
             return
         self._store_run(entry, result)
         self._upload_checkpoint(entry)
         by_name = {"params": float(entry.params), "latency_ms": entry.latency_ms or 0.0}
-        values = [accuracy, float(entry.macs), *(by_name[name] for name in self.extra)]
+        values = [score, float(entry.macs), *(by_name[name] for name in self.extra)]
         self.study.tell(entry.trial, values)
         known: dict[str, Any] = {"macs": entry.macs, "params": entry.params}
         if entry.latency_ms is not None:
@@ -268,8 +271,8 @@ class StudySearcher(Searcher):
             trial.set_user_attr("proxy", proxy)
 
     def _record_epoch(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
-        """Write the last epoch's accuracy: a ``done`` report never reaches the scheduler."""
-        record_epoch(self.study, optuna_trial_id(entry.trial), result)
+        """Write the last epoch's signal: a ``done`` report never reaches the scheduler."""
+        record_epoch(self.study, optuna_trial_id(entry.trial), result, self.signal)
 
     def _upload_checkpoint(self, entry: TrialEntry) -> None:
         if self.artifacts is None or entry.checkpoint_dir is None:
@@ -305,12 +308,12 @@ class StudySearcher(Searcher):
             self.tally.failed += 1
 
 
-def record_epoch(study: optuna.Study, trial_id: int, result: Mapping[str, Any]) -> bool:
-    """Store ``result``'s ``val_accuracy`` at step ``epoch``; ``False`` if it has none."""
-    epoch, accuracy = result.get("epoch"), result.get("val_accuracy")
-    if epoch is None or accuracy is None or result.get("error"):
+def record_epoch(study: optuna.Study, trial_id: int, result: Mapping[str, Any], key: str) -> bool:
+    """Store ``result[key]`` (a signal) at step ``epoch``; ``False`` if it has none."""
+    epoch, score = result.get("epoch"), result.get(key)
+    if epoch is None or score is None or result.get("error"):
         return False
-    value = float(accuracy)
+    value = float(score)
     if not math.isfinite(value):
         return False
     storage_of(study).set_trial_intermediate_value(trial_id, int(epoch), value)

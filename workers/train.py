@@ -23,6 +23,7 @@ from workers.data import DataConfig, Splits, dataset_shape, load_splits
 from workers.loop import Loop
 from workers.proxy import Proxy, make_proxy
 from workers.recipe import make_optimizer, make_schedule
+from workers.signals import signal_values
 from workers.state import TrainState
 
 EpochCallback = Callable[[dict[str, float]], bool | None]
@@ -63,7 +64,8 @@ def train_proxy(
 
     ``on_checkpoint(state)`` is called after each epoch, just before ``on_epoch(metrics)``.
     Epoch metrics: ``epoch`` (1-based), ``val_accuracy`` in [0, 1], ``val_loss``,
-    ``train_loss``, ``images_per_s``, ``lr``, ``epoch_time_s``. Returns the final metrics:
+    ``train_loss``, ``images_per_s``, ``lr``, ``epoch_time_s`` and every ranking signal of
+    the epochs so far (``signal/<name>``, :mod:`workers.signals`). Returns those signals and:
     ``best_val_accuracy``, ``last_val_accuracy``, ``val_accuracy`` (the last),
     ``epochs_trained``, ``wall_time_s``, ``params``, ``macs``, ``proxy``, ``stopped_early``.
 
@@ -85,6 +87,7 @@ def train_proxy(
         metrics.update(loop.evaluate(splits.val))
         metrics["epoch_time_s"] = time.perf_counter() - epoch_started
         history.append(metrics)
+        metrics.update(signal_values(history))
         if on_checkpoint is not None:
             wall = earlier + time.perf_counter() - started
             on_checkpoint(_snapshot(loop, splits, history, wall))
@@ -164,6 +167,7 @@ def _final(
         k: getattr(proxy.spec, k) for k in ("width", "input_size", "in_channels", "num_classes")
     }
     return {
+        **(signal_values(history) if history else {}),
         "best_val_accuracy": max(accuracies, default=0.0),
         "last_val_accuracy": accuracies[-1] if accuracies else 0.0,
         "val_accuracy": accuracies[-1] if accuracies else 0.0,

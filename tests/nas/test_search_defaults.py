@@ -18,6 +18,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
+from nas.confirm import confirmations
 from nas.frontier import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
 from nas.searcher import INTERRUPTED
@@ -85,12 +86,24 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
     front = {t.number for t, on in zip(complete, mask, strict=True) if on}
     assert front and not front & {t.number for t in pruned}
 
+    # The default [confirm]: every front member retrained on 4x the proxy's 300 images.
+    assert "front members confirmed" in run.stdout
+    confirmed = confirmations(study)
+    trained_front = {n for n in front if "reused_from" not in study.trials[n].user_attrs}
+    assert set(confirmed) == trained_front
+    for confirmation in confirmed.values():
+        assert confirmation.budget["train_samples"] == 1200
+        assert confirmation.budget["epochs"] == 3 and len(confirmation.accuracies) == 1
+        assert 0.2 < confirmation.val_accuracy <= 1.0
+        assert confirmation.proxy_accuracy == study.trials[confirmation.number].values[0]
+
 
 def test_tpe_past_its_default_startup_prunes_and_ends_with_a_front(
     tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config, url = _config(tmp_path, "tpe"), f"sqlite:///{tmp_path / 'nas.db'}"
     args = ["search", str(config), "--storage", url, "--sampler", "tpe", "--trials", "14"]
+    args.append("--no-confirm")  # confirmation is tested on the defaults above
     assert main([*args, "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "14/14 finished trials" in out and "Pareto front" in out
@@ -120,7 +133,7 @@ def test_a_sampler_that_breaks_stops_the_search_in_one_line_and_loses_nothing(
         return SamplerView(BreaksAfter(seed=seed))
 
     config, url = _config(tmp_path, "broken"), f"sqlite:///{tmp_path / 'nas.db'}"
-    args = ["search", str(config), "--storage", url, "--trials", "8"]
+    args = ["search", str(config), "--storage", url, "--trials", "8", "--no-confirm"]
     try:
         assert main([*args, "--sampler", "breaks"]) == 1
     finally:

@@ -38,6 +38,8 @@ data_dir = "{data}"
 download = false
 [proxy]
 {proxy}
+[confirm]
+after_search = false
 """
 PROXY = {
     "epochs": 2,

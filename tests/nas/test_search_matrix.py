@@ -70,6 +70,7 @@ def matrix_config(tmp_path: Path, sampler: str, pruner: str) -> SearchConfig:
                 "augment": False,
                 "warmup_fraction": 0.125,  # learn something in epoch 1, so rungs rank signal
             },
+            "confirm": {"after_search": False},
             "sampler": SAMPLER_OPTIONS.get(sampler, {}),
             "pruner": PRUNER_OPTIONS.get(pruner, {}),
         }
@@ -122,4 +123,4 @@ def test_sampler_with_pruner_runs_to_budget(
     assert complete and result.front
     mask = pareto_mask([t.values for t in complete], ["maximize", "minimize"])
     on_front = {t.number for t, on in zip(complete, mask, strict=True) if on}
-    assert {row["number"] for row in result.front} <= on_front
+    assert {m.number for m in result.front.members} <= on_front

@@ -68,6 +68,7 @@ def _final(accuracy: float, **extra: Any) -> dict[str, Any]:
         "epoch": 2,
         "val_accuracy": accuracy,
         "best_val_accuracy": accuracy,
+        "signal/best_val_accuracy": accuracy,
         "epochs_trained": 2,
         "wall_time_s": 1.5,
         "proxy": {"epochs": 2, "width": 0.5},
@@ -136,8 +137,8 @@ def test_fail_pruned_and_interrupted(url: str) -> None:
     searcher.entries["b"].error = "RuntimeError: boom"
     searcher.on_trial_complete("b", None, error=True)
     searcher.entries["c"].pruned = True
-    searcher.on_trial_complete("c", {"epoch": 1, "val_accuracy": 0.3})
-    searcher.on_trial_complete("d", {"epoch": 1, "val_accuracy": 0.4})
+    searcher.on_trial_complete("c", {"epoch": 1, "signal/best_val_accuracy": 0.3})
+    searcher.on_trial_complete("d", {"epoch": 1, "signal/best_val_accuracy": 0.4})
     a, b, c, d = study.trials[:4]
     assert a.state == TrialState.FAIL and a.user_attrs["fail_reason"].startswith("diverged")
     assert b.state == TrialState.FAIL and b.user_attrs["fail_reason"] == "RuntimeError: boom"
@@ -211,15 +212,12 @@ def test_resuming_with_another_space_is_refused(url: str) -> None:
         ({"data": {"dataset": "mnist"}}, r"^data\.dataset: unknown 'mnist'; allowed: "),
     ],
 )
-def test_bad_data_or_proxy_is_refused_before_storage_is_touched(
+def test_bad_data_or_proxy_is_refused_when_the_config_is_read(
     tmp_path: Path, section: dict[str, Any], message: str
 ) -> None:
-    from nas.search import run_search
-
     database = tmp_path / "nas.db"
-    config = SearchConfig.from_dict({**section, "search": {"storage": str(database)}})
     with pytest.raises(ValueError, match=message):
-        run_search(config)
+        SearchConfig.from_dict({**section, "search": {"storage": str(database)}})
     assert not database.exists()
 
 

@@ -50,6 +50,14 @@ def test_metrics_and_final_result(
     assert final["epochs_trained"] == 2 and final["stopped_early"] is False
     assert final["best_val_accuracy"] == max(m["val_accuracy"] for m in seen)
     assert final["last_val_accuracy"] == seen[-1]["val_accuracy"]
+    # Ranking signals after each epoch are those of the epochs so far (workers.signals).
+    assert seen[0]["signal/neg_sotl"] == -seen[0]["train_loss"]
+    assert seen[1]["signal/neg_sotl"] == pytest.approx(
+        -seen[0]["train_loss"] - seen[1]["train_loss"]
+    )
+    assert seen[0]["signal/best_val_accuracy"] == seen[0]["val_accuracy"]
+    assert final["signal/best_val_accuracy"] == final["best_val_accuracy"]
+    assert final["signal/neg_sotl_e"] == -seen[-1]["train_loss"]
     full = count_cost(tiny_spec)
     assert (final["macs"], final["params"]) == (full.macs, full.params)
     proxy = final["proxy"]

@@ -1,0 +1,71 @@
+"""``nas confirm``: retrain the front of an existing study at a higher fidelity (``nas.confirm``).
+
+The study's stored config gives the proxy, data and resources, so a confirmation trains what
+the search trained, only longer; ``--config`` takes ``[confirm]`` (and resources) from a file
+instead, and the flags override both. Confirmed accuracies are stored in the study
+(``docs/study-format.md``) and used by ``nas pareto`` and ``nas export --knee``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+NAME = "confirm"
+HELP = "retrain a study's front with a longer budget and store the confirmed accuracies"
+ORDER = 45
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", default="attention-nas", help="study name")
+    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    parser.add_argument("--config", help="take [confirm] and [resources] from this TOML file")
+    parser.add_argument("--scale", type=float, help="x the proxy's training images (default 4)")
+    parser.add_argument("--seeds", type=int, help="runs averaged per member (default 1)")
+    parser.add_argument("--members", type=int, help="confirm at most this many (default 8)")
+    parser.add_argument("--redo", action="store_true", help="retrain members confirmed before")
+
+
+def run(args: argparse.Namespace) -> int:
+    import optuna
+
+    from nas.config import SearchConfig
+    from nas.confirm import confirm_study
+    from storage import default_storage_url, open_storage
+
+    storage = open_storage(args.storage or default_storage_url(), create=False)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    if args.study not in names:
+        known = ", ".join(names) or "none"
+        raise ValueError(f"study {args.study!r} is not in this storage; its studies: {known}")
+    study = optuna.load_study(study_name=args.study, storage=storage)
+    stored = study.user_attrs.get("config")
+    if not isinstance(stored, dict):
+        raise ValueError(f"study {args.study!r} has no stored config: was it made by nas search?")
+    config = SearchConfig.from_dict(stored)
+    if args.config:
+        given = SearchConfig.from_toml(args.config)
+        config = replace(config, confirm=given.confirm, resources=given.resources)
+    overrides = {"scale": args.scale, "seeds": args.seeds, "members": args.members}
+    config = SearchConfig.from_dict(
+        {
+            **config.to_dict(),
+            "confirm": {
+                **config.to_dict()["confirm"],
+                **{k: v for k, v in overrides.items() if v is not None},
+            },
+        }
+    )
+    done = confirm_study(config, study, stream=sys.stderr, redo=args.redo)
+    if not done:
+        print(f"study {args.study!r}: nothing confirmed (no COMPLETE trial on the front)")
+        return 1
+    print(f"study {args.study!r}: {_count(len(done))} confirmed")
+    for c in sorted(done, key=lambda c: -c.val_accuracy):
+        print(f"  trial {c.number}: {c.val_accuracy:.4f} (proxy {c.proxy_accuracy:.4f})")
+    return 0
+
+
+def _count(n: int) -> str:
+    return f"{n} front member" if n == 1 else f"{n} front members"

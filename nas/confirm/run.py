@@ -1,0 +1,149 @@
+"""Retrain chosen trials of a study at the confirmation budgets, as Ray tasks, and store them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import optuna
+
+from nas.config import SearchConfig
+from nas.confirm.budget import confirm_budgets
+from nas.confirm.store import Confirmation, confirmations, save
+from nas.front import StudyFront
+from storage.internals import storage_of
+from workers.budget import ProxyBudget
+from workers.data import DataConfig
+
+
+def confirm_trials(
+    study: optuna.Study,
+    trials: Sequence[optuna.trial.FrozenTrial],
+    data: DataConfig,
+    budgets: Sequence[ProxyBudget],
+    *,
+    resources: dict[str, float],
+    stream: TextIO | None = None,
+    redo: bool = False,
+) -> list[Confirmation]:
+    """Confirm each of ``trials`` (COMPLETE, with a stored ``spec``) at every budget.
+
+    A trial already confirmed at the same budgets is skipped unless ``redo``. Each run is a
+    Ray task (``resources``: ``{"cpu": c, "gpu": g}`` per run), so confirmation uses the
+    same cluster as the search. A run that fails (diverged, out of memory) leaves its trial
+    unconfirmed and is reported on ``stream``; the others are stored as they finish, so an
+    interrupted confirmation keeps what it did.
+    """
+    done = confirmations(study)
+    wanted = [b.to_dict() for b in budgets]
+    todo = [t for t in trials if redo or not _confirmed_at(done.get(t.number), wanted)]
+    if not todo:
+        return [done[t.number] for t in trials if t.number in done]
+    import ray
+
+    started_ray = not ray.is_initialized()
+    if started_ray:
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    try:
+        task = ray.remote(_train).options(
+            num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
+        )
+        pending = {
+            task.remote(t.user_attrs["spec"], data.to_dict(), b): (t, i)
+            for t in todo
+            for i, b in enumerate(wanted)
+        }
+        runs: dict[int, list[dict[str, Any]]] = {t.number: [] for t in todo}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            trial, _seed = pending.pop(ready[0])
+            runs[trial.number].append(ray.get(ready[0]))
+            if len(runs[trial.number]) == len(wanted):
+                _store(study, trial, runs[trial.number], wanted[0], stream)
+    finally:
+        if started_ray:
+            ray.shutdown()
+    done = confirmations(study)
+    return [done[t.number] for t in trials if t.number in done]
+
+
+def _confirmed_at(done: Confirmation | None, budgets: list[dict[str, Any]]) -> bool:
+    return done is not None and done.budget == budgets[0] and len(done.accuracies) == len(budgets)
+
+
+def _store(
+    study: optuna.Study,
+    trial: optuna.trial.FrozenTrial,
+    runs: list[dict[str, Any]],
+    budget: dict[str, Any],
+    stream: TextIO | None,
+) -> None:
+    errors = [r["error"] for r in runs if "error" in r]
+    if errors:
+        if stream is not None:
+            print(f"trial {trial.number}: not confirmed: {errors[0]}", file=stream)
+        return
+    accuracies = [float(r["val_accuracy"]) for r in runs]
+    confirmation = Confirmation.of(
+        trial, accuracies, budget, sum(float(r["wall_time_s"]) for r in runs)
+    )
+    save(study, confirmation)
+    if stream is not None:
+        print(
+            f"trial {trial.number}: confirmed {confirmation.val_accuracy:.4f} "
+            f"(proxy {confirmation.proxy_accuracy:.4f})",
+            file=stream,
+        )
+
+
+def _train(spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+    """One confirmation run (inside a Ray worker): final accuracy and time, or the error."""
+    from searchspace.spec import ArchSpec
+    from workers.errors import TrainingFailed
+    from workers.train import train_proxy
+
+    started = time.perf_counter()
+    try:
+        final = train_proxy(
+            ArchSpec.from_dict(spec), DataConfig.from_dict(data), ProxyBudget.from_dict(budget)
+        )
+    except (TrainingFailed, ValueError) as exc:
+        return {"error": " ".join(str(exc).split())}
+    return {
+        "val_accuracy": final["last_val_accuracy"],
+        "wall_time_s": time.perf_counter() - started,
+    }
+
+
+def confirm_study(
+    config: SearchConfig,
+    study: optuna.Study,
+    *,
+    stream: TextIO | None = None,
+    redo: bool = False,
+) -> list[Confirmation]:
+    """Confirm the front of ``study`` as ``config`` says (``[confirm]``, ``[proxy]``, ``[data]``).
+
+    The members are the front's trials with the highest proxy accuracy, at most
+    ``[confirm] members`` of them; each is trained ``[confirm] seeds`` times.
+    """
+    front = StudyFront.load(storage_of(study), study.study_name, rank_by="proxy")
+    trials = study.get_trials(deepcopy=False)
+    members = [trials[m.number] for m in front.most_accurate_first()]
+    if config.confirm.members is not None:
+        members = members[: config.confirm.members]
+    budgets = confirm_budgets(
+        config.proxy,
+        scale=config.confirm.scale,
+        val_samples=config.confirm.val_samples,
+        seeds=config.confirm.seeds,
+    )
+    resources = {
+        "cpu": config.resources.cpus_per_trial,
+        "gpu": config.resources.gpus_per_trial or 0.0,
+    }
+    return confirm_trials(
+        study, members, config.data, budgets, resources=resources, stream=stream, redo=redo
+    )

@@ -1,0 +1,92 @@
+"""Where confirmed accuracies live in a study, and how they are read back.
+
+Optuna refuses to change a finished trial, so a confirmation is a study user attribute,
+``confirmed:<trial number>`` (see ``docs/study-format.md``); optuna-dashboard shows study user
+attributes, and the trial's dashboard note says the same in words.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import optuna
+
+CONFIRMED_PREFIX = "confirmed:"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """One front member retrained at the confirmation budget.
+
+    Attributes:
+        number: the study's trial number.
+        val_accuracy: mean final validation accuracy over ``accuracies`` (one per seed).
+        proxy_accuracy: the trial's own (proxy) objective value, for comparison.
+        budget: the confirmation budget (``ProxyBudget.to_dict()`` of the first seed).
+        wall_time_s: training time summed over seeds.
+    """
+
+    number: int
+    val_accuracy: float
+    accuracies: tuple[float, ...]
+    proxy_accuracy: float
+    budget: dict[str, Any]
+    wall_time_s: float
+
+    @classmethod
+    def of(
+        cls,
+        trial: optuna.trial.FrozenTrial,
+        accuracies: list[float],
+        budget: dict[str, Any],
+        wall_time_s: float,
+    ) -> Confirmation:
+        assert accuracies and trial.values, trial.number
+        return cls(
+            trial.number,
+            statistics.fmean(accuracies),
+            tuple(accuracies),
+            float(trial.values[0]),
+            budget,
+            wall_time_s,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["accuracies"] = list(self.accuracies)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Confirmation:
+        return cls(**{**data, "accuracies": tuple(data["accuracies"])})
+
+
+def confirmations(study: optuna.Study) -> dict[int, Confirmation]:
+    """``trial number -> Confirmation`` of every confirmed trial of ``study``."""
+    out = {}
+    for key, value in study.user_attrs.items():
+        if key.startswith(CONFIRMED_PREFIX):
+            confirmation = Confirmation.from_json(value)
+            out[confirmation.number] = confirmation
+    return out
+
+
+def save(study: optuna.Study, confirmation: Confirmation) -> None:
+    """Store ``confirmation`` (replacing an earlier one of the trial) and note it on the trial."""
+    from optuna_dashboard import save_note
+
+    from storage.internals import trial_id
+
+    study.set_user_attr(f"{CONFIRMED_PREFIX}{confirmation.number}", confirmation.to_json())
+    frozen = study.trials[confirmation.number]
+    budget = confirmation.budget
+    per_seed = ", ".join(f"{a:.4f}" for a in confirmation.accuracies)
+    save_note(
+        optuna.trial.Trial(study, trial_id(frozen)),
+        f"Confirmed validation accuracy **{confirmation.val_accuracy:.4f}** "
+        f"(proxy: {confirmation.proxy_accuracy:.4f}), trained {budget['epochs']} epochs on "
+        f"{budget['train_samples'] or 'all'} images, validated on "
+        f"{budget['val_samples'] or 'all'}; per seed: {per_seed}.",
+    )
