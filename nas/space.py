@@ -79,10 +79,21 @@ class SearchSpace:
         widths = {space.width, proxy_width or space.width}
         shapes = [stage_shapes(self.backbone, w) for w in sorted(widths)]
         searched = range(self.backbone.num_stages) if space.stages is None else space.stages
-        self.stages: dict[int, StageChoices] = {
-            i: _stage_choices(space, i, self.backbone.num_stages, [s[i] for s in shapes])
-            for i in sorted(searched)
-        }
+        self.stages: dict[int, StageChoices] = {}
+        left_out: dict[str, dict[int, str]] = {}
+        for i in sorted(searched):
+            choices, reasons = _stage_choices(
+                space, i, self.backbone.num_stages, [s[i] for s in shapes]
+            )
+            self.stages[i] = choices
+            for block, reason in reasons.items():
+                left_out.setdefault(block, {})[i] = reason
+        self.notes: list[str] = _check_named(space, self.stages, left_out)
+        if all(len(choices) <= 1 for choices in self.distributions().values()):
+            raise ValueError(
+                "space: nothing to search: every searched stage has one choice "
+                f"({self.describe()}); allow more blocks, positions, stages or values in [space]"
+            )
 
     def sample(self, trial: Suggester) -> ArchSpec:
         """Draw one spec define-by-run; ``ValueError`` only if the catalog contradicts itself."""
@@ -162,16 +173,45 @@ class SearchSpace:
         return f"{self.backbone.name}, " + ", ".join(parts)
 
 
+def _check_named(
+    space: SpaceSection, stages: Mapping[int, StageChoices], left_out: dict[str, dict[int, str]]
+) -> list[str]:
+    """Refuse a block the config names that no searched stage can take; note partial losses.
+
+    A block is named by ``space.blocks`` or ``[space.params.<block>]``; blocks the config does
+    not name are narrowed silently (the catalog minus what cannot fit is the default space).
+    """
+    named = {b for b in (*(space.blocks or ()), *space.params) if b != "none"}
+    notes = []
+    for block in sorted(named & set(left_out)):
+        reasons = left_out[block]
+        why = "; ".join(f"stage {i}: {reason}" for i, reason in sorted(reasons.items()))
+        if not any(block in choices.blocks for choices in stages.values()):
+            raise ValueError(
+                f"space: {block} can go in no searched stage ({why}); change [space] or drop it"
+            )
+        notes.append(f"space: {block} left out of {why}")
+    for i, choices in stages.items():
+        if choices.blocks == ("none",) and named:
+            notes.append(f"space: stage {i} has no block to choose, only none")
+    return notes
+
+
 def _stage_choices(
     space: SpaceSection, index: int, num_stages: int, shapes: list[StageShape]
-) -> StageChoices:
+) -> tuple[StageChoices, dict[str, str]]:
+    """The stage's choices, and why each allowed block was left out of it."""
     allowed = space.blocks if space.blocks is not None else block_names()
     blocks: list[str] = ["none"] if "none" in allowed else []
     params: dict[str, dict[str, tuple[Choice, ...]]] = {}
     positions: dict[str, tuple[str, ...]] = {}
+    reasons: dict[str, str] = {}
     for name in allowed:
         info = block_info(name)
-        if name == "none" or not info.is_legal_stage(index, num_stages):
+        if name == "none":
+            continue
+        if not info.is_legal_stage(index, num_stages):
+            reasons[name] = f"{name} is for late stages only ({num_stages // 2} and up)"
             continue
         points = tuple(p for p in info.positions if space.positions is None or p in space.positions)
         widths = set().union(*(_widths(shape, points) for shape in shapes))
@@ -183,12 +223,22 @@ def _stage_choices(
             )
             for p in info.params
         }
-        if not points or not all(values.values()):
+        empty = [p for p, v in values.items() if not v]
+        if not points:
+            reasons[name] = f"none of its positions ({', '.join(info.positions)}) is allowed"
+            continue
+        if empty:
+            given = list(space.params.get(name, {}).get(empty[0], ()))
+            tried = f"{given}" if given else "the catalog's values"
+            reasons[name] = (
+                f"{name}.{empty[0]}: {tried} fit none of the channel widths {sorted(widths)}"
+            )
             continue
         blocks.append(name)
         params[name], positions[name] = values, points
     selectors = space.selectors if space.selectors is not None else SELECTORS
-    return StageChoices(tuple(blocks or ["none"]), params, positions, tuple(selectors))
+    choices = StageChoices(tuple(blocks or ["none"]), params, positions, tuple(selectors))
+    return choices, reasons
 
 
 def _widths(shape: StageShape, positions: tuple[str, ...]) -> set[int]:

@@ -8,7 +8,9 @@ the training subset. Formats live in :mod:`workers.datasets`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -66,7 +68,33 @@ class DataConfig:
 
 def dataset_shape(cfg: DataConfig) -> tuple[int, int, int]:
     """``(in_channels, input_size, num_classes)`` of ``cfg``'s images, from headers only."""
-    return cfg.source().shape()
+    with readable(cfg.dataset, cfg.data_dir):
+        return cfg.source().shape()
+
+
+def check_readable(cfg: DataConfig) -> None:
+    """Read ``cfg``'s whole training split once (in-memory formats; a folder is checked by its
+    first image), so a corrupt or truncated file is one error before any training starts."""
+    source = cfg.source()
+    with readable(cfg.dataset, cfg.data_dir):
+        source.shape()
+        if source.in_memory:
+            source.load_train(0)
+
+
+@contextmanager
+def readable(dataset: str, data_dir: str | None) -> Iterator[None]:
+    """Turn a file that cannot be read or decompressed (a ``.gz`` that is not gzip, or is cut
+    short) into one ``ValueError`` naming the dataset and its folder."""
+    try:
+        yield
+    except (OSError, EOFError, zlib.error) as exc:
+        where = data_dir or "its default folder"
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(
+            f"data: cannot read {dataset} in {where} ({type(exc).__name__}: {detail}); a file "
+            "is corrupt or truncated: replace it (re-download) or point data_dir elsewhere"
+        ) from None
 
 
 @dataclass
@@ -95,7 +123,8 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor,
 @lru_cache(maxsize=2)
 def _load_in_memory(name: str, data_dir: str | None, download: bool) -> ImageTensors:
     """One process-wide copy of an in-memory dataset (trials in one worker process share it)."""
-    loaded = get_source(name, data_dir, download).load_train(0)
+    with readable(name, data_dir):
+        loaded = get_source(name, data_dir, download).load_train(0)
     assert isinstance(loaded, ImageTensors), f"{name}: in-memory format returned a Dataset"
     return loaded
 
@@ -119,7 +148,7 @@ def load_splits(
     ``seed`` seeds the training batch order and the augmentation.
     """
     source = cfg.source()
-    in_channels, native, num_classes = source.shape()
+    in_channels, native, num_classes = dataset_shape(cfg)
     size = input_size or native
     plan = _Plan(
         batch_size,
@@ -181,7 +210,8 @@ def _folder_batches(
     samples: tuple[int | None, int | None],
 ) -> tuple[Batches, Batches]:
     """Both subsets read from files by DataLoader workers; statistics from 512 images."""
-    folder = source.load_train(size)
+    with readable(cfg.dataset, cfg.data_dir):
+        folder = source.load_train(size)
     assert not isinstance(folder, ImageTensors), f"{cfg.dataset}: expected a Dataset"
     train_idx, val_idx = _subsets(len(folder), cfg, *samples)  # type: ignore[arg-type]
     train_set, val_set = Subset(folder, train_idx.tolist()), Subset(folder, val_idx.tolist())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,14 +14,13 @@ if TYPE_CHECKING:
 
 def read_spec(path: str) -> ArchSpec:
     """Load and validate the spec JSON at ``path`` (``-`` for standard input)."""
-    if path == "-":
-        text = sys.stdin.read()
-    else:
-        file = Path(path)
-        if not file.is_file():
-            raise ValueError(f"spec file {path!r} does not exist")
-        text = file.read_text()
-    return ArchSpec.from_json(text)
+    from nas.textfile import load_json
+
+    data = load_json("spec", path)
+    try:
+        return ArchSpec.from_dict(data)
+    except RecursionError:
+        raise ValueError(f"spec {path!r}: nested too deeply to be a spec") from None
 
 
 def open_cli_storage(given: str | None, *, create: bool = False) -> tuple[str, RDBStorage]:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import traceback
+from dataclasses import replace
 from typing import Any
 
 NAME = "search"
@@ -29,13 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="sampler seed")
     parser.add_argument("--sampler", help=f"Optuna sampler: {SAMPLER_NAMES}")
     parser.add_argument("--pruner", help=f"pruner: {PRUNER_NAMES}")
+    parser.add_argument(
+        "--no-confirm", action="store_true", help="skip retraining the front ([confirm])"
+    )
     parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     from nas.config import SearchConfig
-    from storage import default_storage_url, normalize_url
+    from storage import resolve_url
 
     config = SearchConfig.from_toml(args.config) if args.config else SearchConfig()
     config = config.with_overrides(
@@ -48,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         pruner=args.pruner,
     )
-    url = normalize_url(config.search.storage) if config.search.storage else default_storage_url()
+    if args.no_confirm:
+        config = replace(config, confirm=replace(config.confirm, after_search=False))
+    url = resolve_url(config.search.storage)
     log = sys.stderr if args.json else sys.stdout
     print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
 
@@ -65,7 +71,26 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_as_json(result), indent=2))
     else:
         _print_front(result)
-    return 130 if result.interrupted else 0
+    if result.interrupted:
+        return 130
+    if not result.front.complete:
+        print(f"nas search: error: {_nothing_completed(result)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _nothing_completed(result: Any) -> str:
+    """One line: the study has no COMPLETE trial, and each distinct failure reason, counted."""
+    failed = sum(result.failures.values())
+    reasons = "; ".join(
+        f"{n} x {reason if len(reason) <= 200 else reason[:197] + '...'}"
+        for reason, n in result.failures.items()
+    )
+    why = f"{failed} FAIL: {reasons}" if failed else "none FAIL, none COMPLETE"
+    return (
+        f"study {result.study!r} has no COMPLETE trial ({why}); fix the cause, then run the "
+        "same command to continue"
+    )
 
 
 def _shown(url: str) -> str:
@@ -83,25 +108,22 @@ def _as_json(result: Any) -> dict[str, Any]:
         "target": result.target,
         "finished": result.finished,
         "counts": result.counts,
-        "front": result.front,
+        "front": result.front.to_json()["front"],
         "wall_time_s": round(result.wall_time_s, 1),
     }
 
 
 def _print_front(result: Any) -> None:
+    from nas.front_table import format_table, front_heading
+
     counts = ", ".join(f"{n} {k.lower()}" for k, n in result.counts.items())
     wall = f"{result.wall_time_s:.0f} s"
     print(f"\n{result.finished}/{result.target} finished trials ({counts}) in {wall}")
-    if not result.front:
+    if not result.front.members:
         print("no COMPLETE trial yet, so no front")
     else:
-        print(f"Pareto front ({len(result.front)} trials):")
-        print(f"{'trial':>5}  {'accuracy':>8}  {'MMACs':>8}  stages")
-        for row in result.front:
-            accuracy, macs = row["values"][0], row["values"][1]
-            name = f"  [{row['reference']}]" if row["reference"] else ""
-            stages = " | ".join(row["stages"])
-            print(f"{row['number']:>5}  {accuracy:>8.4f}  {macs / 1e6:>8.2f}  {stages}{name}")
+        print(f"Pareto front: {front_heading(result.front)}")
+        print(format_table(result.front))
     print(
         f"storage: {result.storage_url}\n"
         f"more: nas pareto --study {result.study} --storage {result.storage_url}"

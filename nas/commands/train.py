@@ -1,8 +1,11 @@
 """``nas train SPEC.json``: train one spec's proxy on real data and print its metrics.
 
 How a user checks a single candidate before (or after) a search: the same worker, budget and
-data the search uses, without Optuna or Ray. The spec's ``in_channels``/``num_classes``/
-``input_size`` may differ from the dataset's; the proxy adapts them and says so.
+data the search uses, without Optuna or Ray. Every default is the search's: the proxy is
+``workers.budget.ProxyBudget()`` and the data ``workers.data.DataConfig()``, or with
+``--config search.toml`` that file's ``[proxy]`` and ``[data]``; flags given override either.
+The spec's ``in_channels``/``num_classes``/``input_size`` may differ from the dataset's; the
+proxy adapts them and says so.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields
 from typing import Any
 
 from nas.commands._io import read_spec
@@ -18,60 +22,80 @@ NAME = "train"
 HELP = "train one spec's proxy on real data and print its validation accuracy"
 ORDER = 25
 
-_BUDGET_FLAGS = {
-    "epochs": "epochs",
-    "train_samples": "train_samples",
-    "val_samples": "val_samples",
-    "width": "width",
-    "input_size": "input_size",
-    "batch_size": "batch_size",
-    "optimizer": "optimizer",
-    "lr": "lr",
-    "seed": "seed",
-    "device": "device",
+MAX_PROXY_MACS = 10e9
+"""MACs per image above which a proxy is refused: 2.5x ResNet-50 at 224 px, far past any proxy
+(an ``--input-size`` of 100,000 would ask for terabytes of activations)."""
+_FLAGS = {
+    "epochs": "--epochs",
+    "train_samples": "--train-samples",
+    "val_samples": "--val-samples",
+    "width": "--width",
+    "input_size": "--input-size",
+    "batch_size": "--batch-size",
+    "optimizer": "--optimizer",
+    "lr": "--lr",
+    "seed": "--seed",
+    "device": "--device",
+    "augment": "--no-augment",
+    "dataset": "--dataset",
+    "data_dir": "--data-dir",
+    "download": "--no-download",
 }
+"""``ProxyBudget``/``DataConfig`` field -> the flag that sets it (errors name the flag)."""
+_ZERO_MEANS = {"train_samples": "all", "val_samples": "all", "width": "the spec's"}
+"""Fields whose ``None`` (the whole split, the spec's width) is given as 0 on the command line."""
+
+
+def _defaults() -> tuple[dict[str, Any], Any]:
+    from workers.budget import ProxyBudget
+    from workers.data import DataConfig
+
+    return {f.name: f.default for f in fields(ProxyBudget)}, DataConfig()
+
+
+def _shown(field: str, value: Any) -> str:
+    if value is None and field in _ZERO_MEANS:
+        return f"0: {_ZERO_MEANS[field]}"
+    return "the dataset's" if value is None else str(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from workers.budget import DEVICES, OPTIMIZER_DEFAULTS, ProxyBudget
+    from workers.budget import DEVICES, OPTIMIZER_DEFAULTS
+    from workers.datasets import dataset_names
 
-    default = ProxyBudget()
+    budget, data = _defaults()
+
+    def default(field: str, what: str = "") -> str:
+        return f"{what}(default {_shown(field, budget[field])}, or the --config file's)"
+
     parser.add_argument("spec", help="spec JSON file ('-' for standard input)")
-    parser.add_argument("--epochs", type=int, help=f"epochs (default {default.epochs})")
-    parser.add_argument(
-        "--dataset",
-        default="fashion_mnist",
-        help="fashion_mnist (default), cifar10, cifar100 or imagefolder",
-    )
+    parser.add_argument("--config", help="take [data] and [proxy] from this search TOML file")
+    parser.add_argument("--epochs", type=int, help=default("epochs", "epochs "))
+    parser.add_argument("--dataset", help=f"{', '.join(dataset_names())} (default {data.dataset})")
     parser.add_argument(
         "--data-dir",
-        help="dataset files (default: $NAS_DATA_DIR, "
-        "/usr/share/datasets/fashion-mnist, else torchvision's download)",
+        help="dataset files (default: $NAS_DATA_DIR, /usr/share/datasets/fashion-mnist, "
+        "else torchvision's download)",
     )
     parser.add_argument(
         "--no-download", action="store_true", help="never let torchvision download missing files"
     )
     parser.add_argument(
-        "--train-samples",
-        type=int,
-        help=f"training subset size (default {default.train_samples}; 0: all)",
+        "--train-samples", type=int, help=default("train_samples", "training images ")
     )
     parser.add_argument(
-        "--val-samples",
-        type=int,
-        help=f"validation subset size (default {default.val_samples}; 0: all)",
+        "--val-samples", type=int, help=default("val_samples", "validation images ")
     )
+    parser.add_argument("--width", type=float, help=default("width", "proxy width multiplier "))
+    parser.add_argument("--input-size", type=int, help=default("input_size", "proxy resolution "))
+    parser.add_argument("--batch-size", type=int, help=default("batch_size", "batch size "))
     parser.add_argument(
-        "--width",
-        type=float,
-        help=f"proxy width multiplier (default {default.width}; 0: the spec's)",
+        "--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), help=default("optimizer", "optimizer ")
     )
-    parser.add_argument("--input-size", type=int, help="proxy resolution (default: the dataset's)")
-    parser.add_argument("--batch-size", type=int, help=f"default {default.batch_size}")
-    parser.add_argument("--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), help="default sgd")
-    parser.add_argument("--lr", type=float, help="peak learning rate (default: per optimizer)")
-    parser.add_argument("--seed", type=int, help="default 0")
-    parser.add_argument("--device", choices=DEVICES, help="default auto")
+    per_optimizer = ", ".join(f"{name} {lr:g}" for name, (lr, _) in OPTIMIZER_DEFAULTS.items())
+    parser.add_argument("--lr", type=float, help=f"peak learning rate (default {per_optimizer})")
+    parser.add_argument("--seed", type=int, help=default("seed", "seed "))
+    parser.add_argument("--device", choices=DEVICES, help=default("device", "device "))
     parser.add_argument(
         "--threads",
         type=int,
@@ -84,60 +108,129 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def budget_from_args(args: argparse.Namespace) -> Any:
-    """The default :class:`ProxyBudget` with the flags given on the command line."""
+def settings_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``(DataConfig, ProxyBudget)``: the search's defaults (or ``--config``'s), then flags."""
     from workers.budget import ProxyBudget
+    from workers.data import DataConfig
 
-    changes: dict[str, Any] = {}
-    for flag, field in _BUDGET_FLAGS.items():
-        value = getattr(args, flag)
+    if args.config:
+        from nas.config import SearchConfig
+
+        config = SearchConfig.from_toml(args.config)
+        budget, data = config.proxy.to_dict(), config.data.to_dict()
+    else:
+        budget, data = ProxyBudget().to_dict(), DataConfig().to_dict()
+    for field in ("epochs", "train_samples", "val_samples", "width", "input_size", "batch_size"):
+        value = getattr(args, field)
         if value is not None:
-            all_or_own = field in ("train_samples", "val_samples", "width") and value == 0
-            changes[field] = None if all_or_own else value
+            budget[field] = None if value == 0 and field in _ZERO_MEANS else value
+    for field in ("optimizer", "seed", "device"):
+        if getattr(args, field) is not None:
+            budget[field] = getattr(args, field)
+    if args.optimizer is not None:  # that optimizer's own lr and decay, unless --lr is given
+        budget["lr"], budget["weight_decay"] = None, None
+    if args.lr is not None:
+        budget["lr"] = args.lr
     if args.no_augment:
-        changes["augment"] = False
-    return ProxyBudget.from_dict({**ProxyBudget().to_dict(), **changes})
+        budget["augment"] = False
+    if args.dataset is not None:
+        data["dataset"] = args.dataset
+    if args.data_dir is not None:
+        data["data_dir"] = args.data_dir
+    if args.no_download:
+        data["download"] = False
+    return in_flags(lambda: DataConfig.from_dict(data)), in_flags(
+        lambda: ProxyBudget.from_dict(budget)
+    )
+
+
+def in_flags(build: Any) -> Any:
+    """``build()``, with a ``budget.<field>``/``data.<field>`` error told as its flag."""
+    try:
+        return build()
+    except ValueError as exc:
+        raise ValueError(flag_message(str(exc))) from None
+
+
+def flag_message(message: str) -> str:
+    """``budget.train_samples: expected ... or null`` -> ``--train-samples: ... or 0 (all)``."""
+    head, sep, rest = message.partition(": ")
+    section, _, field = head.partition(".")
+    if not sep or section not in ("budget", "data") or field not in _FLAGS:
+        return message
+    if field in _ZERO_MEANS:
+        rest = rest.replace(" or null", f" or 0 ({_ZERO_MEANS[field]})")
+    return f"{_FLAGS[field]}: {rest}"
+
+
+def check_proxy_size(proxy: Any) -> None:
+    """Refuse a proxy whose cost per image no machine this trains on could hold."""
+    from searchspace.cost import count_cost
+
+    macs = count_cost(proxy.spec).macs
+    if macs > MAX_PROXY_MACS:
+        fits = int(proxy.spec.input_size * (MAX_PROXY_MACS / macs) ** 0.5)
+        raise ValueError(
+            f"--input-size {proxy.spec.input_size} at width {proxy.spec.width:g}: the proxy "
+            f"would cost {macs / 1e9:,.0f} G MACs per image, over the {MAX_PROXY_MACS / 1e9:g} G "
+            f"a proxy may; use --input-size {max(8, fits)} or less (or a smaller --width)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     spec = read_spec(args.spec)
-    from workers.data import DataConfig
+    from nas.commands._io import check_output
+    from workers.data import check_readable
     from workers.errors import TrainingFailed
     from workers.train import plan_proxy, train_proxy
 
-    budget = budget_from_args(args)
+    saved = check_output("--save", args.save, directory=True) if args.save else None
+    data, budget = settings_from_args(args)
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads: expected an integer >= 1, got {args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)
-    data = DataConfig(dataset=args.dataset, data_dir=args.data_dir, download=not args.no_download)
-    proxy = plan_proxy(spec, data, budget)
+    proxy = in_flags(lambda: plan_proxy(spec, data, budget))
+    check_proxy_size(proxy)
+    check_readable(data)  # a corrupt file is one error line, before the bar or any note
     log = sys.stderr
     if proxy.notes:
         print(f"proxy of {spec.backbone} on {data.dataset}: {', '.join(proxy.notes)}", file=log)
     bar = _Progress(budget.epochs)
     states: list[Any] = []
     try:
-        final = train_proxy(
-            spec, data, budget, on_epoch=bar.update, on_checkpoint=_keep_last(states, args.save)
+        final = in_flags(
+            lambda: train_proxy(
+                spec, data, budget, on_epoch=bar.update, on_checkpoint=_keep_last(states, saved)
+            )
         )
     except TrainingFailed as exc:
-        bar.close()
         print(f"nas train: failed: {exc}", file=log)
         return 1
-    bar.close()
-    if args.save and states:
-        states[-1].save(args.save)
+    finally:
+        bar.close()
     if args.json:
-        print(json.dumps(final, sort_keys=True))
+        print(json.dumps(final, sort_keys=True), flush=True)
     else:
-        _print_summary(final, args.save)
+        _print_summary(final, str(saved) if saved else None)
+    if saved is not None and states:
+        _save(states[-1], saved)
     return 0
 
 
-def _keep_last(states: list[Any], wanted: str | None) -> Any:
+def _save(state: Any, directory: Any) -> None:
+    try:
+        state.save(directory)
+    except OSError as exc:
+        raise ValueError(
+            f"--save {str(directory)!r}: cannot write the checkpoint ({exc.strerror}); the "
+            "metrics above are the run's"
+        ) from None
+
+
+def _keep_last(states: list[Any], wanted: Any) -> Any:
     if not wanted:
         return None
 
@@ -179,4 +272,4 @@ def _print_summary(final: dict[str, Any], saved: str | None) -> None:
     )
     print(f"full spec: {final['macs'] / 1e6:,.2f} M MACs, {final['params']:,} params")
     if saved:
-        print(f"checkpoint: {saved}/model.pt")
+        print(f"checkpoint: {saved}/model.pt", flush=True)

@@ -16,14 +16,17 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from nas.config import SearchConfig
+from nas.front import StudyFront
 from nas.search.failure import SearchFailed, describe
 from nas.search.handle import StudyHandle
-from nas.search.study import finished_count, front_rows, prepare_study
+from nas.search.preflight import ResourcesMissing, check_before_storage, check_resources
+from nas.search.study import finished_count, prepare_study
 from nas.space import SearchSpace
 
 QUIET_ENV = {
@@ -44,11 +47,13 @@ class SearchResult:
     target: int
     finished: int
     counts: dict[str, int]
-    front: list[dict[str, Any]]
+    front: StudyFront
     notes: list[str] = field(default_factory=list)
     ran_trials: bool = True
     wall_time_s: float = 0.0
     interrupted: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    """``fail_reason -> trials`` of the study's FAIL trials (interrupted ones left out)."""
 
 
 def run_search(
@@ -67,16 +72,15 @@ def run_search(
     """
     import optuna
 
-    from storage import default_storage_url, normalize_url, open_storage
+    from storage import open_storage, resolve_url
 
     stream = stream or sys.stdout
     start = time.monotonic()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     if not verbose:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    check_before_storage(config, _resources(config))
     data, budget, shape = _trial_settings(config)
-    url = normalize_url(config.search.storage) if config.search.storage else default_storage_url()
-    storage = open_storage(url)
     space = SearchSpace(
         config.space,
         in_channels=shape[0],
@@ -84,8 +88,11 @@ def run_search(
         num_classes=shape[2],
         proxy_width=budget.get("width"),
     )
+    url = resolve_url(config.search.storage)
+    storage = open_storage(url)  # only now: a config that fails a check leaves no database
     epochs = int(budget["epochs"])
     study, notes = prepare_study(config, storage, space, epochs=epochs)
+    notes = [*space.notes, *notes]
     handle = StudyHandle(config, url, epochs, study)
 
     def note(text: str, *, keep: bool = True) -> None:
@@ -106,10 +113,33 @@ def run_search(
             )
     else:
         note(f"study already has {finished_count(study)} finished trials (budget {target})")
-    result = _result(study, url, target, notes, time.monotonic() - start)
+    if config.confirm.after_search and not stopped:
+        _confirm(config, study, note, stream)
+    result = _result(study, storage, url, target, notes, time.monotonic() - start)
     result.ran_trials = ran
     result.interrupted = stopped if ran else 0
     return result
+
+
+def _confirm(config: SearchConfig, study: Any, note: Callable[[str], None], stream: TextIO) -> None:
+    """Retrain the front at ``[confirm]``'s budget; a failure here loses no trial, so it is a
+    note saying how to retry, not an error."""
+    from nas.confirm import confirm_study
+
+    try:
+        done = confirm_study(config, study, stream=stream)
+    except Exception as exc:
+        what, _ = describe(exc)
+        note(
+            f"confirming the front failed ({what}); every trial is kept: "
+            f"nas confirm --study {config.search.study} retries it"
+        )
+        return
+    if done:
+        note(
+            f"{len(done)} front members confirmed at {config.confirm.scale:g}x the proxy's "
+            "training images (nas pareto ranks by them)"
+        )
 
 
 def _trial_settings(
@@ -179,6 +209,7 @@ def _run_ray(
                 logging_level=logging.INFO if verbose else logging.ERROR,
             )
             started_ray = True
+        check_resources(_resources(config), ray.cluster_resources())
         if trainable is None:
             from workers.trainable import proxy_trainable
 
@@ -204,6 +235,8 @@ def _run_ray(
             ),
         )
         tuner.fit()
+    except ResourcesMissing:
+        raise
     except Exception as exc:  # Ctrl-C is Tune's to handle: it stops and returns
         failure = exc
     finally:
@@ -277,20 +310,29 @@ def _latency_ms(spec: Any) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def _result(study: Any, url: str, target: int, notes: list[str], wall: float) -> SearchResult:
+def _result(
+    study: Any, storage: Any, url: str, target: int, notes: list[str], wall: float
+) -> SearchResult:
     from optuna.trial import TrialState
 
+    from nas.searcher import INTERRUPTED
     from storage import redact
 
     trials = study.get_trials(deepcopy=False)
     counts = {s.name: sum(1 for t in trials if t.state == s) for s in TrialState}
+    reasons = Counter(
+        str(t.user_attrs.get("fail_reason") or "no reason stored")
+        for t in trials
+        if t.state == TrialState.FAIL and t.user_attrs.get("fail_reason") != INTERRUPTED
+    )
     return SearchResult(
         study=study.study_name,
         storage_url=redact(url),
         target=target,
         finished=finished_count(study),
         counts={k: v for k, v in counts.items() if v},
-        front=front_rows(study),
+        front=StudyFront.load(storage, study.study_name),
         notes=notes,
         wall_time_s=wall,
+        failures=dict(reasons.most_common()),
     )

@@ -1,12 +1,14 @@
 """The Optuna side of a search: the study, its sampler and pruner, references and resume.
 
 Nothing here starts Ray: :func:`prepare_study` leaves the study ready for
-:class:`nas.searcher.StudySearcher` (directions and metric names set, the config stored, the
-reference designs queued once, trials of an interrupted run failed and queued again).
+:class:`nas.searcher.StudySearcher` (directions and metric names set, the config stored once
+when the study is created and checked on every resume, the reference designs queued once,
+trials of an interrupted run failed and queued again).
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -19,6 +21,18 @@ from nas.reference import reference_params
 from nas.search.strategies import pruner_for, sampler_for
 from nas.searcher import INTERRUPTED, fail_and_requeue
 from nas.space import SearchSpace
+
+NEW_STUDY = "to search with this config start a new study: --study NEW"
+MEANING: dict[str, tuple[str, ...] | None] = {
+    "space": ("backbone", "width"),
+    "data": None,
+    "proxy": None,
+    "objectives": None,
+}
+"""What a trial's result means: ``section -> keys`` (``None``: every key but ``UNCHANGED``).
+A resumed study must keep them; the rest of ``[space]`` is checked by its distributions."""
+UNCHANGED = {"data": ("download",), "proxy": ("device",)}
+"""Keys that may change on resume: where files come from and where training runs."""
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 """States of ended trials; all count towards the budget but interrupted FAILs."""
@@ -46,14 +60,14 @@ def prepare_study(
     if stored != directions:
         raise ValueError(
             f"study {name!r} exists with {len(stored)} objectives ({', '.join(stored)}), this "
-            f"config has {len(directions)}; use another --study or the same [objectives]"
+            f"config has {len(directions)}; keep [objectives] as they were, or {NEW_STUDY}"
         )
+    check_same_meaning(study, config)
     _check_same_space(study, space)
     if study.metric_names is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(list(config.objectives.names))
-    study.set_user_attr("config", config.to_dict())
     notes: list[str] = []
     resumed = fail_interrupted(study)
     if resumed:
@@ -67,6 +81,31 @@ def prepare_study(
     return study, notes
 
 
+def check_same_meaning(study: optuna.Study, config: SearchConfig) -> None:
+    """Store ``config`` in a new study (once: it is the study's); refuse a resumed study a
+    config whose trials would mean something else, naming the first field that differs."""
+    stored = study.user_attrs.get("config")
+    current = config.to_dict()
+    if not isinstance(stored, dict):
+        study.set_user_attr("config", current)
+        return
+    for section, keys in MEANING.items():
+        old, new = stored.get(section) or {}, current[section]
+        names = keys or tuple(sorted((set(old) | set(new)) - set(UNCHANGED.get(section, ()))))
+        for key in names:
+            if old.get(key, "<unset>") != new.get(key, "<unset>"):
+                raise ValueError(
+                    f"study {study.study_name!r} was created with {section}.{key} = "
+                    f"{_shown(old.get(key, '<unset>'))}, this config has "
+                    f"{_shown(new.get(key, '<unset>'))}: its trials would not be comparable; "
+                    f"to resume it keep {section}.{key} as it was, or {NEW_STUDY}"
+                )
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if value != "<unset>" else "(not set)"
+
+
 def _check_same_space(study: optuna.Study, space: SearchSpace) -> None:
     """Store the space's choices in a new study; refuse a resumed study another space."""
     drawn = space.distributions()
@@ -78,7 +117,7 @@ def _check_same_space(study: optuna.Study, space: SearchSpace) -> None:
     if changed:
         raise ValueError(
             f"study {study.study_name!r} was searched over another space ({changed[0]} "
-            f"differs; [space] or [proxy] width changed); use a new --study for this space"
+            f"differs; [space] or [proxy] width changed); {NEW_STUDY}"
         )
 
 

@@ -55,7 +55,7 @@ def test_plain_output_and_user_errors(
     )
     assert "val_accuracy" in capsys.readouterr().out
     assert main(["train", str(spec_file), "--epochs", "0", "--data-dir", str(fashion_dir)]) == 2
-    assert "budget.epochs" in capsys.readouterr().err
+    assert "nas train: error: --epochs: expected an integer >= 1" in capsys.readouterr().err
     assert (
         main(
             [

@@ -1,0 +1,233 @@
+"""Bad input on an existing study: refused in one line, and the study is left exactly as it was.
+
+One row per case: a config change (TOML appended to the study's own config) and extra flags,
+the exit status, a pattern for the one stderr line. Before and after each command the study's
+trials (states, values, params, user attributes, curves, times) and its user attributes
+(the stored config among them) are dumped to JSON and compared as strings.
+
+The study is made as ``nas search`` makes it (``prepare_study``: stored config and space,
+reference designs queued) with finished trials added, so these cases start no Ray. The last
+test runs the smallest real search (real Ray, Fashion-MNIST, 1 epoch) in which every trial
+fails, then refuses to resume it with another backbone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState, create_trial
+
+from nas.cli import main
+from nas.config import SearchConfig
+from nas.search.study import prepare_study
+from nas.space import SearchSpace
+from searchspace.spec import ArchSpec
+from storage import open_storage
+from tests.nas.test_search_matrix import fashion_mnist_dir
+from workers.data import dataset_shape
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+STUDY = "kept"
+BASE = """
+[search]
+study = "{study}"
+storage = "{storage}"
+trials = 3
+[data]
+data_dir = "{data}"
+download = false
+[proxy]
+epochs = 1
+train_samples = 200
+val_samples = 100
+width = 0.25
+batch_size = 50
+augment = false
+"""
+NEW = r"to search with this config start a new study: --study NEW$"
+
+
+def snapshot(url: str, name: str) -> str:
+    """Everything a command could change in the study, as one JSON string."""
+    study = optuna.load_study(study_name=name, storage=url)
+    trials = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "values": t.values,
+            "params": t.params,
+            "user_attrs": t.user_attrs,
+            "intermediate": {str(k): v for k, v in t.intermediate_values.items()},
+            "times": [str(t.datetime_start), str(t.datetime_complete)],
+        }
+        for t in study.get_trials(deepcopy=False)
+    ]
+    return json.dumps({"trials": trials, "attrs": study.user_attrs}, sort_keys=True)
+
+
+def write_config(path: Path, url: str, name: str = STUDY, extra: str = "") -> Path:
+    base = BASE.format(study=name, storage=url, data=fashion_mnist_dir())
+    path.write_text(_merged(base, extra))
+    return path
+
+
+def _merged(base: str, extra: str) -> str:
+    """``base`` with the keys of ``extra`` (``[section]`` then ``key = value`` lines) set."""
+    lines, section = base.splitlines(), None
+    for line in extra.strip().splitlines():
+        if line.startswith("["):
+            section = line
+            if section not in lines:
+                lines.append(section)
+            continue
+        key = line.split("=")[0].strip()
+        start = lines.index(section) + 1 if section else 0
+        end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
+        kept = [i for i in range(start, end) if lines[i].split("=")[0].strip() == key]
+        if kept:
+            lines[kept[0]] = line
+        else:
+            lines.insert(end, line)
+    return "\n".join(lines) + "\n"
+
+
+def make_study(tmp: Path, trials: list[tuple[TrialState, str | None]]) -> tuple[Path, str]:
+    """A study as ``nas search`` creates it, with ``(state, fail_reason)`` trials finished."""
+    url = f"sqlite:///{tmp / 'nas.db'}"
+    config = SearchConfig.from_toml(write_config(tmp / "base.toml", url))
+    channels, size, classes = dataset_shape(config.data)
+    space = SearchSpace(
+        config.space,
+        in_channels=channels,
+        input_size=size,
+        num_classes=classes,
+        proxy_width=config.proxy.width,
+    )
+    study, _ = prepare_study(config, open_storage(url), space, epochs=config.proxy.epochs)
+    spec = ArchSpec.from_dict({"backbone": "resnet20", "in_channels": 1, "input_size": 28})
+    for i, (state, reason) in enumerate(trials):
+        attrs: dict[str, Any] = {"spec": spec.to_dict(), "spec_id": f"id-{i}"}
+        if reason:
+            attrs["fail_reason"] = reason
+        complete = state == TrialState.COMPLETE
+        study.add_trial(
+            create_trial(
+                state=state,
+                values=[0.5 + i / 100, 40e6 + i] if complete else None,
+                user_attrs=attrs,
+                intermediate_values={1: 0.4},
+            )
+        )
+    return tmp / "base.toml", url
+
+
+MIXED = [(TrialState.COMPLETE, None), (TrialState.COMPLETE, None), (TrialState.FAIL, "diverged")]
+ALL_FAIL = [
+    (TrialState.FAIL, "CUDA out of memory"),
+    (TrialState.FAIL, "loss diverged at epoch 1"),
+    (TrialState.FAIL, "CUDA out of memory"),
+]
+CASES = [
+    (
+        '[space]\nbackbone = "resnet32"',
+        2,
+        r'space\.backbone = "resnet20", this config has "resnet32"',
+    ),
+    (
+        "[space]\nwidth = 0.5",
+        2,
+        r"space\.width = 1\.0, this config has 0\.5: its trials would not be",
+    ),
+    (
+        "[proxy]\nepochs = 2",
+        2,
+        r"proxy\.epochs = 1, this config has 2.*keep proxy\.epochs as it was",
+    ),
+    (
+        "[data]\nval_fraction = 0.2",
+        2,
+        r"created with data\.val_fraction = 0\.1, this config has 0\.2",
+    ),
+    ('[objectives]\nextra = ["params"]', 2, r"exists with 2 objectives .* config has 3; keep"),
+    ('[space]\nblocks = ["none", "se"]', 2, r"searched over another space \(s0\.\S+ differs"),
+]
+
+
+@pytest.mark.parametrize(("extra", "status", "pattern"), CASES, ids=[c[0] for c in CASES])
+def test_resume_with_another_meaning_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, status: int, pattern: str
+) -> None:
+    _, url = make_study(tmp_path, MIXED)
+    before = snapshot(url, STUDY)
+    changed = write_config(tmp_path / "changed.toml", url, extra=extra)
+    capsys.readouterr()
+    assert main(["search", str(changed)]) == status
+    (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert re.search(pattern, line) and re.search(NEW, line), line
+    assert snapshot(url, STUDY) == before
+
+
+def test_a_run_that_does_nothing_keeps_the_stored_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, url = make_study(tmp_path, MIXED)
+    before = snapshot(url, STUDY)
+    flags = ["--seed", "7", "--sampler", "random", "--concurrency", "1", "--no-confirm"]
+    assert main(["search", str(config), *flags]) == 0  # the budget (3) is reached: no Ray
+    assert "study already has 3 finished trials (budget 3)" in capsys.readouterr().out
+    assert snapshot(url, STUDY) == before, "the stored config says seed 0, sampler nsga2"
+
+
+def test_no_complete_trial_exits_1_with_each_reason_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, url = make_study(tmp_path, ALL_FAIL)
+    before = snapshot(url, STUDY)
+    assert main(["search", str(config), "--no-confirm"]) == 1
+    (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert line == (
+        f"nas search: error: study {STUDY!r} has no COMPLETE trial (3 FAIL: 2 x CUDA out of "
+        "memory; 1 x loss diverged at epoch 1); fix the cause, then run the same command to "
+        "continue"
+    )
+    assert snapshot(url, STUDY) == before
+
+
+@pytest.mark.slow
+def test_a_real_search_that_fails_every_trial_then_a_refused_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ray_cluster: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    slow = (  # past the time limit after epoch 1 of 2: every trial FAIL, with that reason
+        "[resources]\nmax_trial_seconds = 0.001\n[proxy]\nepochs = 2\n"
+        '[search]\ntrials = 2\nconcurrency = 1\npruner = "none"'
+    )
+    config = write_config(tmp_path / "fails.toml", url, "real", slow)
+    assert main(["search", str(config), "--no-confirm"]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    (line,) = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert re.match(
+        r"nas search: error: study 'real' has no COMPLETE trial \(2 FAIL: \d x exceeded the "
+        r"per-trial time limit of 0\.001 s",
+        line,
+    ), line
+    study = optuna.load_study(study_name="real", storage=url)
+    assert [t.state for t in study.trials if t.state != TrialState.WAITING] == [TrialState.FAIL] * 2
+    before = snapshot(url, "real")
+    assert before.count('"fail_reason"') == 2
+    other = write_config(
+        tmp_path / "r32.toml", url, "real", slow + '\n[space]\nbackbone = "resnet32"'
+    )
+    assert main(["search", str(other)]) == 2
+    (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert (
+        'space.backbone = "resnet20", this config has "resnet32"' in line and "--study NEW" in line
+    )
+    assert snapshot(url, "real") == before
