@@ -78,11 +78,13 @@ class ObjectivesSection:
 
     ``signal`` names a :data:`workers.signals.SIGNALS` entry: what a trial's first objective
     value and its per-epoch intermediate values (the pruner's input) are. The study's metric
-    names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``).
+    names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``). The
+    default, minus the last epoch's training loss, ranked architectures most like longer
+    training did of every signal measured (``docs/fidelity.md``).
     """
 
     extra: tuple[str, ...] = ()
-    signal: str = "best_val_accuracy"
+    signal: str = "neg_sotl_e"
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -144,6 +144,11 @@ class StudyFront:
     def study(self) -> str:
         return self.summary.name
 
+    @property
+    def score_name(self) -> str:
+        """The metric name of the proxy's score (``val_accuracy`` unless another signal)."""
+        return self.metric_names[self.accuracy_column]
+
     def __len__(self) -> int:
         return len(self.members)
 
@@ -192,9 +197,18 @@ def objective_names(summary: StudySummary, study_attrs: Mapping[str, Any]) -> tu
 
 
 def _columns(summary: StudySummary, names: tuple[str, ...]) -> tuple[int, int]:
-    """Indices of accuracy and MACs among the objectives (0 and 1 for unnamed ones)."""
-    named = ACCURACY in names or MACS in names
-    accuracy = names.index(ACCURACY) if ACCURACY in names else (-1 if named else 0)
+    """Indices of the proxy's score and MACs among the objectives (0 and 1 for unnamed ones).
+
+    The score is the objective named by a ranking signal (``val_accuracy`` by default, or
+    ``neg_sotl`` & co. under ``[objectives] signal``, :mod:`workers.signals`).
+    """
+    from workers.signals import SIGNALS
+
+    scores = [
+        i for i, name in enumerate(names) if name in {s.metric_name for s in SIGNALS.values()}
+    ]
+    named = bool(scores) or MACS in names
+    accuracy = scores[0] if scores else (-1 if named else 0)
     macs = names.index(MACS) if MACS in names else (-1 if named else 1)
     if len(summary.directions) < 2 or min(accuracy, macs) < 0:
         raise ValueError(

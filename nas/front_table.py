@@ -19,7 +19,9 @@ def front_heading(front: StudyFront) -> str:
 def format_table(front: StudyFront) -> str:
     """The front as aligned text columns, cheapest first."""
     confirmed = _confirmed(front)
-    header = ["trial", "accuracy", *(["proxy"] if confirmed else []), "MACs (M)", "params (M)"]
+    score = "accuracy" if front.score_name == "val_accuracy" else front.score_name
+    first, proxy = ("accuracy", [f"proxy {score}"]) if confirmed else (score, [])
+    header = ["trial", first, *proxy, "MACs (M)", "params (M)"]
     numeric = len(header)
     header += ["stages", "reference"]
     rows = []

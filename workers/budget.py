@@ -49,9 +49,9 @@ class ProxyBudget:
         device: ``"auto"`` (CUDA when visible, else CPU), ``"cpu"`` or ``"cuda"``.
     """
 
-    epochs: int = 3
-    train_samples: int | None = 2000
-    val_samples: int | None = 1000
+    epochs: int = 2
+    train_samples: int | None = 3000
+    val_samples: int | None = 2000
     width: float | None = 0.5
     input_size: int | None = None
     batch_size: int = 64

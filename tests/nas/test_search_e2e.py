@@ -73,12 +73,12 @@ def test_search_resume_and_front(
     study = _study(url)
     first = {t.number: t for t in study.trials if t.state in (TrialState.COMPLETE,)}
     assert len(first) == 3, [t.user_attrs.get("fail_reason") for t in study.trials]
-    assert study.metric_names == ["val_accuracy", "macs"]
+    assert study.metric_names == ["neg_sotl_e", "macs"], "the default signal (docs/fidelity.md)"
     assert first[0].user_attrs["reference"] == "no_attention"
     assert first[1].user_attrs["reference"] == "se_branch"
     for trial in first.values():
         assert set(trial.intermediate_values) == {1, 2}
-        assert trial.values[0] == max(trial.intermediate_values.values())
+        assert trial.values[0] == trial.intermediate_values[2] < 0, "minus the last epoch's loss"
         assert trial.values[1] == trial.user_attrs["macs"] > 0
         for key in ("spec", "spec_id", "params", "proxy", "epochs_trained", "wall_time_s"):
             assert key in trial.user_attrs, key
@@ -128,7 +128,8 @@ def test_diverging_proxy_is_failed_with_reason(tmp_path: Path, ray_cluster: None
         tmp_path, lr=10.0, weight_decay=1.0, label_smoothing=0.0, warmup_fraction=0.0, batch_size=10
     )
     url = f"sqlite:///{tmp_path / 'nas.db'}"
-    assert main(["search", str(config), "--storage", url, "--trials", "1"]) == 0
+    # No COMPLETE trial: exit status 1 (the reasons are printed, tests/nas/test_bad_input_storage)
+    assert main(["search", str(config), "--storage", url, "--trials", "1"]) == 1
     (trial,) = _study(url).trials[:1]
     assert trial.state == TrialState.FAIL
     assert trial.user_attrs["fail_reason"], "a FAIL trial names its reason"
@@ -178,3 +179,28 @@ def test_trial_past_its_time_limit_is_failed_with_reason(tmp_path: Path, ray_clu
     (trial,) = study.get_trials(states=(TrialState.FAIL,))
     assert "per-trial time limit of 1 s" in trial.user_attrs["fail_reason"]
     assert len(trial.intermediate_values) < 5, "the trial was stopped, not run to the end"
+
+
+def test_search_by_validation_accuracy_stores_and_shows_it(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, url = _config(tmp_path), f"sqlite:///{tmp_path / 'nas.db'}"
+    config.write_text(config.read_text() + '[objectives]\nsignal = "best_val_accuracy"\n')
+    args = ["--storage", url, "--trials", "3", "--pruner", "median"]
+    assert main(["search", str(config), *args]) == 0
+    study = _study(url)
+    assert study.metric_names == ["val_accuracy", "macs"], "the study names its signal"
+    assert study.user_attrs["config"]["objectives"]["signal"] == "best_val_accuracy"
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 3, [t.user_attrs.get("fail_reason") for t in study.trials]
+    for trial in complete:
+        assert set(trial.intermediate_values) == {1, 2}, "the pruner read the signal per epoch"
+        assert trial.values[0] == max(trial.intermediate_values.values()) > 0
+    capsys.readouterr()
+    assert main(["pareto", "--study", "e2e", "--storage", url]) == 0
+    header = capsys.readouterr().out.splitlines()[1]
+    assert header.split()[:2] == ["trial", "accuracy"]
+    assert (
+        main(["export", "--study", "e2e", "--storage", url, "--knee", "-o", str(tmp_path / "m")])
+        == 0
+    )

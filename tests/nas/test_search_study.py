@@ -246,7 +246,7 @@ def test_extra_objectives_params_and_latency(url: str) -> None:
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE", "MINIMIZE"]
-    assert study.metric_names == ["val_accuracy", "macs", "params", "latency_ms"]
+    assert study.metric_names == ["neg_sotl_e", "macs", "params", "latency_ms"]
     searcher = StudySearcher(
         StudyHandle(config, url, None, study),
         space,

@@ -32,7 +32,9 @@ def test_a_lower_training_loss_scores_higher() -> None:
 
 
 def test_the_study_names_the_signal_it_optimises() -> None:
-    assert SearchConfig().objectives.names[0] == "val_accuracy"  # best_val_accuracy
+    assert SearchConfig().objectives.names[0] == "neg_sotl_e"
+    accuracy = SearchConfig.from_dict({"objectives": {"signal": "best_val_accuracy"}})
+    assert accuracy.objectives.names[0] == "val_accuracy"
     config = SearchConfig.from_dict({"objectives": {"signal": "neg_sotl", "extra": ["params"]}})
     assert config.objectives.names == ("neg_sotl", "macs", "params")
     with pytest.raises(ValueError, match=r"^objectives\.signal: 'loss' is not allowed"):
