@@ -30,11 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import optuna
 
+    from nas.commands._io import open_cli_storage
     from nas.config import SearchConfig
     from nas.confirm import confirm_study
-    from storage import default_storage_url, open_storage
 
-    storage = open_storage(args.storage or default_storage_url(), create=False)
+    _, storage = open_cli_storage(args.storage)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
     if args.study not in names:
         known = ", ".join(names) or "none"

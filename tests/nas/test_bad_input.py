@@ -353,6 +353,7 @@ CASES = [
         "--storage",
         "",
     ),
+    case(2, r"^nas confirm: error: --storage is empty", "confirm", "--storage", ""),
 ]
 
 
