@@ -72,19 +72,18 @@ def _run(searcher: StudySearcher, n: int, curve: tuple[float, ...] = (0.3, 0.5, 
         key = f"t{i}"
         if searcher.suggest(key) is None:
             continue
-        entry = searcher.entries[key]
+        entry, signal = searcher.entries[key], searcher.signal  # what the trainable reports
         if i % 3 == 2:
-            record_epoch(searcher.study, trial_id(entry.trial), {"epoch": 1, "val_accuracy": 0.2})
+            record_epoch(searcher.study, trial_id(entry.trial), {"epoch": 1, signal: 0.2}, signal)
             entry.pruned = True
-            searcher.on_trial_complete(key, {"epoch": 1, "val_accuracy": 0.2})
+            searcher.on_trial_complete(key, {"epoch": 1, signal: 0.2})
             continue
         accuracy = curve[-1] - 0.01 * i
         for epoch, value in enumerate(curve[:-1], start=1):
-            result = {"epoch": epoch, "val_accuracy": value}
-            record_epoch(searcher.study, trial_id(entry.trial), result)
-        searcher.on_trial_complete(
-            key, {"epoch": 3, "val_accuracy": accuracy, "best_val_accuracy": accuracy, "done": True}
-        )
+            record_epoch(
+                searcher.study, trial_id(entry.trial), {"epoch": epoch, signal: value}, signal
+            )
+        searcher.on_trial_complete(key, {"epoch": 3, signal: accuracy, "done": True})
     raise AssertionError(f"{n} trials did not finish: {searcher.tally}")
 
 
