@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import sys
 import traceback
 from dataclasses import replace
@@ -62,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
 
     from nas.search import SearchFailed, run_search
 
-    previous = signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         result = run_search(config, verbose=args.verbose, stream=log)
     except SearchFailed as exc:
@@ -70,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
         print(f"nas search: error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
     else:
@@ -96,12 +91,6 @@ def _nothing_completed(result: Any) -> str:
         f"study {result.study!r} has no COMPLETE trial ({why}); fix the cause, then run the "
         "same command to continue"
     )
-
-
-def _stop_like_ctrl_c(signum: int, frame: Any) -> None:
-    """SIGTERM stops the search as Ctrl-C does (Ray Tune stops, trials in flight are queued
-    again, Ray's working folder is removed, exit 130) instead of killing it mid-write."""
-    os.kill(os.getpid(), signal.SIGINT)
 
 
 def _shown(url: str) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
@@ -200,6 +202,7 @@ def _run_ray(
         stream=stream,
     )
     started_ray, failure = False, None
+    previous = _on_sigterm(_stop_like_ctrl_c)
     workdir = tempfile.mkdtemp(prefix="nas-search-ray-")
     try:
         if not ray.is_initialized():
@@ -210,6 +213,7 @@ def _run_ray(
             )
             started_ray = True
         check_resources(_resources(config), ray.cluster_resources())
+        _on_sigterm(_stop_like_ctrl_c)  # again: ray.init installs its own (exit status 15)
         if trainable is None:
             from workers.trainable import proxy_trainable
 
@@ -240,6 +244,7 @@ def _run_ray(
     except Exception as exc:  # Ctrl-C is Tune's to handle: it stops and returns
         failure = exc
     finally:
+        _on_sigterm(previous)
         stopped, unmarked = _interrupt(searcher)
         progress.close()
         if started_ray:
@@ -249,6 +254,19 @@ def _run_ray(
         what, advice = describe(failure)
         raise SearchFailed(f"{what}; {_in_flight(stopped, unmarked)}{advice}") from failure
     return stopped
+
+
+def _stop_like_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM stops the search as Ctrl-C does (Tune stops, trials in flight are queued again,
+    Ray's working folder is removed, exit 130); Ray's own handler would exit with 15."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM (main thread only); returns the one it replaces."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler) if handler is not None else None
 
 
 def _interrupt(searcher: Any) -> tuple[int, int]:

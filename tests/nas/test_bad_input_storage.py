@@ -231,3 +231,40 @@ def test_a_real_search_that_fails_every_trial_then_a_refused_resume(
         'space.backbone = "resnet20", this config has "resnet32"' in line and "--study NEW" in line
     )
     assert snapshot(url, "real") == before
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_search_like_ctrl_c(tmp_path: Path) -> None:
+    """A terminated search exits 130, leaves no Ray folder, and its trials can be resumed."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    config = write_config(tmp_path / "long.toml", url, "term", "[proxy]\nepochs = 50")
+    scratch = Path(tempfile.mkdtemp(prefix="nas-term-", dir="/tmp"))  # Ray's sockets: short
+    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(Path(__file__).parents[2])}
+    command = [sys.executable, "-m", "nas", "search", str(config), "--no-confirm"]
+    log = tmp_path / "search.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while "running" not in log.read_text() and process.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.5)
+        assert process.poll() is None, log.read_text()[-2000:]
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=180)
+    finally:
+        process.kill()
+        left = list(scratch.glob("nas-search-ray-*"))
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert process.returncode == 130, log.read_text()[-2000:]
+    assert not left, "Ray's working folder is left behind"
+    study = optuna.load_study(study_name="term", storage=url)
+    assert not study.get_trials(states=(TrialState.RUNNING,)), "in-flight trials were marked"
