@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -114,15 +115,20 @@ def train_one(spec: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     curve: list[dict[str, float]] = []
+    parent = os.getppid()
+
+    def on_epoch(metrics: dict[str, float]) -> None:
+        if os.getppid() != parent:  # the bench was stopped: do not train on as an orphan
+            raise SystemExit(1)
+        curve.append({k: metrics[k] for k in ("epoch", "val_accuracy", "val_loss", "train_loss")})
+
     started = time.perf_counter()
     try:
         train_proxy(
             ArchSpec.from_dict(spec),
             DataConfig.from_dict({}),
             ProxyBudget.from_dict(budget),
-            on_epoch=lambda m: curve.append(
-                {k: m[k] for k in ("epoch", "val_accuracy", "val_loss", "train_loss")}
-            ),
+            on_epoch=on_epoch,
         )
     except TrainingFailed as exc:
         return {"error": str(exc), "wall_time_s": time.perf_counter() - started}

@@ -21,6 +21,8 @@ SIGNALS: dict[str, str] = {
     "neg_val_loss": "-validation loss, last epoch",
     "neg_sotl": "-sum of training losses, all epochs (SoTL)",
     "neg_sotl_e": "-training loss, last epoch (SoTL-E)",
+    "epoch1_acc": "validation accuracy after epoch 1 (what a pruner's first rung sees)",
+    "epoch1_neg_loss": "-training loss of epoch 1 (the default signal at the first rung)",
 }
 
 
@@ -32,6 +34,8 @@ def signal(curve: list[dict[str, float]], name: str) -> float:
         "neg_val_loss": lambda: -curve[-1]["val_loss"],
         "neg_sotl": lambda: -sum(m["train_loss"] for m in curve),
         "neg_sotl_e": lambda: -curve[-1]["train_loss"],
+        "epoch1_acc": lambda: curve[0]["val_accuracy"],
+        "epoch1_neg_loss": lambda: -curve[0]["train_loss"],
     }
     return float(values[name]())
 
@@ -132,7 +136,10 @@ def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
 
 
 def _mean_time(by: dict, arm: str) -> float:
-    times = [r["wall_time_s"] for (a, _), rs in by.items() if a == arm for r in rs.values()]
+    """Mean seconds per run of ``arm`` at seed 0: the pass in which the arms run interleaved,
+    so their ratios compare runs under the same load."""
+    times = [r["wall_time_s"] for (a, s), rs in by.items() if a == arm and s == 0
+             for r in rs.values()]  # fmt: skip
     return statistics.fmean(times) if times else float("nan")
 
 

@@ -56,7 +56,8 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
 
     args = ["confirm", "--study", "confirm", "--storage", url, "--scale", "2"]
     assert main(args) == 0
-    assert f"{len(front)} front members confirmed" in capsys.readouterr().out
+    plural = "member" if len(front) == 1 else "members"
+    assert f"{len(front)} front {plural} confirmed" in capsys.readouterr().out
     study = optuna.load_study(study_name="confirm", storage=url)
     first = confirmations(study)
     assert set(first) == front

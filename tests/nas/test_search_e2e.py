@@ -201,6 +201,17 @@ def test_search_by_validation_accuracy_stores_and_shows_it(
     header = capsys.readouterr().out.splitlines()[1]
     assert header.split()[:2] == ["trial", "accuracy"]
     assert (
-        main(["export", "--study", "e2e", "--storage", url, "--knee", "-o", str(tmp_path / "m")])
+        main(
+            [
+                "export",
+                "--study",
+                "e2e",
+                "--storage",
+                url,
+                "--knee",
+                "-o",
+                str(tmp_path / "model.py"),
+            ]
+        )
         == 0
     )

@@ -20,6 +20,7 @@ from nas.searcher import INTERRUPTED, StudySearcher
 from nas.space import SearchSpace
 from searchspace.cost import count_cost
 from storage import artifact_store, open_storage
+from workers.signals import SIGNALS, signal_key
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
@@ -68,7 +69,7 @@ def _final(accuracy: float, **extra: Any) -> dict[str, Any]:
         "epoch": 2,
         "val_accuracy": accuracy,
         "best_val_accuracy": accuracy,
-        "signal/best_val_accuracy": accuracy,
+        **{signal_key(name): accuracy for name in SIGNALS},  # what the trainable reports
         "epochs_trained": 2,
         "wall_time_s": 1.5,
         "proxy": {"epochs": 2, "width": 0.5},
@@ -137,8 +138,8 @@ def test_fail_pruned_and_interrupted(url: str) -> None:
     searcher.entries["b"].error = "RuntimeError: boom"
     searcher.on_trial_complete("b", None, error=True)
     searcher.entries["c"].pruned = True
-    searcher.on_trial_complete("c", {"epoch": 1, "signal/best_val_accuracy": 0.3})
-    searcher.on_trial_complete("d", {"epoch": 1, "signal/best_val_accuracy": 0.4})
+    searcher.on_trial_complete("c", {"epoch": 1, searcher.signal: 0.3})
+    searcher.on_trial_complete("d", {"epoch": 1, searcher.signal: 0.4})
     a, b, c, d = study.trials[:4]
     assert a.state == TrialState.FAIL and a.user_attrs["fail_reason"].startswith("diverged")
     assert b.state == TrialState.FAIL and b.user_attrs["fail_reason"] == "RuntimeError: boom"
