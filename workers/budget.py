@@ -3,9 +3,10 @@
 A proxy is the spec at reduced width and/or resolution, trained for a few epochs on a subset
 of the training split (the cheap-proxy idea of Zoph et al., "Learning Transferable
 Architectures for Scalable Image Recognition", CVPR 2018, and Cai et al., ProxylessNAS, ICLR
-2019). The defaults are measured on a 2-core CPU (see ``docs/performance.md``): a width-0.5
-resnet20 on 6,000 Fashion-MNIST images for 4 epochs trains in about half a minute and is
-well above chance. This module imports no torch.
+2019). The defaults are the search's (``nas train`` trains the same proxy): a width-0.5
+resnet20, 3 epochs on 2,000 Fashion-MNIST images, a tenth of the run warming up, about 15 s on
+one CPU thread; ``docs/fidelity.md`` measures how well such runs rank architectures. This
+module imports no torch.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ class ProxyBudget:
         device: ``"auto"`` (CUDA when visible, else CPU), ``"cpu"`` or ``"cuda"``.
     """
 
-    epochs: int = 2
-    train_samples: int | None = 3000
-    val_samples: int | None = 2000
+    epochs: int = 3
+    train_samples: int | None = 2000
+    val_samples: int | None = 1000
     width: float | None = 0.5
     input_size: int | None = None
     batch_size: int = 64
