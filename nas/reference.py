@@ -8,6 +8,10 @@ parameters, expressed per stage so it fits any backbone depth:
 - ``cbam_all``: CBAM in every block (Woo et al., ECCV 2018).
 - ``gc_stage_end``: a global-context block after every stage (Cao et al., GCNet, 2019).
 - ``nonlocal_last``: one Non-local block in the last stage only (Wang et al., CVPR 2018).
+- ``stn_first``: a spatial transformer in front of the first residual branch, the closest
+  point to the paper's "immediately following the input" (Jaderberg et al., NeurIPS 2015).
+- ``botnet_last``: MHSA for the 3x3 conv of every block of the last stage (Srinivas et al.,
+  BoTNet, CVPR 2021).
 
 A block parameter takes the catalog default when the stage allows it, else the allowed
 choice nearest to it (an SE ratio of 16 cannot reduce the 8 channels of a half-width first
@@ -32,6 +36,12 @@ REFERENCES: dict[str, Layout] = {
     "cbam_all": lambda n: [{"block": "cbam"} for _ in range(n)],
     "gc_stage_end": lambda n: [{"block": "gc", "position": "stage_end"} for _ in range(n)],
     "nonlocal_last": lambda n: [{} for _ in range(n - 1)] + [{"block": "nonlocal"}],
+    "stn_first": lambda n: (
+        [{"block": "stn", "position": "pre", "blocks": "first"}] + [{} for _ in range(n - 1)]
+    ),
+    "botnet_last": lambda n: (
+        [{} for _ in range(n - 1)] + [{"block": "mhsa", "position": "replace"}]
+    ),
 }
 """Reference name -> per-stage layout for a backbone of ``n`` stages."""
 

@@ -1,0 +1,110 @@
+"""Point-wise spatial attention.
+
+Zhao, Zhang, Liu, Shi, Loy, Lin, Jia: "PSANet: Point-wise Spatial Attention Network for Scene
+Parsing", ECCV 2018, https://hszhao.github.io/papers/eccv18_psanet.pdf
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from searchspace.blocks import register
+
+
+def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+def offset_index(height: int, width: int, extent: int, device: torch.device) -> Tensor:
+    """``(HW, HW)``: the over-complete map channel holding offset ``j - i`` for each ``(i, j)``.
+
+    The map has ``(2E-1)^2`` channels, offset ``(dy, dx)`` at channel
+    ``(dy + E - 1) * (2E - 1) + dx + E - 1``; pairs farther apart than ``E - 1`` in either
+    direction point at channel ``(2E-1)^2``, which the caller fills with ``-inf``.
+    """
+    side = 2 * extent - 1
+    ys = torch.arange(height, device=device).repeat_interleave(width)
+    xs = torch.arange(width, device=device).repeat(height)
+    dy = ys[None, :] - ys[:, None]
+    dx = xs[None, :] - xs[:, None]
+    inside = (dy.abs() < extent) & (dx.abs() < extent)
+    index = (dy + extent - 1) * side + dx + extent - 1
+    return torch.where(inside, index, torch.full_like(index, side * side))
+
+
+class PointwiseBranch(nn.Module):
+    """One PSA branch: reduce, predict each position's over-complete map, aggregate (Sec. 3.2).
+
+    ``(B, C, H, W) -> (B, C', H, W)``. ``collect``: the map predicted at position i weighs the
+    sources j that i gathers from, ``a_{i,j} = map_i[j - i]``; ``distribute``: the map predicted
+    at j says how j spreads to the targets i, ``a_{i,j} = map_j[i - j]``. Both are normalised
+    by a softmax over j (the authors' code; the paper writes ``1/N``).
+    """
+
+    def __init__(self, channels: int, reduced: int, extent: int, distribute: bool) -> None:
+        super().__init__()
+        self.extent, self.distribute = extent, distribute
+        self.reduce = _conv_bn_relu(channels, reduced)
+        self.attention = nn.Sequential(
+            _conv_bn_relu(reduced, reduced),
+            nn.Conv2d(reduced, (2 * extent - 1) ** 2, 1, bias=False),
+        )
+
+    def affinity(self, x: Tensor) -> Tensor:
+        """``(B, C', H, W) -> (B, HW, HW)``: rows are targets i, normalised over sources j.
+
+        Row r of the gathered maps holds ``map_r[j - r]`` for every j: the collect affinity as
+        it is, the distribute one (``map_j[i - j]``) once transposed.
+        """
+        b, _, h, w = x.shape
+        maps = self.attention(x).flatten(2).transpose(1, 2)
+        maps = torch.cat([maps, maps.new_full((b, h * w, 1), float("-inf"))], dim=2)
+        index = offset_index(h, w, self.extent, x.device).expand(b, -1, -1)
+        logits = torch.gather(maps, 2, index)
+        if self.distribute:
+            logits = logits.transpose(1, 2)
+        return logits.softmax(dim=2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        reduced = self.reduce(x)
+        out = torch.einsum("bij,bcj->bci", self.affinity(reduced), reduced.flatten(2))
+        return out.reshape(reduced.shape)
+
+
+@register("psa")
+class PointwiseSpatialAttention(nn.Module):
+    """PSANet's bi-directional point-wise spatial attention as a residual block.
+
+    ``(B, C, H, W) -> (B, C, H, W)``. Each branch (``mode``: ``bi`` both, or ``collect`` /
+    ``distribute`` alone, the paper's ablation) reduces to ``C' = max(1, C // ratio)`` (the
+    paper: 2048 -> 512), predicts per position an over-complete ``(2E-1) x (2E-1)`` map of
+    logits over relative offsets and aggregates the reduced features by it, O((HW)^2). The
+    paper sizes the map by the fixed crop (``E = H``); the builder does not know the map size,
+    so ``extent`` E is declared: every map no larger than E x E is attended globally, as in the
+    paper; on a larger one each position sees its (2E-1)^2 neighbourhood. The branch outputs
+    are concatenated, projected back to C by a 1x1 conv and BN and added to the input (the
+    paper concatenates them with the input for its segmentation head). The BN's gamma starts
+    at zero, as the non-local block's, so the block is the identity at initialisation.
+    """
+
+    def __init__(
+        self, channels: int, *, ratio: int = 4, mode: str = "bi", extent: int = 14
+    ) -> None:
+        super().__init__()
+        if mode not in ("bi", "collect", "distribute"):
+            raise ValueError(f"psa: mode must be bi, collect or distribute, got {mode!r}")
+        reduced = max(1, channels // ratio)
+        kinds = {"bi": (False, True), "collect": (False,), "distribute": (True,)}[mode]
+        self.branches = nn.ModuleList(
+            PointwiseBranch(channels, reduced, extent, distribute) for distribute in kinds
+        )
+        self.project = nn.Conv2d(reduced * len(kinds), channels, 1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+        nn.init.zeros_(self.bn.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = torch.cat([branch(x) for branch in self.branches], dim=1)
+        return x + self.bn(self.project(features))

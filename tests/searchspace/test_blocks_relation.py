@@ -1,0 +1,353 @@
+"""Transform and relation blocks (STN, residual attention, PSANet, RGA, MHSA, GloRe) pinned to
+their papers.
+
+Parameter counts from the papers' layer lists, MACs from hand formulas (one MAC per
+multiply-add of convs, linears and matrix products; the cost model's convention), and the
+properties the papers state: the spatial transformer is the identity at initialisation and
+warps as its theta says, attention maps normalise over the positions they cover.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from searchspace.blocks import create_block
+from searchspace.blocks.mhsa import MAX_EXTENT, BottleneckSelfAttention, relative_index
+from searchspace.blocks.stn import POOL, SpatialTransformer
+from searchspace.catalog import block_info
+from searchspace.cost import count_cost, module_cost
+from searchspace.spec import ArchSpec
+
+
+def macs(name: str, channels: int, height: int, width: int, **params: object) -> int:
+    with torch.device("meta"):
+        block = create_block(name, channels, **params)  # type: ignore[arg-type]
+    return module_cost(block, (1, channels, height, width)).macs
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# --- STN ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transform", ["affine", "attention"])
+@pytest.mark.parametrize("size", [(7, 7), (8, 11)])
+def test_stn_is_the_identity_at_init(transform: str, size: tuple[int, int]) -> None:
+    """Zero regression weights and the identity as bias (the paper's initialisation)."""
+    block = create_block("stn", 8, transform=transform).eval()
+    x = torch.randn(2, 8, *size)
+    torch.testing.assert_close(block(x), x, atol=1e-5, rtol=0)
+
+
+def test_stn_warps_as_theta_says() -> None:
+    """theta = [[-1, 0, 0], [0, 1, 0]] mirrors the map; a half-map shift moves it by W/2."""
+    block = create_block("stn", 4)
+    assert isinstance(block, SpatialTransformer)
+    x = torch.randn(1, 4, 6, 8)
+    with torch.no_grad():
+        block.fc2.get_parameter("bias").copy_(torch.tensor([-1.0, 0, 0, 0, 1, 0]))
+        torch.testing.assert_close(block(x), x.flip(-1), atol=1e-5, rtol=0)
+        block.fc2.get_parameter("bias").copy_(torch.tensor([1.0, 0, 1.0, 0, 1, 0]))
+        shifted = block(x)
+    torch.testing.assert_close(shifted[..., :4], x[..., 4:], atol=1e-5, rtol=0)
+    assert shifted[..., 5:].abs().max() == 0  # sampled outside the input: zero padding
+
+
+def test_stn_attention_transform_is_scale_and_translation() -> None:
+    block = create_block("stn", 4, transform="attention")
+    assert isinstance(block, SpatialTransformer)
+    with torch.no_grad():
+        block.fc2.get_parameter("bias").copy_(torch.tensor([0.5, 0.25, -0.1]))
+        theta = block.theta(torch.randn(3, 4, 5, 5))
+    expected = torch.tensor([[0.5, 0.0, 0.25], [0.0, 0.5, -0.1]]).expand(3, 2, 3)
+    torch.testing.assert_close(theta, expected)
+
+
+@pytest.mark.parametrize(("transform", "k"), [("affine", 6), ("attention", 3)])
+@pytest.mark.parametrize(("channels", "hidden"), [(8, 32), (64, 16)])
+def test_stn_parameters_and_macs(transform: str, k: int, channels: int, hidden: int) -> None:
+    """Two linears: pooled 4x4xC -> hidden -> k; the grid and the sampler add no MACs."""
+    block = create_block("stn", channels, transform=transform, hidden=hidden)
+    features = channels * POOL * POOL
+    assert n_params(block) == features * hidden + hidden + hidden * k + k
+    assert macs("stn", channels, 9, 13, transform=transform, hidden=hidden) == (
+        features * hidden + hidden * k
+    )
+
+
+def test_stn_goes_at_stage_end_or_before_the_first_branch() -> None:
+    assert block_info("stn").positions == ("stage_end", "pre")
+    spec = ArchSpec.from_dict(
+        {
+            "backbone": "resnet20",
+            "stages": [{"block": "stn", "position": "pre", "blocks": "first"}, {}, {}],
+        }
+    )
+    assert spec.stages[0].label() == "stn(hidden=32,transform=affine)@pre/first"
+
+
+# --- GloRe ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("channels", "nodes"), [(64, 64), (32, 16), (3, 8)])
+def test_glore_parameters_and_macs(channels: int, nodes: int) -> None:
+    """C' = C/2 states; the reverse projection reuses B, so there are two input 1x1 convs."""
+    s, n, hw = max(1, channels // 2), nodes, 5 * 6
+    block = create_block("glore", channels, nodes=nodes)
+    reduce_, project, adjacency, update = channels * s + s, channels * n + n, n * n + n, s * s
+    assert n_params(block) == reduce_ + project + adjacency + update + s * channels + 2 * channels
+    expected = (
+        hw * channels * (s + n)  # the two 1x1 convs on the input
+        + hw * s * n  # V = X B^T
+        + n * n * s  # A_g over the nodes
+        + s * s * n  # W_g over the states
+        + hw * s * n  # Y = Z B
+        + hw * s * channels  # extend
+    )
+    assert macs("glore", channels, 5, 6, nodes=nodes) == expected
+
+
+def test_glore_node_features_are_projections_of_the_reduced_map() -> None:
+    block = create_block("glore", 8, nodes=4).eval()
+    x = torch.randn(2, 8, 3, 5)
+    seen: list[torch.Tensor] = []
+    block.gcn.register_forward_hook(lambda _m, args, _out: seen.append(args[0]))
+    block(x)
+    states = block.reduce(x).flatten(2)
+    projection = block.project(x).flatten(2)
+    torch.testing.assert_close(seen[0], states @ projection.transpose(1, 2))
+
+
+# --- Residual attention ---------------------------------------------------------------------
+
+
+def _unit_params(c: int) -> int:
+    i = max(1, c // 4)
+    return 2 * c + c * i + 2 * i + 9 * i * i + 2 * i + i * c
+
+
+def _unit_macs(c: int) -> int:
+    i = max(1, c // 4)
+    return c * i + 9 * i * i + i * c
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("channels", [64, 8])
+def test_residual_attention_parameters_and_macs(depth: int, channels: int) -> None:
+    """t = 2 trunk units; per level a down, a skip and an up unit; 2r = 2 units at the bottom."""
+    block = create_block("residual_attention", channels, depth=depth)
+    units = 2 + 3 * (depth - 1) + 2
+    head = 2 * (2 * channels + channels * channels)
+    assert n_params(block) == units * _unit_params(channels) + head
+    h, w = 13, 10
+    sizes = [(h, w)]
+    for _ in range(depth):
+        ph, pw = sizes[-1]
+        pooled = nn.functional.max_pool2d(torch.empty(1, 1, ph, pw), 3, 2, 1)
+        sizes.append((pooled.shape[-2], pooled.shape[-1]))
+    area = [a * b for a, b in sizes]
+    expected = (2 * area[0] + 3 * sum(area[1:depth]) + 2 * area[depth]) * _unit_macs(channels)
+    expected += 2 * channels * channels * area[0]
+    assert macs("residual_attention", channels, h, w, depth=depth) == expected
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_residual_attention_is_one_plus_mask_times_trunk(depth: int) -> None:
+    block = create_block("residual_attention", 16, depth=depth).eval()
+    x = torch.randn(2, 16, 9, 9)
+    with torch.no_grad():
+        trunk = block.trunk(x)
+        mask = block.mask(x, trunk)
+        out = block(x)
+    assert ((mask > 0) & (mask < 1)).all()
+    torch.testing.assert_close(out, (1 + mask) * trunk)
+
+
+def test_residual_attention_mask_reaches_down_depth_levels() -> None:
+    block = create_block("residual_attention", 8, depth=3).eval()
+    seen: list[tuple[int, ...]] = []
+    block.bottom.register_forward_hook(lambda _m, args, _o: seen.append(tuple(args[0].shape)))
+    block(torch.randn(1, 8, 28, 28))
+    assert seen == [(1, 8, 4, 4)]  # 28 -> 14 -> 7 -> 4
+
+
+# --- PSANet ---------------------------------------------------------------------------------
+
+
+def randomise(block: nn.Module) -> nn.Module:
+    """Random weights everywhere, so zero gammas cannot hide the attention path."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in block.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+    return block.eval()
+
+
+def test_psa_is_the_identity_at_init_and_late_only() -> None:
+    block = create_block("psa", 16).eval()
+    x = torch.randn(2, 16, 5, 6)
+    assert torch.equal(block(x), x)
+    assert block_info("psa").late_only
+
+
+@pytest.mark.parametrize("mode", ["collect", "distribute"])
+def test_psa_affinity_reads_the_over_complete_maps(mode: str) -> None:
+    """a_{i,j} = softmax_j(map_i[j - i]) (collect) or softmax_j(map_j[i - j]) (distribute)."""
+    extent, h, w = 3, 4, 5
+    block = randomise(create_block("psa", 8, mode=mode, extent=extent))
+    branch = block.branches[0]
+    x = torch.randn(1, 8, h, w)
+    with torch.no_grad():
+        reduced = branch.reduce(x)
+        maps = branch.attention(reduced)[0]
+        got = branch.affinity(reduced)[0]
+    side = 2 * extent - 1
+    logits = torch.full((h * w, h * w), float("-inf"))
+    for i in range(h * w):
+        for j in range(h * w):
+            owner, (dy, dx) = (i, divmod(j, w)) if mode == "collect" else (j, divmod(i, w))
+            oy, ox = divmod(owner, w)
+            dy, dx = dy - oy, dx - ox
+            if abs(dy) < extent and abs(dx) < extent:
+                logits[i, j] = maps[(dy + extent - 1) * side + dx + extent - 1, oy, ox]
+    torch.testing.assert_close(got, logits.softmax(dim=1))
+    assert (got[0, [3, 4, 8, 9]] == 0).all()  # two or more columns away: outside the window
+
+
+@pytest.mark.parametrize(("mode", "branches"), [("bi", 2), ("collect", 1)])
+def test_psa_parameters_and_macs(mode: str, branches: int) -> None:
+    c, ratio, extent, h, w = 64, 4, 7, 5, 6
+    r, k, n = c // ratio, (2 * extent - 1) ** 2, h * w
+    block = create_block("psa", c, ratio=ratio, mode=mode, extent=extent)
+    branch = c * r + 2 * r + r * r + 2 * r + r * k
+    assert n_params(block) == branches * branch + branches * r * c + 2 * c
+    per_branch = n * (c * r + r * r + r * k) + n * n * r
+    expected = branches * per_branch + n * branches * r * c
+    assert macs("psa", c, h, w, ratio=ratio, mode=mode, extent=extent) == expected
+
+
+# --- RGA ------------------------------------------------------------------------------------
+
+
+def _embed_params(cin: int, cout: int) -> int:
+    return cin * cout + 2 * cout
+
+
+def test_rga_spatial_relations_are_the_pairwise_affinities_by_offset() -> None:
+    """On a map within the window, every r_ij appears once per direction; outside it is 0."""
+    extent, h, w = 4, 3, 4
+    block = randomise(create_block("rga", 16, extent=extent))
+    x = torch.randn(1, 16, h, w)
+    with torch.no_grad():
+        theta = block.theta(x).flatten(2)[0]
+        phi = block.phi(x).flatten(2)[0]
+        got = block.relations(x)[0]
+    pairwise = theta.T @ phi
+    side = 2 * extent - 1
+    out, into = got[: side * side], got[side * side :]
+    expected_out, expected_in = torch.zeros_like(out), torch.zeros_like(into)
+    for i in range(h * w):
+        for j in range(h * w):
+            (iy, ix), (jy, jx) = divmod(i, w), divmod(j, w)
+            o = (jy - iy + extent - 1) * side + jx - ix + extent - 1
+            expected_out[o, iy, ix] = pairwise[i, j]
+            expected_in[o, iy, ix] = pairwise[j, i]
+    torch.testing.assert_close(out, expected_out)
+    torch.testing.assert_close(into, expected_in)
+
+
+def test_rga_channel_relations_and_gate_are_per_channel() -> None:
+    block = randomise(create_block("rga", 8, variant="channel", extent=3))
+    x = torch.randn(2, 8, 3, 3)
+    nodes = x.flatten(2).transpose(1, 2).unsqueeze(-1)
+    with torch.no_grad():
+        pairwise = torch.einsum(
+            "bnc,bnj->bcj", block.theta(nodes)[..., 0], block.phi(nodes)[..., 0]
+        )
+        got = block.relations(nodes)[..., 0]
+        gate = block(x) / x
+    torch.testing.assert_close(got[:, :8], pairwise.transpose(1, 2))
+    torch.testing.assert_close(got[:, 8:], pairwise)
+    assert torch.allclose(gate, gate[:, :, :1, :1].expand_as(gate), atol=1e-5)  # one per channel
+
+
+@pytest.mark.parametrize("variant", ["spatial", "channel"])
+def test_rga_parameters_and_macs(variant: str) -> None:
+    c, ratio, extent, h, w = 64, 4, 3, 5, 6
+    block = create_block("rga", c, variant=variant, ratio=ratio, extent=extent)
+    if variant == "spatial":
+        width, relations, nodes, positions = c, (2 * extent - 1) ** 2, h * w, h * w
+    else:
+        width, relations, nodes, positions = extent * extent, c, c, c
+    inner, joint = width // ratio, relations // ratio
+    hidden = max(1, (1 + joint) // ratio)
+    gate = _embed_params(1 + joint, hidden) + hidden + 2
+    embeddings = 3 * _embed_params(width, inner)
+    assert n_params(block) == embeddings + _embed_params(2 * relations, joint) + gate
+    pairs = 2 * nodes * relations * inner if variant == "spatial" else c * c * inner
+    expected = positions * (3 * width * inner + 2 * relations * joint + (1 + joint) * hidden)
+    expected += positions * hidden + pairs
+    assert macs("rga", c, h, w, variant=variant, ratio=ratio, extent=extent) == expected
+
+
+# --- MHSA (BoTNet) --------------------------------------------------------------------------
+
+
+def test_mhsa_position_logits_are_relative_height_plus_width() -> None:
+    block = create_block("mhsa", 8, heads=2)
+    assert isinstance(block, BottleneckSelfAttention)
+    h, w, d = 3, 4, 4
+    q = torch.randn(1, 2, d, h, w)
+    with torch.no_grad():
+        got = block.position_logits(q)
+    centre = MAX_EXTENT - 1
+    for i in range(h * w):
+        for j in range(h * w):
+            (hi, wi), (hj, wj) = divmod(i, w), divmod(j, w)
+            r = block.rel_height[centre + hj - hi] + block.rel_width[centre + wj - wi]
+            expected = torch.einsum("nd,d->n", q[0, :, :, hi, wi], r)
+            torch.testing.assert_close(got[0, :, hi, wi, hj, wj], expected.detach())
+
+
+def test_mhsa_offsets_beyond_the_table_share_its_last_row() -> None:
+    index = relative_index(MAX_EXTENT + 5, torch.device("cpu"))
+    assert index[0, -1] == index[0, MAX_EXTENT - 1] == 2 * MAX_EXTENT - 2
+    assert index[-1, 0] == 0
+
+
+def test_mhsa_attends_globally_and_strides_by_average_pooling() -> None:
+    torch.manual_seed(0)
+    block = create_block("mhsa", 8, heads=2).eval()
+    x = torch.randn(1, 8, 6, 6)
+    y = block(x)
+    x2 = x.clone()
+    x2[..., 5, 5] += 1.0  # a far corner moves the opposite one: the attention is global
+    assert not torch.allclose(block(x2)[..., 0, 0], y[..., 0, 0])
+    strided = create_block("mhsa", 8, heads=2, stride=2).eval()
+    strided.load_state_dict(block.state_dict())
+    torch.testing.assert_close(strided(x), nn.functional.avg_pool2d(y, 2))
+
+
+@pytest.mark.parametrize(("channels", "heads"), [(64, 4), (32, 1)])
+def test_mhsa_parameters_and_macs(channels: int, heads: int) -> None:
+    """3C^2 projections and two (2 MAX_EXTENT - 1) x d tables; qk, q.r and attn.v products."""
+    d, h, w = channels // heads, 5, 6
+    n = h * w
+    block = create_block("mhsa", channels, heads=heads)
+    assert n_params(block) == 3 * channels * channels + 2 * (2 * MAX_EXTENT - 1) * d
+    expected = 3 * channels * channels * n + 2 * n * n * channels + n * (h + w) * channels
+    assert macs("mhsa", channels, h, w, heads=heads) == expected
+
+
+def test_botnet50_has_the_papers_parameter_count() -> None:
+    """BoT50 (MHSA for the 3x3 convs of c5): 20.8M parameters against ResNet-50's 25.5M."""
+    stage = {"block": "mhsa", "position": "replace"}
+    spec = ArchSpec.from_dict({"backbone": "resnet50", "stages": [{}, {}, {}, stage]})
+    params = count_cost(spec).params
+    conv, attention = 512 * 512 * 9, 3 * 512 * 512 + 2 * (2 * MAX_EXTENT - 1) * 128
+    assert params == 25_557_032 - 3 * conv + 3 * attention
+    assert abs(params - 20.8e6) < 0.1e6
