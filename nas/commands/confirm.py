@@ -48,15 +48,9 @@ def run(args: argparse.Namespace) -> int:
         given = SearchConfig.from_toml(args.config)
         config = replace(config, confirm=given.confirm, resources=given.resources)
     overrides = {"scale": args.scale, "seeds": args.seeds, "members": args.members}
-    config = SearchConfig.from_dict(
-        {
-            **config.to_dict(),
-            "confirm": {
-                **config.to_dict()["confirm"],
-                **{k: v for k, v in overrides.items() if v is not None},
-            },
-        }
-    )
+    raw = config.to_dict()  # through from_dict again, so the flags are checked like the file
+    raw["confirm"].update({k: v for k, v in overrides.items() if v is not None})
+    config = SearchConfig.from_dict(raw)
     done = confirm_study(config, study, stream=sys.stderr, redo=args.redo)
     if not done:
         print(f"study {args.study!r}: nothing confirmed (no COMPLETE trial on the front)")

@@ -13,6 +13,7 @@ from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
 from nas.confirm.store import Confirmation, confirmations, save
 from nas.front import StudyFront
+from nas.search.resources import trial_resources
 from storage.internals import storage_of
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
@@ -140,10 +141,7 @@ def confirm_study(
         val_samples=config.confirm.val_samples,
         seeds=config.confirm.seeds,
     )
-    resources = {
-        "cpu": config.resources.cpus_per_trial,
-        "gpu": config.resources.gpus_per_trial or 0.0,
-    }
+    resources = trial_resources(config)  # the search's: a GPU share when one is visible
     return confirm_trials(
         study, members, config.data, budgets, resources=resources, stream=stream, redo=redo
     )

@@ -28,6 +28,7 @@ from nas.front import StudyFront
 from nas.search.failure import SearchFailed, describe
 from nas.search.handle import StudyHandle
 from nas.search.preflight import ResourcesMissing, check_before_storage, check_resources
+from nas.search.resources import trial_resources
 from nas.search.study import finished_count, prepare_study
 from nas.space import SearchSpace
 
@@ -81,7 +82,7 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     if not verbose:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    check_before_storage(config, _resources(config))
+    check_before_storage(config, trial_resources(config))
     data, budget, shape = _trial_settings(config)
     space = SearchSpace(
         config.space,
@@ -212,14 +213,14 @@ def _run_ray(
                 logging_level=logging.INFO if verbose else logging.ERROR,
             )
             started_ray = True
-        check_resources(_resources(config), ray.cluster_resources())
+        check_resources(trial_resources(config), ray.cluster_resources())
         _on_sigterm(_stop_like_ctrl_c)  # again: ray.init installs its own (exit status 15)
         if trainable is None:
             from workers.trainable import proxy_trainable
 
             trainable = proxy_trainable
         tuner = tune.Tuner(
-            tune.with_resources(trainable, _resources(config)),
+            tune.with_resources(trainable, trial_resources(config)),
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=PruningScheduler(
@@ -292,15 +293,6 @@ def _in_flight(marked: int, unmarked: int) -> str:
 
 def _trials(n: int) -> str:
     return f"{n} trial" if n == 1 else f"{n} trials"
-
-
-def _resources(config: SearchConfig) -> dict[str, float]:
-    gpus = config.resources.gpus_per_trial
-    if gpus is None:
-        import torch
-
-        gpus = min(1.0, 1.0 / config.search.concurrency) if torch.cuda.is_available() else 0.0
-    return {"cpu": config.resources.cpus_per_trial, "gpu": gpus}
 
 
 def _cost(spec: Any) -> tuple[int, int]:

@@ -136,22 +136,3 @@ def finished_count(study: optuna.Study) -> int:
         for t in study.get_trials(deepcopy=False, states=FINISHED_STATES)
         if t.user_attrs.get("fail_reason") != INTERRUPTED
     )
-
-
-def front_rows(study: optuna.Study) -> list[dict[str, Any]]:
-    """The front of ``study`` (:class:`nas.front.StudyFront`), most accurate first, as
-    ``{"number", "values", "spec_id", "reference", "stages"}`` dicts."""
-    from nas.front import StudyFront
-    from storage.internals import storage_of
-
-    front = StudyFront.load(storage_of(study), study.study_name)
-    return [
-        {
-            "number": m.number,
-            "values": list(m.values),
-            "spec_id": m.spec_id,
-            "reference": m.reference,
-            "stages": m.stages(),
-        }
-        for m in front.most_accurate_first()
-    ]

@@ -11,8 +11,8 @@ from optuna_dashboard import get_note
 from nas.cli import main
 from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
-from nas.search.study import front_rows
-from storage.internals import trial_id
+from nas.front import StudyFront
+from storage.internals import storage_of, trial_id
 from tests.nas.test_search_defaults import _config
 from workers.budget import ProxyBudget
 
@@ -51,7 +51,7 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     assert main([*search, "--sampler", "random", "--pruner", "none"]) == 0
     study = optuna.load_study(study_name="confirm", storage=url)
     assert not confirmations(study), "--no-confirm confirms nothing"
-    front = {row["number"] for row in front_rows(study)}
+    front = {m.number for m in StudyFront.load(storage_of(study), "confirm").members}
     capsys.readouterr()
 
     args = ["confirm", "--study", "confirm", "--storage", url, "--scale", "2"]
