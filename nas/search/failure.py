@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nas.searcher import SamplerError, one_line
+from nas.search.searcher import SamplerError, one_line
 
 RESUME = "run the same command to continue (completed trials are kept)"
 

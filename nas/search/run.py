@@ -1,7 +1,7 @@
 """``run_search(config)``: the whole ``nas search`` job, Optuna proposing and Ray Tune training.
 
 One process drives: the study (:mod:`nas.search.study`), our searcher and pruning scheduler
-(:mod:`nas.searcher`, :mod:`nas.scheduler`) and a progress line (:mod:`nas.progress`). Ray Tune
+(:mod:`nas.search.searcher`, :mod:`nas.search.scheduler`) and a progress line (:mod:`nas.search.progress`). Ray Tune
 runs ``workers.trainable.proxy_trainable`` on as many trials at once as ``concurrency`` and
 the resources allow. Ray's own working files (its checkpoints) go to a temporary directory
 that is removed at the end: the trained weights are kept in the study's artifact store.
@@ -180,9 +180,9 @@ def _run_ray(
     import ray
     from ray import tune
 
-    from nas.progress import ProgressLine
-    from nas.scheduler import PruningScheduler
-    from nas.searcher import StudySearcher
+    from nas.search.progress import ProgressLine
+    from nas.search.scheduler import PruningScheduler
+    from nas.search.searcher import StudySearcher
     from storage import artifact_store
 
     searcher = StudySearcher(
@@ -325,7 +325,7 @@ def _result(
 ) -> SearchResult:
     from optuna.trial import TrialState
 
-    from nas.searcher import INTERRUPTED
+    from nas.search.searcher import INTERRUPTED
     from storage import redact
 
     trials = study.get_trials(deepcopy=False)

@@ -1,7 +1,7 @@
 """The Optuna side of a search: the study, its sampler and pruner, references and resume.
 
 Nothing here starts Ray: :func:`prepare_study` leaves the study ready for
-:class:`nas.searcher.StudySearcher` (directions and metric names set, the config stored once
+:class:`nas.search.searcher.StudySearcher` (directions and metric names set, the config stored once
 when the study is created and checked on every resume, the reference designs queued once,
 trials of an interrupted run failed and queued again).
 """
@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from nas.config import SearchConfig
 from nas.reference import reference_params
 from nas.search.strategies import pruner_for, sampler_for
-from nas.searcher import INTERRUPTED, fail_and_requeue
+from nas.search.searcher import INTERRUPTED, fail_and_requeue
 from nas.space import SearchSpace
 
 NEW_STUDY = "to search with this config start a new study: --study NEW"

@@ -21,7 +21,7 @@ from nas.cli import main
 from nas.confirm import confirmations
 from nas.frontier import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
-from nas.searcher import INTERRUPTED
+from nas.search.searcher import INTERRUPTED
 from tests.nas.test_search_matrix import fashion_mnist_dir
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from nas.cli import main
 from nas.frontier import pareto_mask
-from nas.searcher import INTERRUPTED
+from nas.search.searcher import INTERRUPTED
 from tests.nas.idx import write_fashion_mnist
 
 pytestmark = pytest.mark.slow

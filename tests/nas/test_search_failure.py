@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nas.search.failure import RESUME, describe
-from nas.searcher import SamplerError
+from nas.search.searcher import SamplerError
 
 
 def _raised(error: BaseException, wrapper: type[BaseException] | None = None) -> BaseException:

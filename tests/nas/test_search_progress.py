@@ -1,12 +1,12 @@
-"""``nas.progress.ProgressLine``: the one-line progress report (no Ray run needed)."""
+"""``nas.search.progress.ProgressLine``: the one-line progress report (no Ray run needed)."""
 
 from __future__ import annotations
 
 import io
 import pickle
 
-from nas.progress import ProgressLine
-from nas.searcher import Tally
+from nas.search.progress import ProgressLine
+from nas.search.searcher import Tally
 
 
 def test_line_counts_front_and_eta() -> None:

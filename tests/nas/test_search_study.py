@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from nas.config import SearchConfig
 from nas.search.handle import StudyHandle
 from nas.search.study import fail_interrupted, finished_count, prepare_study
-from nas.searcher import INTERRUPTED, StudySearcher
+from nas.search.searcher import INTERRUPTED, StudySearcher
 from nas.space import SearchSpace
 from searchspace.cost import count_cost
 from storage import artifact_store, open_storage

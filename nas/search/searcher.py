@@ -6,7 +6,7 @@ Ray trial is one Optuna trial asked from the study and told exactly once:
 
 - ``COMPLETE`` with ``[signal, macs, *extra]`` when the proxy trained to budget (the signal
   is ``[objectives] signal``, :mod:`workers.signals`; by default the best validation accuracy);
-- ``PRUNED`` when :class:`nas.scheduler.PruningScheduler` stopped it;
+- ``PRUNED`` when :class:`nas.search.scheduler.PruningScheduler` stopped it;
 - ``FAIL`` with ``fail_reason`` when the trainable reported an ``error`` or raised;
 - ``FAIL`` with ``interrupted: ...`` and its spec queued again when the search stopped first.
 

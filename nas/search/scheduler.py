@@ -3,7 +3,7 @@
 Optuna's ``Trial.report``/``should_prune`` refuse multi-objective studies, so the epoch's
 validation accuracy is written as an intermediate value through the storage and the study's
 pruner (``nas.pruning.make_pruner``) is asked directly with the stored trial. A ``True``
-answer returns ``STOP`` and marks the trial pruned, so :class:`nas.searcher.StudySearcher`
+answer returns ``STOP`` and marks the trial pruned, so :class:`nas.search.searcher.StudySearcher`
 tells it ``PRUNED``. Otherwise this is Tune's FIFO scheduler. It also hands the searcher what
 only the scheduler sees: the trial's last checkpoint directory and, for a trial that raised,
 its error.
@@ -18,7 +18,7 @@ import optuna
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from nas.searcher import TrialEntry, one_line, record_epoch
+from nas.search.searcher import TrialEntry, one_line, record_epoch
 from storage.internals import storage_of
 from storage.internals import trial_id as optuna_trial_id
 from workers.signals import signal_key
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class PruningScheduler(FIFOScheduler):
     """FIFO scheduling plus the study pruner's verdict after every reported epoch.
 
-    Pickles without the study, as :class:`nas.searcher.StudySearcher` does.
+    Pickles without the study, as :class:`nas.search.searcher.StudySearcher` does.
 
     Args:
         handle: the study whose ``pruner`` decides.

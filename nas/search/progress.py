@@ -19,7 +19,7 @@ import numpy as np
 from ray.tune import Callback
 
 from nas.frontier import pareto_mask
-from nas.searcher import Tally
+from nas.search.searcher import Tally
 
 
 class ProgressLine(Callback):
