@@ -9,7 +9,7 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
     [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
     [objectives] signal (what the proxy is ranked by), extra ("params", "latency_ms")
-    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors
+    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors, storage_path
     [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
 
 Every error names the field (``search.samplr: unknown key; allowed: ...``) and is a
@@ -21,11 +21,13 @@ registries) and the dataset formats of ``[data]`` (torch modules).
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nas.objectives import OBJECTIVES, extra_names
 from nas.study_name import check_study_name
 from searchspace.backbones import BACKBONES, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info, block_names
@@ -36,9 +38,6 @@ from workers.signals import SIGNALS
 
 if TYPE_CHECKING:
     from workers.data import DataConfig
-
-EXTRA_OBJECTIVES: tuple[str, ...] = ("params", "latency_ms")
-
 
 @dataclass(frozen=True)
 class SearchSection:
@@ -74,13 +73,14 @@ class SpaceSection:
 
 @dataclass(frozen=True)
 class ObjectivesSection:
-    """``[objectives]``: the proxy's ranking signal (max) and MACs (min); ``extra`` appended.
+    """``[objectives]``: the proxy's ranking signal (max), MACs (min), then ``extra``.
 
     ``signal`` names a :data:`workers.signals.SIGNALS` entry: what a trial's first objective
     value and its per-epoch intermediate values (the pruner's input) are. The study's metric
     names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``). The
     default, minus the last epoch's training loss, ranked architectures most like longer
-    training did of every signal measured (``docs/fidelity.md``).
+    training did of every signal measured (``docs/fidelity.md``). ``extra`` names
+    :data:`nas.objectives.OBJECTIVES` entries (``params``, ``latency_ms``, or any registered).
     """
 
     extra: tuple[str, ...] = ()
@@ -92,7 +92,7 @@ class ObjectivesSection:
 
     @property
     def directions(self) -> tuple[str, ...]:
-        return ("maximize", "minimize", *("minimize" for _ in self.extra))
+        return ("maximize", *(OBJECTIVES[name].direction for name in ("macs", *self.extra)))
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,18 @@ class ResourcesSection:
     ``reuse_actors`` trains the next trial in the Ray worker process the last one finished in
     (Tune's ``reuse_actors``): no new process, no second import of torch, the dataset still in
     memory. Off, every trial starts a fresh process (``docs/performance.md`` has the ratio).
+
+    ``storage_path`` is Ray Tune's working folder (trial checkpoints, which the driver reads
+    the weights from): ``None`` = a temporary folder removed at the end; a folder or a URI
+    (``s3://...``) is kept. With trials on several machines every node must reach it (a
+    shared NFS folder, a bucket): ``docs/cluster.md``.
     """
 
     cpus_per_trial: float = 1.0
     gpus_per_trial: float | None = None
     max_trial_seconds: float | None = 900.0
     reuse_actors: bool = True
+    storage_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,14 @@ def _number(low: float, high: float, *, open_low: bool = False) -> Check:
 
 
 def _one_of(allowed: tuple[str, ...]) -> Check:
+    return _among(lambda: allowed)
+
+
+def _among(names: Callable[[], tuple[str, ...]]) -> Check:
+    """Checks that a value is one of ``names()``, read when checked (a registry may grow)."""
+
     def check(name: str, value: Any) -> str:
+        allowed = names()
         if value not in allowed:
             raise ValueError(f"{name}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
         return str(value)
@@ -285,10 +298,7 @@ def _registry(kind: str) -> Any:
 
 
 def _registered(kind: str) -> Check:
-    def check(name: str, value: Any) -> str:
-        return _one_of(_registry(kind).names())(name, value)
-
-    return check
+    return _among(lambda: _registry(kind).names())
 
 
 def _check_strategies(config: SearchConfig) -> None:
@@ -343,6 +353,22 @@ def _params(name: str, value: Any) -> dict[str, dict[str, tuple[Choice, ...]]]:
     return out
 
 
+def _storage_path(name: str, value: Any) -> str:
+    """A URI (``scheme://...``) as given; a local folder made absolute (Ray runs each trial in
+    a folder of its own) that exists writable or can be created under a writable parent."""
+    text = _str(name, value)
+    if "://" in text:
+        return text
+    path = Path(text).expanduser().resolve()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{name}: {path} is not a writable folder ({existing} is not one this user can "
+            "write); give another folder, or leave it unset for a temporary one"
+        )
+    return str(path)
+
+
 _SEARCH: dict[str, Check] = {
     "study": check_study_name,
     "storage": _optional(_str),
@@ -363,14 +389,15 @@ _SPACE: dict[str, Check] = {
     "params": _params,
 }
 _OBJECTIVES: dict[str, Check] = {
-    "extra": _list_of(_one_of(EXTRA_OBJECTIVES), empty=True),
-    "signal": _one_of(tuple(SIGNALS)),
+    "extra": _list_of(_among(extra_names), empty=True),
+    "signal": _among(lambda: tuple(SIGNALS)),
 }
 _RESOURCES: dict[str, Check] = {
     "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
     "gpus_per_trial": _optional(_number(0.0, 64.0)),
     "max_trial_seconds": _optional(_number(0.0, 1e7, open_low=True)),
     "reuse_actors": _bool,
+    "storage_path": _optional(_storage_path),
 }
 
 

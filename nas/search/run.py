@@ -1,10 +1,12 @@
 """``run_search(config)``: the whole ``nas search`` job, Optuna proposing and Ray Tune training.
 
 One process drives: the study (:mod:`nas.search.study`), our searcher and pruning scheduler
-(:mod:`nas.search.searcher`, :mod:`nas.search.scheduler`) and a progress line (:mod:`nas.search.progress`). Ray Tune
+(:mod:`nas.search.searcher`, :mod:`nas.search.scheduler`), sharing one trial ledger
+(:mod:`nas.search.ledger`), and a progress line (:mod:`nas.search.progress`). Ray Tune
 runs ``workers.trainable.proxy_trainable`` on as many trials at once as ``concurrency`` and
-the resources allow. Ray's own working files (its checkpoints) go to a temporary directory
-that is removed at the end: the trained weights are kept in the study's artifact store.
+the resources allow. Ray's own working files (its checkpoints) go to ``[resources]
+storage_path`` (kept) or else a temporary directory removed at the end: the trained weights
+are kept in the study's artifact store either way.
 """
 
 from __future__ import annotations
@@ -191,20 +193,17 @@ def _run_ray(
         data=data,
         budget=budget,
         target=config.search.trials,
-        extra=config.objectives.extra,
         artifacts=artifact_store(handle.url, config.search.artifacts),
-        cost=_cost,
-        latency=_latency_ms,
     )
     progress = ProgressLine(
-        searcher.tally,
+        searcher.ledger,
         target=config.search.trials,
         directions=config.objectives.directions,
         stream=stream,
     )
     started_ray, failure = False, None
     previous = _on_sigterm(_stop_like_ctrl_c)
-    workdir = tempfile.mkdtemp(prefix="nas-search-ray-")
+    workdir = config.resources.storage_path or tempfile.mkdtemp(prefix="nas-search-ray-")
     try:
         if not ray.is_initialized():
             ray.init(
@@ -224,7 +223,7 @@ def _run_ray(
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=PruningScheduler(
-                    handle, searcher.entries, config.resources.max_trial_seconds
+                    handle, searcher.ledger, config.resources.max_trial_seconds
                 ),
                 num_samples=-1,
                 reuse_actors=config.resources.reuse_actors,
@@ -250,7 +249,8 @@ def _run_ray(
         progress.close()
         if started_ray:
             ray.shutdown()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if config.resources.storage_path is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     if failure is not None:
         what, advice = describe(failure)
         raise SearchFailed(f"{what}; {_in_flight(stopped, unmarked)}{advice}") from failure
@@ -276,7 +276,7 @@ def _interrupt(searcher: Any) -> tuple[int, int]:
     With the storage down nothing can be marked; the trials stay RUNNING, and the next
     ``nas search`` on the study fails and queues them (:func:`nas.search.study.fail_interrupted`).
     """
-    in_flight = len(searcher.entries)
+    in_flight = len(searcher.ledger.flying)
     try:
         return searcher.interrupt_all(), 0
     except Exception:
@@ -295,37 +295,12 @@ def _trials(n: int) -> str:
     return f"{n} trial" if n == 1 else f"{n} trials"
 
 
-def _cost(spec: Any) -> tuple[int, int]:
-    from searchspace.cost import count_cost
-
-    cost = count_cost(spec)
-    return cost.macs, cost.params
-
-
-def _latency_ms(spec: Any) -> float:
-    """Median CPU latency of the full-scale spec for one image (batch 1), in milliseconds."""
-    import torch
-
-    from searchspace.build import build_model
-
-    model = build_model(spec).eval()
-    x = torch.randn(1, spec.in_channels, spec.input_size, spec.input_size)
-    times = []
-    with torch.no_grad():
-        for i in range(13):
-            begin = time.perf_counter()
-            model(x)
-            if i >= 3:
-                times.append((time.perf_counter() - begin) * 1000.0)
-    return sorted(times)[len(times) // 2]
-
-
 def _result(
     study: Any, storage: Any, url: str, target: int, notes: list[str], wall: float
 ) -> SearchResult:
     from optuna.trial import TrialState
 
-    from nas.search.searcher import INTERRUPTED
+    from nas.search.ledger import INTERRUPTED
     from storage import redact
 
     trials = study.get_trials(deepcopy=False)

@@ -18,7 +18,8 @@ import optuna
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from nas.search.searcher import TrialEntry, one_line, record_epoch
+from nas.search.ledger import TrialLedger
+from nas.search.searcher import one_line, record_epoch
 from storage.internals import storage_of
 from storage.internals import trial_id as optuna_trial_id
 from workers.signals import signal_key
@@ -36,7 +37,7 @@ class PruningScheduler(FIFOScheduler):
 
     Args:
         handle: the study whose ``pruner`` decides.
-        entries: the searcher's in-flight trials by Ray trial id (shared, not copied).
+        ledger: the searcher's ledger (shared, not copied): trials in flight by Ray id.
         max_trial_seconds: a trial whose training time passes this after an epoch is
             stopped and failed with the reason (``None``: no limit).
     """
@@ -44,24 +45,21 @@ class PruningScheduler(FIFOScheduler):
     def __init__(
         self,
         handle: StudyHandle,
-        entries: dict[str, TrialEntry],
+        ledger: TrialLedger,
         max_trial_seconds: float | None = None,
     ) -> None:
         super().__init__()
-        self.handle, self.entries = handle, entries
+        self.handle, self.ledger = handle, ledger
         self.max_trial_seconds = max_trial_seconds
 
     @property
     def study(self) -> optuna.Study:
         return self.handle.study
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "entries": {}}
-
     def on_trial_result(
         self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
     ) -> str:
-        entry = self.entries.get(trial.trial_id)
+        entry = self.ledger.entry(trial.trial_id)
         if entry is None:
             return TrialScheduler.CONTINUE
         key = signal_key(self.handle.config.objectives.signal)
@@ -84,12 +82,12 @@ class PruningScheduler(FIFOScheduler):
     def on_trial_complete(
         self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
     ) -> None:
-        entry = self.entries.get(trial.trial_id)
+        entry = self.ledger.entry(trial.trial_id)
         if entry is not None and trial.checkpoint is not None:
             entry.checkpoint_dir = trial.checkpoint.path
 
     def on_trial_error(self, tune_controller: TuneController, trial: Trial) -> None:
-        entry = self.entries.get(trial.trial_id)
+        entry = self.ledger.entry(trial.trial_id)
         if entry is not None:
             entry.error = _error_line(trial)
 

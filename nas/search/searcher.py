@@ -5,7 +5,8 @@ Why not Ray's ``OptunaSearch``: it forces ``NopPruner`` and tells early-stopped 
 Ray trial is one Optuna trial asked from the study and told exactly once:
 
 - ``COMPLETE`` with ``[signal, macs, *extra]`` when the proxy trained to budget (the signal
-  is ``[objectives] signal``, :mod:`workers.signals`; by default the best validation accuracy);
+  is ``[objectives] signal``, :mod:`workers.signals`; MACs and the extra objectives are
+  measured when the spec is drawn, :mod:`nas.objectives`);
 - ``PRUNED`` when :class:`nas.search.scheduler.PruningScheduler` stopped it;
 - ``FAIL`` with ``fail_reason`` when the trainable reported an ``error`` or raised;
 - ``FAIL`` with ``interrupted: ...`` and its spec queued again when the search stopped first.
@@ -19,8 +20,7 @@ The study layout is ``docs/study-format.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,8 @@ from optuna.artifacts import upload_artifact
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
+from nas.objectives import ALWAYS, MeasureFailed, measure
+from nas.search.ledger import INTERRUPTED, Completed, TrialEntry, TrialLedger
 from nas.space import SearchSpace
 from searchspace.spec import ArchSpec
 from storage.internals import storage_of
@@ -39,12 +41,8 @@ from workers.signals import signal_key
 if TYPE_CHECKING:
     from nas.search.handle import StudyHandle
 
-INTERRUPTED = "interrupted: the search process stopped"
-_COST_ATTRS = ("macs", "params", "latency_ms")
 MAX_DRAWS = 50
 """Draws per ``suggest`` call before giving Tune a turn (reused specs are told at once)."""
-
-Objective = Callable[["TrialEntry"], float]
 
 
 class SamplerError(RuntimeError):
@@ -56,56 +54,19 @@ class SamplerError(RuntimeError):
         )
 
 
-@dataclass
-class TrialEntry:
-    """One Ray trial in flight: its Optuna trial and what Tune told us about it so far."""
-
-    trial: optuna.trial.Trial
-    spec: ArchSpec
-    macs: int
-    params: int
-    latency_ms: float | None = None
-    pruned: bool = False
-    error: str | None = None
-    checkpoint_dir: str | None = None
-
-
-@dataclass
-class Tally:
-    """Counts for the progress line; ``values`` holds the objective values of COMPLETE trials.
-
-    ``finished`` is what the trial budget counts: trials failed as interrupted are not in it,
-    because their parameters are queued again and will finish as another trial.
-    """
-
-    complete: int = 0
-    pruned: int = 0
-    failed: int = 0
-    reused: int = 0
-    running: int = 0
-    interrupted: int = 0
-    values: list[list[float]] = field(default_factory=list)
-
-    @property
-    def finished(self) -> int:
-        return self.complete + self.pruned + self.failed
-
-
 class StudySearcher(Searcher):
     """Proposes Ray trial configs ``{"spec", "data", "budget"}`` from an Optuna study.
 
-    Pickles without the study (:class:`~nas.search.handle.StudyHandle` reopens it) and without
-    the trials in flight, which are RUNNING in the study: the next ``nas search`` fails and
-    queues them again.
+    Pickles without the study (:class:`~nas.search.handle.StudyHandle` reopens it); its
+    :class:`~nas.search.ledger.TrialLedger` is shared with the scheduler and progress line.
 
     Args:
-        handle: the multi-objective study (directions ``[maximize, minimize, ...]``).
+        handle: the multi-objective study (directions ``[maximize, minimize, ...]``) and the
+            config whose ``[objectives]`` say what a trial is scored by and measured on.
         space: the define-by-run space.
         data, budget: the ``data`` and ``budget`` dicts every trial config carries.
         target: stop proposing once the study holds this many finished trials.
-        extra: names of extra objectives (``params``, ``latency_ms``) after accuracy and MACs.
         artifacts: where to upload ``model.pt`` of completed trials (``None``: not kept).
-        cost: ``spec -> (macs, params)``; ``latency``: ``spec -> ms`` (only with latency_ms).
     """
 
     def __init__(
@@ -116,36 +77,23 @@ class StudySearcher(Searcher):
         data: Mapping[str, Any],
         budget: Mapping[str, Any],
         target: int,
-        extra: tuple[str, ...],
         artifacts: Any,
-        cost: Callable[[ArchSpec], tuple[int, int]],
-        latency: Callable[[ArchSpec], float] | None = None,
     ) -> None:
         super().__init__(metric=None, mode=None)
-        self.handle, self.space, self.target, self.extra = handle, space, target, extra
+        self.handle, self.space, self.target = handle, space, target
         self.data, self.budget = dict(data), dict(budget)
         self.signal = signal_key(handle.config.objectives.signal)
-        self.artifacts, self.cost, self.latency = artifacts, cost, latency
-        self.entries: dict[str, TrialEntry] = {}
-        self.tally = Tally()
-        self.done: dict[str, tuple[int, list[float], dict[str, Any]]] = {}
-        for t in handle.study.get_trials(deepcopy=False):
-            interrupted = t.user_attrs.get("fail_reason") == INTERRUPTED
-            self._count(t.state, t.values, interrupted=interrupted)
-            if t.state == TrialState.COMPLETE and "spec_id" in t.user_attrs:
-                known = {k: t.user_attrs[k] for k in _COST_ATTRS if k in t.user_attrs}
-                self.done.setdefault(t.user_attrs["spec_id"], (t.number, list(t.values), known))
+        self.measures = ("macs", *handle.config.objectives.extra)
+        self.artifacts = artifacts
+        self.ledger = TrialLedger.of_study(handle.study, (*ALWAYS, *self.measures))
 
     @property
     def study(self) -> optuna.Study:
         return self.handle.study
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "entries": {}}
-
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         for _ in range(MAX_DRAWS):
-            if self.tally.finished + len(self.entries) >= self.target:
+            if self.ledger.full(self.target):
                 return Searcher.FINISHED  # type: ignore[return-value]
             asked_at = datetime.now()
             try:
@@ -155,8 +103,7 @@ class StudySearcher(Searcher):
                 self._abandon_since(asked_at)
                 raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
-                self.entries[trial_id] = entry
-                self.tally.running = len(self.entries)
+                self.ledger.start(trial_id, entry)
                 return {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
         return None
 
@@ -168,13 +115,13 @@ class StudySearcher(Searcher):
         """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING (started at or
         after ``asked_at`` and not in flight); one from the queue (a reference design, a
         requeued trial) is queued again with its fixed params."""
-        flying = {entry.trial.number for entry in self.entries.values()}
+        flying = {entry.trial.number for entry in self.ledger.flying.values()}
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             started = frozen.datetime_start
             if frozen.number in flying or started is None or started < asked_at:
                 continue
             fail_and_requeue(self.study, frozen, frozen.system_attrs.get("fixed_params"))
-            self._count(TrialState.FAIL, None, interrupted=True)
+            self.ledger.count(TrialState.FAIL, None, interrupted=True)
 
     def _draw(self, trial: optuna.trial.Trial) -> TrialEntry | None:
         """Sample, dedup and cost ``trial``; ``None`` when it was told at once instead."""
@@ -184,35 +131,27 @@ class StudySearcher(Searcher):
             self._tell_fail(trial, f"invalid spec: {exc}")
             return None
         self._set_spec_attrs(trial, spec)
-        previous = self.done.get(spec.canonical_id)
+        previous = self.ledger.trained(spec.canonical_id)
         if previous is not None:
-            number, values, known = previous
-            trial.set_user_attr("reused_from", number)
-            for key, value in known.items():
+            trial.set_user_attr("reused_from", previous.number)
+            for key, value in previous.measured.items():
                 trial.set_user_attr(key, value)
-            self.study.tell(trial, values)
-            self.tally.reused += 1
-            self._count(TrialState.COMPLETE, values)
+            self.study.tell(trial, previous.values)
+            self.ledger.complete(spec.canonical_id, previous, reused=True)
             return None
         try:
-            macs, params = self.cost(spec)
-        except Exception as exc:  # a broken block must not stop the search
-            self._tell_fail(trial, f"cost model failed: {type(exc).__name__}: {exc}")
+            measured = measure(spec, self.measures)
+        except MeasureFailed as exc:  # a broken block must not stop the search
+            self._tell_fail(trial, str(exc))
             return None
-        trial.set_user_attr("macs", macs)
-        trial.set_user_attr("params", params)
-        entry = TrialEntry(trial, spec, macs, params)
-        if "latency_ms" in self.extra:
-            assert self.latency is not None, "latency_ms objective without a latency probe"
-            entry.latency_ms = self.latency(spec)
-            trial.set_user_attr("latency_ms", entry.latency_ms)
-        return entry
+        for name, value in _as_attrs(measured).items():
+            trial.set_user_attr(name, value)
+        return TrialEntry(trial, spec, measured)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        entry = self.entries.pop(trial_id, None)
-        self.tally.running = len(self.entries)
+        entry = self.ledger.finish(trial_id)
         if entry is None:
             return
         trial, result = entry.trial, result or {}
@@ -223,7 +162,7 @@ class StudySearcher(Searcher):
         elif entry.pruned:
             self._store_run(entry, result)
             self.study.tell(trial, state=TrialState.PRUNED)
-            self._count(TrialState.PRUNED, None)
+            self.ledger.count(TrialState.PRUNED, None)
         elif not result.get("done") or self.signal not in result:
             self._tell_fail(trial, INTERRUPTED)
             requeue(self.study, trial.number, trial.params, dict(trial.user_attrs))
@@ -232,7 +171,7 @@ class StudySearcher(Searcher):
 
     def interrupt_all(self) -> int:
         """Fail and queue again every trial still in flight (the run is stopping)."""
-        stopped = list(self.entries)
+        stopped = list(self.ledger.flying)
         for trial_id in stopped:
             self.on_trial_complete(trial_id, {})
         return len(stopped)
@@ -244,14 +183,10 @@ class StudySearcher(Searcher):
             return
         self._store_run(entry, result)
         self._upload_checkpoint(entry)
-        by_name = {"params": float(entry.params), "latency_ms": entry.latency_ms or 0.0}
-        values = [score, float(entry.macs), *(by_name[name] for name in self.extra)]
+        values = [score, *(entry.measured[name] for name in self.measures)]
         self.study.tell(entry.trial, values)
-        known: dict[str, Any] = {"macs": entry.macs, "params": entry.params}
-        if entry.latency_ms is not None:
-            known["latency_ms"] = entry.latency_ms
-        self.done.setdefault(entry.spec.canonical_id, (entry.trial.number, values, known))
-        self._count(TrialState.COMPLETE, values)
+        done = Completed(entry.trial.number, values, _as_attrs(entry.measured))
+        self.ledger.complete(entry.spec.canonical_id, done)
 
     def _set_spec_attrs(self, trial: optuna.trial.Trial, spec: ArchSpec) -> None:
         trial.set_user_attr("spec", spec.to_dict())
@@ -292,20 +227,12 @@ class StudySearcher(Searcher):
     def _tell_fail(self, trial: optuna.trial.Trial, reason: str) -> None:
         trial.set_user_attr("fail_reason", one_line(reason))
         self.study.tell(trial, state=TrialState.FAIL)
-        self._count(TrialState.FAIL, None, interrupted=reason == INTERRUPTED)
+        self.ledger.count(TrialState.FAIL, None, interrupted=reason == INTERRUPTED)
 
-    def _count(
-        self, state: TrialState, values: list[float] | None, *, interrupted: bool = False
-    ) -> None:
-        if state == TrialState.COMPLETE:
-            self.tally.complete += 1
-            self.tally.values.append(list(values or []))
-        elif state == TrialState.PRUNED:
-            self.tally.pruned += 1
-        elif state == TrialState.FAIL and interrupted:
-            self.tally.interrupted += 1
-        elif state == TrialState.FAIL:
-            self.tally.failed += 1
+
+def _as_attrs(measured: Mapping[str, float]) -> dict[str, Any]:
+    """Measured objectives as trial user attributes: MACs and parameters as integers."""
+    return {k: int(v) if k in ALWAYS else v for k, v in measured.items()}
 
 
 def record_epoch(study: optuna.Study, trial_id: int, result: Mapping[str, Any], key: str) -> bool:

@@ -18,8 +18,8 @@ from optuna.trial import TrialState
 
 from nas.config import SearchConfig
 from nas.reference import reference_params
-from nas.search.strategies import pruner_for, sampler_for
 from nas.search.searcher import INTERRUPTED, fail_and_requeue
+from nas.search.strategies import pruner_for, sampler_for
 from nas.space import SearchSpace
 
 NEW_STUDY = "to search with this config start a new study: --study NEW"

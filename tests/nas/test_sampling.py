@@ -18,12 +18,11 @@ from optuna.trial import TrialState
 from nas.config import SearchConfig
 from nas.pruning import PRUNERS
 from nas.sampling import SAMPLERS, PrunedWithoutCurves, SamplerView, make_sampler
-from nas.search.scheduler import PruningScheduler
 from nas.search.handle import StudyHandle
-from nas.search.study import prepare_study
+from nas.search.scheduler import PruningScheduler
 from nas.search.searcher import StudySearcher, record_epoch
+from nas.search.study import prepare_study
 from nas.space import SearchSpace
-from searchspace.cost import count_cost
 from storage import open_storage
 from storage.internals import storage_of, trial_id
 from storage.internals import study_id as storage_study_id
@@ -31,11 +30,6 @@ from storage.internals import study_id as storage_study_id
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
 SPACE = {"blocks": ["none", "se", "eca"], "positions": ["branch", "stage_end"]}
-
-
-def _cost(spec: Any) -> tuple[int, int]:
-    cost = count_cost(spec)
-    return cost.macs, cost.params
 
 
 def _search(tmp_path: Path, sampler: str, pruner: str = "pareto", **sampler_options: Any) -> Any:
@@ -56,9 +50,7 @@ def _search(tmp_path: Path, sampler: str, pruner: str = "pareto", **sampler_opti
         data={},
         budget={"epochs": 3},
         target=config.search.trials,
-        extra=(),
         artifacts=None,
-        cost=_cost,
     )
     return handle, searcher
 
@@ -67,12 +59,12 @@ def _run(searcher: StudySearcher, n: int, curve: tuple[float, ...] = (0.3, 0.5, 
     """Trials as Tune drives them until ``n`` are finished (reused specs count, told at once):
     every third trained one is pruned after epoch 1, the others complete."""
     for i in range(10 * n):
-        if searcher.tally.finished >= n:
+        if searcher.ledger.tally.finished >= n:
             return
         key = f"t{i}"
         if searcher.suggest(key) is None:
             continue
-        entry, signal = searcher.entries[key], searcher.signal  # what the trainable reports
+        entry, signal = searcher.ledger.flying[key], searcher.signal  # what the trainable reports
         if i % 3 == 2:
             record_epoch(searcher.study, trial_id(entry.trial), {"epoch": 1, signal: 0.2}, signal)
             entry.pruned = True
@@ -84,7 +76,7 @@ def _run(searcher: StudySearcher, n: int, curve: tuple[float, ...] = (0.3, 0.5, 
                 searcher.study, trial_id(entry.trial), {"epoch": epoch, signal: value}, signal
             )
         searcher.on_trial_complete(key, {"epoch": 3, signal: accuracy, "done": True})
-    raise AssertionError(f"{n} trials did not finish: {searcher.tally}")
+    raise AssertionError(f"{n} trials did not finish: {searcher.ledger.tally}")
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS.names())
@@ -92,21 +84,21 @@ def test_tuner_pickles_searcher_and_scheduler(tmp_path: Path, sampler: str) -> N
     from ray import tune
 
     handle, searcher = _search(tmp_path, sampler)
-    scheduler = PruningScheduler(handle, searcher.entries)
+    scheduler = PruningScheduler(handle, searcher.ledger)
     tune.Tuner(
         lambda config: None,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=-1),
         run_config=tune.RunConfig(storage_path=str(tmp_path / "ray"), name="pickled"),
     )
     _run(searcher, 2)
-    assert searcher.tally.finished == 2
+    assert searcher.ledger.tally.finished == 2
     restored = pickle.loads(pickle.dumps(searcher))
     assert restored.study is not searcher.study, "the study is reopened, not unpickled"
     assert restored.study.study_name == searcher.study.study_name
     assert len(restored.study.trials) == len(searcher.study.trials)
     assert isinstance(restored.study.sampler, SamplerView)
     assert type(restored.study.sampler.inner) is type(searcher.study.sampler.inner)
-    assert restored.entries == {}
+    assert restored.ledger.flying == {}
     assert pickle.loads(pickle.dumps(scheduler)).study.pruner is not None
 
 
@@ -120,7 +112,7 @@ def test_sampler_proposes_past_startup_with_pruned_curves_stored(
     handle, searcher = _search(tmp_path, sampler, **options)
     _run(searcher, 12)
     study = handle.study
-    assert searcher.tally.finished >= 12
+    assert searcher.ledger.tally.finished >= 12
     pruned = study.get_trials(states=(TrialState.PRUNED,))
     assert pruned and all(t.intermediate_values == {1: 0.2} for t in pruned), "curves are kept"
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) >= 6
@@ -146,7 +138,7 @@ def test_tpe_on_a_study_with_pruned_curves(tmp_path: Path) -> None:
     """The crash of issue #10: ``nas search --sampler tpe`` after its start-up trials."""
     _, searcher = _search(tmp_path, "tpe", n_startup_trials=2)
     _run(searcher, 8)
-    assert searcher.tally.pruned >= 2
+    assert searcher.ledger.tally.pruned >= 2
 
 
 def test_registries_list_what_the_cli_help_says() -> None:
@@ -196,3 +188,43 @@ def test_a_registered_sampler_is_accepted_everywhere(tmp_path: Path) -> None:
         SAMPLERS.unregister("qmc-test")
     with pytest.raises(ValueError, match="'qmc-test' is not allowed"):
         SearchConfig.from_dict({"search": {"sampler": "qmc-test"}})
+
+
+def test_a_registered_pruner_runs_through_the_config(tmp_path: Path) -> None:
+    """One ``@PRUNERS.register`` entry is the whole of a new pruner: ``[search] pruner`` and
+    its ``[pruner]`` options are checked against it, and the scheduler stops on its verdict."""
+    from ray.tune.experiment import Trial
+    from ray.tune.schedulers import TrialScheduler
+
+    @PRUNERS.register("floor-test")
+    def floor(*, floor: float = 0.0, max_resource: int | None = None) -> optuna.pruners.BasePruner:
+        return optuna.pruners.ThresholdPruner(lower=floor)
+
+    try:
+        with pytest.raises(
+            ValueError, match=r"pruner\.ceiling: unknown key for pruner 'floor-test'"
+        ):
+            SearchConfig.from_dict({"search": {"pruner": "floor-test"}, "pruner": {"ceiling": 1}})
+        config = SearchConfig.from_dict(
+            {"search": {"pruner": "floor-test"}, "space": SPACE, "pruner": {"floor": 0.4}}
+        )
+        url = f"sqlite:///{tmp_path / 'nas.db'}"
+        space = SearchSpace(config.space, **SHAPE)
+        study, _ = prepare_study(config, open_storage(url), space, epochs=3)
+        handle = StudyHandle(config, url, 3, study)
+        searcher = StudySearcher(
+            handle, space, data={}, budget={"epochs": 3}, target=4, artifacts=None
+        )
+        scheduler = PruningScheduler(handle, searcher.ledger)
+        verdicts = []
+        for key, score in (("low", 0.2), ("high", 0.6)):
+            assert searcher.suggest(key) is not None
+            result = {"epoch": 1, searcher.signal: score, "time_total_s": 1.0}
+            verdicts.append(
+                scheduler.on_trial_result(None, Trial("t", trial_id=key, stub=True), result)
+            )
+            searcher.on_trial_complete(key, {**result, "epoch": 3, "done": True})
+    finally:
+        PRUNERS.unregister("floor-test")
+    assert verdicts == [TrialScheduler.STOP, TrialScheduler.CONTINUE]
+    assert [t.state for t in study.trials[:2]] == [TrialState.PRUNED, TrialState.COMPLETE]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import pickle
 
+from nas.search.ledger import TrialLedger
 from nas.search.progress import ProgressLine
-from nas.search.searcher import Tally
 
 
 def test_line_counts_front_and_eta() -> None:
-    tally = Tally(complete=1, values=[[0.5, 100.0]])
+    ledger = TrialLedger()
+    tally = ledger.tally
+    tally.complete, tally.values = 1, [[0.5, 100.0]]
     stream = io.StringIO()
-    line = ProgressLine(tally, target=4, directions=["maximize", "minimize"], stream=stream)
+    line = ProgressLine(ledger, target=4, directions=["maximize", "minimize"], stream=stream)
     assert "1/4 done (1 complete, 0 pruned, 0 failed, 0 reused)" in line.line()
     assert "ETA ?" in line.line(), "nothing finished in this session yet"
     tally.complete, tally.failed, tally.running = 2, 1, 1
@@ -24,9 +26,10 @@ def test_line_counts_front_and_eta() -> None:
 
 
 def test_prints_a_new_line_only_when_counts_change() -> None:
-    tally = Tally()
+    ledger = TrialLedger()
+    tally = ledger.tally
     stream = io.StringIO()
-    line = ProgressLine(tally, target=2, directions=["maximize", "minimize"], stream=stream)
+    line = ProgressLine(ledger, target=2, directions=["maximize", "minimize"], stream=stream)
     line.draw()
     line.draw()
     tally.failed = 1
@@ -37,6 +40,6 @@ def test_prints_a_new_line_only_when_counts_change() -> None:
 
 def test_pickles_without_its_stream() -> None:
     stream = io.StringIO()
-    line = ProgressLine(Tally(), target=1, directions=["maximize", "minimize"], stream=stream)
+    line = ProgressLine(TrialLedger(), target=1, directions=["maximize", "minimize"], stream=stream)
     copy = pickle.loads(pickle.dumps(line))
     assert copy.target == 1 and copy.stream is not stream

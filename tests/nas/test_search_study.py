@@ -14,9 +14,10 @@ from optuna.artifacts import download_artifact
 from optuna.trial import TrialState
 
 from nas.config import SearchConfig
+from nas.objectives import register_objective, unregister_objective
 from nas.search.handle import StudyHandle
-from nas.search.study import fail_interrupted, finished_count, prepare_study
 from nas.search.searcher import INTERRUPTED, StudySearcher
+from nas.search.study import fail_interrupted, finished_count, prepare_study
 from nas.space import SearchSpace
 from searchspace.cost import count_cost
 from storage import artifact_store, open_storage
@@ -36,18 +37,17 @@ NONE = {"s0.block": "none", "s1.block": "none", "s2.block": "none"}
 SE = {**NONE, "s2.block": "se", "s2.se.ratio": 8, "s2.se.position": "branch", "s2.se.blocks": "all"}
 
 
-def _cost(spec: Any) -> tuple[int, int]:
-    cost = count_cost(spec)
-    return cost.macs, cost.params
-
-
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'nas.db'}"
 
 
-def _setup(url: str, trials: int = 4) -> tuple[optuna.Study, StudySearcher]:
-    config = SearchConfig.from_dict({**TINY, "search": {"trials": trials, "pruner": "none"}})
+def _setup(
+    url: str, trials: int = 4, extra: list[str] | None = None
+) -> tuple[optuna.Study, StudySearcher]:
+    search = {"trials": trials, "pruner": "none"}
+    raw = {**TINY, "search": search, "objectives": {"extra": extra or []}}
+    config = SearchConfig.from_dict(raw)
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
     searcher = StudySearcher(
@@ -56,9 +56,7 @@ def _setup(url: str, trials: int = 4) -> tuple[optuna.Study, StudySearcher]:
         data={"dataset": "fashion_mnist"},
         budget={"epochs": 2},
         target=trials,
-        extra=(),
         artifacts=artifact_store(url),
-        cost=_cost,
     )
     return study, searcher
 
@@ -87,11 +85,11 @@ def test_references_first_then_complete_with_values(url: str, tmp_path: Path) ->
     trial = study.trials[0]
     assert trial.state == TrialState.RUNNING and trial.user_attrs["reference"] == "no_attention"
     assert trial.user_attrs["spec"] == config["spec"]
-    assert trial.user_attrs["macs"] == count_cost(searcher.entries["ray-1"].spec).macs
+    assert trial.user_attrs["macs"] == count_cost(searcher.ledger.flying["ray-1"].spec).macs
     weights = tmp_path / "ckpt"
     weights.mkdir()
     (weights / "model.pt").write_bytes(b"weights")
-    searcher.entries["ray-1"].checkpoint_dir = str(weights)
+    searcher.ledger.flying["ray-1"].checkpoint_dir = str(weights)
     searcher.on_trial_complete("ray-1", _final(0.75))
     done = study.trials[0]
     assert done.state == TrialState.COMPLETE
@@ -126,7 +124,7 @@ def test_equivalent_spec_is_reused_not_trained(url: str) -> None:
         assert trial.user_attrs["macs"] == source.user_attrs["macs"]
         assert trial.user_attrs["params"] == source.user_attrs["params"]
         assert "epochs_trained" not in trial.user_attrs
-    assert not searcher.entries and searcher.tally.reused == 2
+    assert not searcher.ledger.flying and searcher.ledger.tally.reused == 2
 
 
 def test_fail_pruned_and_interrupted(url: str) -> None:
@@ -135,9 +133,9 @@ def test_fail_pruned_and_interrupted(url: str) -> None:
         study.enqueue_trial(SE)
         searcher.suggest(name)
     searcher.on_trial_complete("a", {"error": "diverged: loss is nan at epoch 1", "done": True})
-    searcher.entries["b"].error = "RuntimeError: boom"
+    searcher.ledger.flying["b"].error = "RuntimeError: boom"
     searcher.on_trial_complete("b", None, error=True)
-    searcher.entries["c"].pruned = True
+    searcher.ledger.flying["c"].pruned = True
     searcher.on_trial_complete("c", {"epoch": 1, searcher.signal: 0.3})
     searcher.on_trial_complete("d", {"epoch": 1, searcher.signal: 0.4})
     a, b, c, d = study.trials[:4]
@@ -149,8 +147,8 @@ def test_fail_pruned_and_interrupted(url: str) -> None:
     requeued = study.get_trials(states=(TrialState.WAITING,))[-1]
     assert requeued.system_attrs["fixed_params"] == SE
     assert requeued.user_attrs["requeued_from"] == d.number
-    assert searcher.tally.failed == 2 and searcher.tally.pruned == 1
-    assert searcher.tally.interrupted == 1
+    assert searcher.ledger.tally.failed == 2 and searcher.ledger.tally.pruned == 1
+    assert searcher.ledger.tally.interrupted == 1
     assert finished_count(study) == 3, "an interrupted trial is retried, so it does not count"
 
 
@@ -222,25 +220,50 @@ def test_bad_data_or_proxy_is_refused_when_the_config_is_read(
     assert not database.exists()
 
 
-def test_a_spec_whose_cost_cannot_be_counted_is_failed_not_fatal(url: str) -> None:
-    study, searcher = _setup(url, trials=3)
-
-    def broken_cost(spec: Any) -> tuple[int, int]:
+def test_a_spec_whose_objective_cannot_be_measured_is_failed_not_fatal(url: str) -> None:
+    @register_objective("fragile", direction="minimize", about="raises on SE")
+    def fragile(spec: Any) -> float:
         if spec.stages[2].block == "se":
             raise RuntimeError("shape mismatch in se")
-        return _cost(spec)
+        return 1.0
 
-    searcher.cost = broken_cost
-    assert searcher.suggest("a") is not None  # no_attention
-    assert searcher.suggest("b") is not None  # se_branch fails; another draw (or FINISHED)
+    try:
+        study, searcher = _setup(url, trials=3, extra=["fragile"])
+        assert searcher.suggest("a") is not None  # no_attention
+        assert searcher.suggest("b") is not None  # se_branch fails; another draw (or FINISHED)
+    finally:
+        unregister_objective("fragile")
     failed = study.get_trials(states=(TrialState.FAIL,))
     assert failed and failed[0].user_attrs["reference"] == "se_branch"
-    assert failed[0].user_attrs["fail_reason"].startswith("cost model failed: RuntimeError")
+    reason = failed[0].user_attrs["fail_reason"]
+    assert reason == "measuring fragile failed: RuntimeError: shape mismatch in se"
+
+
+def test_a_registered_objective_runs_through_the_config(url: str) -> None:
+    """One entry in ``nas.objectives`` is the whole of a new objective: accepted by
+    ``[objectives] extra``, its direction on the study, its value on every trial."""
+
+    @register_objective("attended", direction="maximize", about="stages with a block")
+    def attended(spec: Any) -> float:
+        return float(sum(stage.block != "none" for stage in spec.stages))
+
+    try:
+        study, searcher = _setup(url, trials=2, extra=["attended"])
+        assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MAXIMIZE"]
+        assert study.metric_names == ["neg_sotl_e", "macs", "attended"]
+        for key in ("a", "b"):
+            assert searcher.suggest(key) is not None
+            searcher.on_trial_complete(key, _final(0.5))
+    finally:
+        unregister_objective("attended")
+    with pytest.raises(ValueError, match=r"objectives.extra\[0\]: 'attended' is not allowed"):
+        SearchConfig.from_dict({"objectives": {"extra": ["attended"]}})
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert [t.values[2] for t in trials] == [0.0, 3.0]  # no_attention, SE in all 3 stages
+    assert all(t.user_attrs["attended"] == t.values[2] for t in trials)
 
 
 def test_extra_objectives_params_and_latency(url: str) -> None:
-    from nas.search.run import _latency_ms
-
     config = SearchConfig.from_dict(
         {**TINY, "search": {"pruner": "none"}, "objectives": {"extra": ["params", "latency_ms"]}}
     )
@@ -254,10 +277,7 @@ def test_extra_objectives_params_and_latency(url: str) -> None:
         data={},
         budget={},
         target=2,
-        extra=config.objectives.extra,
         artifacts=None,
-        cost=_cost,
-        latency=_latency_ms,
     )
     searcher.suggest("a")
     searcher.on_trial_complete("a", _final(0.5))

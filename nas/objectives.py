@@ -1,0 +1,136 @@
+"""``OBJECTIVES``: what a search can optimise besides the proxy's score, one entry each.
+
+A study's objectives are ``[signal, "macs", *extra]``: the proxy's ranking signal
+(:mod:`workers.signals`, measured by training) and then measures of the architecture itself,
+taken in the driver when a spec is drawn, before any training. Each of those is one entry
+here: a name (the study's metric name and the trial's user attribute), a direction and a
+``measure(spec) -> float``. ``[objectives] extra`` accepts every registered name but
+``macs``, which every study has; registering a new one is one decorated function::
+
+    @register_objective("attended_stages", direction="minimize", about="stages with a block")
+    def attended_stages(spec: ArchSpec) -> float:
+        return float(sum(stage.block != "none" for stage in spec.stages))
+
+``macs`` and ``params`` come from the exact cost model (:func:`searchspace.cost.count_cost`,
+memoised per canonical spec); ``latency_ms`` runs the full-scale network on the driver's CPU.
+This module imports no torch: the measures import it when called.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from searchspace.spec import ArchSpec
+
+Measure = Callable[[ArchSpec], float]
+DIRECTIONS = ("maximize", "minimize")
+ALWAYS = ("macs", "params")
+"""Measured for every trial and stored as user attributes, objectives or not (``nas pareto``
+shows params; ``macs`` is every study's second objective)."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One registered objective: the study's metric ``name``, its ``direction``, its measure."""
+
+    name: str
+    direction: str
+    measure: Measure
+    about: str
+
+
+OBJECTIVES: dict[str, Objective] = {}
+
+
+def register_objective(
+    name: str, *, direction: str, about: str
+) -> Callable[[Measure], Measure]:
+    """Register ``measure`` as objective ``name`` (a duplicate name raises ``KeyError``)."""
+    assert direction in DIRECTIONS, f"objective {name!r}: direction {direction!r}"
+
+    def decorator(measure: Measure) -> Measure:
+        if name in OBJECTIVES:
+            raise KeyError(f"objective {name!r} is already registered")
+        OBJECTIVES[name] = Objective(name, direction, measure, about)
+        return measure
+
+    return decorator
+
+
+def unregister_objective(name: str) -> None:
+    """Remove ``name`` (for plug-ins and tests that register temporarily)."""
+    assert name not in ALWAYS, f"objective {name!r} is built in"
+    OBJECTIVES.pop(name, None)
+
+
+def extra_names() -> tuple[str, ...]:
+    """What ``[objectives] extra`` may list: every registered objective but ``macs``."""
+    return tuple(name for name in OBJECTIVES if name != "macs")
+
+
+def get_objective(name: str) -> Objective:
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[name]
+
+
+class MeasureFailed(RuntimeError):
+    """An objective's measure raised on a spec (a broken block): that trial fails, not the
+    search. ``str(exc)`` is one line naming the objective and the cause."""
+
+    def __init__(self, name: str, cause: BaseException) -> None:
+        super().__init__(f"measuring {name} failed: {type(cause).__name__}: {cause}")
+
+
+def measure(spec: ArchSpec, names: Iterable[str]) -> dict[str, float]:
+    """``{name: value}`` for :data:`ALWAYS` and ``names``, in that order, each measured once.
+
+    Raises:
+        MeasureFailed: a measure raised.
+    """
+    out: dict[str, float] = {}
+    for name in dict.fromkeys((*ALWAYS, *names)):
+        objective = get_objective(name)
+        try:
+            out[name] = float(objective.measure(spec))
+        except Exception as exc:
+            raise MeasureFailed(name, exc) from exc
+    return out
+
+
+@register_objective("macs", direction="minimize", about="multiply-accumulates per image")
+def macs(spec: ArchSpec) -> float:
+    from searchspace.cost import count_cost
+
+    return float(count_cost(spec).macs)
+
+
+@register_objective("params", direction="minimize", about="trainable parameters")
+def params(spec: ArchSpec) -> float:
+    from searchspace.cost import count_cost
+
+    return float(count_cost(spec).params)
+
+
+@register_objective(
+    "latency_ms", direction="minimize", about="median CPU latency of one image, batch 1"
+)
+def latency_ms(spec: ArchSpec) -> float:
+    """Median of 10 timed forward passes (after 3 warm-up ones) of the full-scale network on
+    the driver's CPU, batch 1, in milliseconds. Noisy on a busy host (``docs/search.md``)."""
+    import torch
+
+    from searchspace.build import build_model
+
+    model = build_model(spec).eval()
+    x = torch.randn(1, spec.in_channels, spec.input_size, spec.input_size)
+    times = []
+    with torch.no_grad():
+        for i in range(13):
+            begin = time.perf_counter()
+            model(x)
+            if i >= 3:
+                times.append((time.perf_counter() - begin) * 1000.0)
+    return sorted(times)[len(times) // 2]
