@@ -380,10 +380,10 @@ _SEARCH: dict[str, Check] = {
     "pruner": _registered("pruner"),
 }
 _SPACE: dict[str, Check] = {
-    "backbone": _one_of(tuple(BACKBONES)),
+    "backbone": _among(lambda: tuple(BACKBONES)),
     "width": _number(0.0, 8.0, open_low=True),
     "stages": _optional(_list_of(_int(0))),
-    "blocks": _optional(_list_of(_one_of(block_names()))),
+    "blocks": _optional(_list_of(_among(block_names))),
     "positions": _optional(_list_of(_one_of(POSITIONS))),
     "selectors": _optional(_list_of(_one_of(SELECTORS))),
     "params": _params,
