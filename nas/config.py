@@ -21,16 +21,28 @@ registries) and the dataset formats of ``[data]`` (torch modules).
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nas.config_checks import (
+    Check,
+    among,
+    block_params,
+    boolean,
+    integer,
+    list_of,
+    number,
+    one_of,
+    optional,
+    string,
+    writable_folder,
+)
 from nas.objectives import OBJECTIVES, extra_names
 from nas.study_name import check_study_name
 from searchspace.backbones import BACKBONES, get_backbone
-from searchspace.catalog import POSITIONS, Choice, block_info, block_names
+from searchspace.catalog import POSITIONS, Choice, block_names
 from searchspace.spec import SELECTORS
 from workers._fields import reject_unknown
 from workers.budget import ProxyBudget
@@ -38,6 +50,7 @@ from workers.signals import SIGNALS
 
 if TYPE_CHECKING:
     from workers.data import DataConfig
+
 
 @dataclass(frozen=True)
 class SearchSection:
@@ -233,61 +246,6 @@ _SECTIONS = (
     "resources",
     "confirm",
 )
-Check = Callable[[str, Any], Any]
-
-
-def _str(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
-    return value
-
-
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name}: expected true or false, got {value!r}")
-    return value
-
-
-def _optional(check: Check) -> Check:
-    return lambda name, value: None if value is None else check(name, value)
-
-
-def _int(minimum: int) -> Check:
-    def check(name: str, value: Any) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-        return value
-
-    return check
-
-
-def _number(low: float, high: float, *, open_low: bool = False) -> Check:
-    def check(name: str, value: Any) -> float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or value > high or value < low or (open_low and value == low):
-            bound = f"({low}, {high}]" if open_low else f"[{low}, {high}]"
-            raise ValueError(f"{name}: expected a number in {bound}, got {value!r}")
-        return float(value)
-
-    return check
-
-
-def _one_of(allowed: tuple[str, ...]) -> Check:
-    return _among(lambda: allowed)
-
-
-def _among(names: Callable[[], tuple[str, ...]]) -> Check:
-    """Checks that a value is one of ``names()``, read when checked (a registry may grow)."""
-
-    def check(name: str, value: Any) -> str:
-        allowed = names()
-        if value not in allowed:
-            raise ValueError(f"{name}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
-        return str(value)
-
-    return check
-
-
 _REGISTRIES = {"sampler": ("nas.sampling", "SAMPLERS"), "pruner": ("nas.pruning", "PRUNERS")}
 """Where each section's registry lives; imported on first use, not here: they import Optuna."""
 
@@ -298,7 +256,7 @@ def _registry(kind: str) -> Any:
 
 
 def _registered(kind: str) -> Check:
-    return _among(lambda: _registry(kind).names())
+    return among(lambda: _registry(kind).names())
 
 
 def _check_strategies(config: SearchConfig) -> None:
@@ -315,98 +273,44 @@ def _check_strategies(config: SearchConfig) -> None:
             raise ValueError(f"{kind}: {exc}") from None
 
 
-def _list_of(item: Check, *, empty: bool = False) -> Check:
-    def check(name: str, value: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple) or not (value or empty):
-            raise ValueError(f"{name}: expected a non-empty list, got {value!r}")
-        items = tuple(item(f"{name}[{i}]", v) for i, v in enumerate(value))
-        if len(set(items)) != len(items):
-            raise ValueError(f"{name}: has duplicates: {list(value)!r}")
-        return items
-
-    return check
-
-
-def _params(name: str, value: Any) -> dict[str, dict[str, tuple[Choice, ...]]]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name}: expected a table like [space.params.se] ratio = [8, 16]")
-    out: dict[str, dict[str, tuple[Choice, ...]]] = {}
-    for block, table in value.items():
-        where = f"{name}.{block}"
-        if block not in block_names():
-            raise ValueError(f"{where}: unknown block; allowed: {', '.join(block_names())}")
-        info = block_info(block)
-        if not isinstance(table, Mapping):
-            raise ValueError(f"{where}: expected a table of parameter lists")
-        reject_unknown(where, table, tuple(info.param_index))
-        out[block] = {}
-        for param, choices in table.items():
-            declared = info.param_index[param]
-
-            def legal(n: str, v: Any, p: Any = declared) -> Any:
-                problem = p.check(v)
-                if problem:
-                    raise ValueError(f"{n}: {problem}")
-                return v
-
-            out[block][param] = _list_of(legal)(f"{where}.{param}", choices)
-    return out
-
-
-def _storage_path(name: str, value: Any) -> str:
-    """A URI (``scheme://...``) as given; a local folder made absolute (Ray runs each trial in
-    a folder of its own) that exists writable or can be created under a writable parent."""
-    text = _str(name, value)
-    if "://" in text:
-        return text
-    path = Path(text).expanduser().resolve()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(
-            f"{name}: {path} is not a writable folder ({existing} is not one this user can "
-            "write); give another folder, or leave it unset for a temporary one"
-        )
-    return str(path)
-
-
 _SEARCH: dict[str, Check] = {
     "study": check_study_name,
-    "storage": _optional(_str),
-    "artifacts": _optional(_str),
-    "trials": _int(1),
-    "concurrency": _int(1),
-    "seed": _optional(_int(0)),
+    "storage": optional(string),
+    "artifacts": optional(string),
+    "trials": integer(1),
+    "concurrency": integer(1),
+    "seed": optional(integer(0)),
     "sampler": _registered("sampler"),
     "pruner": _registered("pruner"),
 }
 _SPACE: dict[str, Check] = {
-    "backbone": _among(lambda: tuple(BACKBONES)),
-    "width": _number(0.0, 8.0, open_low=True),
-    "stages": _optional(_list_of(_int(0))),
-    "blocks": _optional(_list_of(_among(block_names))),
-    "positions": _optional(_list_of(_one_of(POSITIONS))),
-    "selectors": _optional(_list_of(_one_of(SELECTORS))),
-    "params": _params,
+    "backbone": among(lambda: tuple(BACKBONES)),
+    "width": number(0.0, 8.0, open_low=True),
+    "stages": optional(list_of(integer(0))),
+    "blocks": optional(list_of(among(block_names))),
+    "positions": optional(list_of(one_of(POSITIONS))),
+    "selectors": optional(list_of(one_of(SELECTORS))),
+    "params": block_params,
 }
 _OBJECTIVES: dict[str, Check] = {
-    "extra": _list_of(_among(extra_names), empty=True),
-    "signal": _among(lambda: tuple(SIGNALS)),
+    "extra": list_of(among(extra_names), empty=True),
+    "signal": among(lambda: tuple(SIGNALS)),
 }
 _RESOURCES: dict[str, Check] = {
-    "cpus_per_trial": _number(0.0, 1024.0, open_low=True),
-    "gpus_per_trial": _optional(_number(0.0, 64.0)),
-    "max_trial_seconds": _optional(_number(0.0, 1e7, open_low=True)),
-    "reuse_actors": _bool,
-    "storage_path": _optional(_storage_path),
+    "cpus_per_trial": number(0.0, 1024.0, open_low=True),
+    "gpus_per_trial": optional(number(0.0, 64.0)),
+    "max_trial_seconds": optional(number(0.0, 1e7, open_low=True)),
+    "reuse_actors": boolean,
+    "storage_path": optional(writable_folder),
 }
 
 
 _CONFIRM: dict[str, Check] = {
-    "after_search": _bool,
-    "scale": _number(1.0, 1000.0),
-    "val_samples": _optional(_int(1)),
-    "seeds": _int(1),
-    "members": _optional(_int(1)),
+    "after_search": boolean,
+    "scale": number(1.0, 1000.0),
+    "val_samples": optional(integer(1)),
+    "seeds": integer(1),
+    "members": optional(integer(1)),
 }
 
 
