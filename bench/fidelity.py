@@ -110,7 +110,7 @@ def train_one(spec: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
     from searchspace.spec import ArchSpec
     from workers.budget import ProxyBudget
     from workers.data import DataConfig
-    from workers.errors import TrainingFailed
+    from workers.failures import TrainingFailed
     from workers.train import train_proxy
 
     torch.set_num_threads(1)

@@ -4,6 +4,7 @@
 - :mod:`workers.data`: :class:`DataConfig`, :func:`dataset_shape`, :func:`load_splits`.
 - :mod:`workers.train`: :func:`train_proxy`, the plain Python + torch loop with a callback.
 - :mod:`workers.trainable`: :func:`proxy_trainable`, the thin Ray Tune wrapper.
+- :mod:`workers.failures`: :class:`TrainingFailed`, why a proxy could not be trained.
 
 Only this package's light modules are imported here; torch-heavy ones are imported explicitly.
 """
@@ -11,6 +12,5 @@ Only this package's light modules are imported here; torch-heavy ones are import
 from __future__ import annotations
 
 from workers.budget import ProxyBudget
-from workers.errors import TrainingFailed
 
-__all__ = ["ProxyBudget", "TrainingFailed"]
+__all__ = ["ProxyBudget"]

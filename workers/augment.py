@@ -8,6 +8,8 @@ Random offsets come from a CPU ``torch.Generator``, so a seed fixes them on any 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -16,6 +18,24 @@ from torch import Tensor
 def crop_padding(size: int) -> int:
     """Padding for a ``size``-pixel image: 4 at 28-32 pixels (the CIFAR recipe), 1/8 of it."""
     return max(1, (size + 4) // 8)
+
+
+@dataclass(frozen=True)
+class Augment:
+    """What the training split applies per batch: crop padding and whether to flip."""
+
+    padding: int
+    flip: bool
+
+    @classmethod
+    def for_size(cls, size: int, flip: bool) -> Augment:
+        """The recipe for ``size``-pixel images (:func:`crop_padding`); ``flip`` where the data
+        allows mirroring."""
+        return cls(crop_padding(size), flip)
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        """``(B, C, H, W) -> (B, C, H, W)``, offsets and flips drawn from ``generator``."""
+        return random_crop_flip(x, generator, padding=self.padding, flip=self.flip)
 
 
 def random_crop_flip(x: Tensor, generator: torch.Generator, *, padding: int, flip: bool) -> Tensor:

@@ -8,7 +8,8 @@ Two sources behind one interface, :class:`Batches`:
   with worker processes and pinned memory, for data that should not sit in memory.
 
 Both yield ``x`` float ``(B, C, H, W)`` normalised with the training split's per-channel mean
-and standard deviation, and ``y`` int64 ``(B,)``, on the device.
+and standard deviation (training batches then augmented by :class:`workers.augment.Augment`),
+and ``y`` int64 ``(B,)``, on the device.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from workers.augment import crop_padding, random_crop_flip
+from workers.augment import Augment
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,6 @@ class Normalize:
     def __call__(self, images: Tensor) -> Tensor:
         """uint8 ``(B, C, H, W)`` -> float ``(B, C, H, W)``."""
         return torch.addcmul(self.shift[:, None, None], images.float(), self.scale[:, None, None])
-
-
-@dataclass(frozen=True)
-class Augment:
-    """What the training split applies per batch: crop padding and whether to flip."""
-
-    padding: int
-    flip: bool
-
-    @classmethod
-    def for_size(cls, size: int, flip: bool) -> Augment:
-        return cls(crop_padding(size), flip)
 
 
 class Batches(Protocol):
@@ -111,9 +100,7 @@ class TensorBatches:
     def _prepare(self, images: Tensor) -> Tensor:
         x = self.normalize(images)
         if self.augment is not None and self.generator is not None:
-            x = random_crop_flip(
-                x, self.generator, padding=self.augment.padding, flip=self.augment.flip
-            )
+            x = self.augment(x, self.generator)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
@@ -156,9 +143,7 @@ class LoaderBatches:
         for images, labels in self.loader:
             x = self.normalize(images.to(self.device, non_blocking=True))
             if self.augment is not None and self.generator is not None:
-                x = random_crop_flip(
-                    x, self.generator, padding=self.augment.padding, flip=self.augment.flip
-                )
+                x = self.augment(x, self.generator)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, labels.to(self.device, non_blocking=True)

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch.utils.data import Subset
 
 from workers._fields import flag, integer, number, reject_unknown
-from workers.batches import Augment, Batches, LoaderBatches, Normalize, TensorBatches
+from workers.augment import Augment
+from workers.batches import Batches, LoaderBatches, Normalize, TensorBatches
 from workers.datasets import DatasetSource, ImageTensors, dataset_names, get_source
 
 

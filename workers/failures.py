@@ -1,4 +1,9 @@
-"""Turn what goes wrong inside a training step into one actionable :class:`TrainingFailed` line."""
+"""Why a proxy could not be trained: :class:`TrainingFailed`, and the constructors that turn what
+goes wrong inside a training step (a diverging loss, running out of memory, an exception in the
+model) into its one actionable line, the reason the search stores for the trial.
+
+Imports torch (to recognise its errors and modules); torch-free code catches nothing from here.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,23 @@ import torch
 from torch import nn
 
 from searchspace.spec import ArchSpec
-from workers.errors import TrainingFailed
 
 _OOM = re.compile(r"out of memory|can't allocate memory|not enough memory", re.IGNORECASE)
+
+
+class TrainingFailed(RuntimeError):
+    """Training stopped for a reason that retrying the same spec and budget will not fix.
+
+    Raised for a diverging loss (NaN/inf), running out of memory, or an exception inside the
+    model's forward pass. ``str(exc)`` is one line naming the cause and a way forward.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(" ".join(reason.split()))
+
+    @property
+    def reason(self) -> str:
+        return str(self)
 
 
 def non_finite_loss(epoch: int, step: int, value: float, lr: float) -> TrainingFailed:

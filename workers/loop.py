@@ -19,7 +19,7 @@ from searchspace.spec import ArchSpec
 from workers import failures
 from workers.batches import Batches
 from workers.budget import ProxyBudget
-from workers.errors import TrainingFailed
+from workers.failures import TrainingFailed
 
 CHECK_EVERY = 8
 """Steps between NaN/inf checks of the loss (one device synchronisation each)."""

@@ -69,7 +69,7 @@ def train_proxy(
     ``best_val_accuracy``, ``last_val_accuracy``, ``val_accuracy`` (the last),
     ``epochs_trained``, ``wall_time_s``, ``params``, ``macs``, ``proxy``, ``stopped_early``.
 
-    Raises :class:`workers.errors.TrainingFailed` on NaN/inf loss, out-of-memory, or an
+    Raises :class:`workers.failures.TrainingFailed` on NaN/inf loss, out-of-memory, or an
     exception inside the model, and ``ValueError`` for missing data or a bad budget.
     """
     started = time.perf_counter()

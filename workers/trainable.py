@@ -6,7 +6,7 @@
 ``model.pt`` (the proxy's plain ``state_dict``) and ``train_state.pt`` (see
 :mod:`workers.state`), and a restored trial (``tune.get_checkpoint()``) resumes at the next
 epoch. The last report carries ``"done": True`` and the final metrics. A
-:class:`~workers.errors.TrainingFailed` (or a ``ValueError`` such as missing data) is
+:class:`~workers.failures.TrainingFailed` (or a ``ValueError`` such as missing data) is
 reported, not raised, as one final result
 ``{"error": reason, "done": True, "epoch": last epoch}``: a raised exception would reach the
 search as a Ray traceback and lose the one-line reason. Ray 2.60 note: inside Tune use
@@ -21,7 +21,7 @@ from typing import Any
 from searchspace.spec import ArchSpec
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
-from workers.errors import TrainingFailed
+from workers.failures import TrainingFailed
 
 
 def trainable_resources(cpus: float = 1.0, gpu_fraction: float = 0.0) -> dict[str, float]:

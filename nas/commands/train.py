@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     spec = read_spec(args.spec)
     from nas.commands._io import check_output
     from workers.data import check_readable
-    from workers.errors import TrainingFailed
+    from workers.failures import TrainingFailed
     from workers.train import plan_proxy, train_proxy
 
     saved = check_output("--save", args.save, directory=True) if args.save else None

@@ -102,7 +102,7 @@ def _store(
 def _train(spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
     """One confirmation run (inside a Ray worker): final accuracy and time, or the error."""
     from searchspace.spec import ArchSpec
-    from workers.errors import TrainingFailed
+    from workers.failures import TrainingFailed
     from workers.train import train_proxy
 
     started = time.perf_counter()

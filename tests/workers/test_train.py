@@ -18,7 +18,7 @@ from workers import failures
 from workers.batches import Normalize, TensorBatches
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
-from workers.errors import TrainingFailed
+from workers.failures import TrainingFailed
 from workers.loop import Loop
 from workers.recipe import make_optimizer, make_schedule
 from workers.state import TrainState
