@@ -32,15 +32,8 @@ from nas.search.handle import StudyHandle
 from nas.search.preflight import ResourcesMissing, check_before_storage, check_resources
 from nas.search.resources import trial_resources
 from nas.search.study import finished_count, prepare_study
+from nas.search.tuner import quiet_ray
 from nas.space import SearchSpace
-
-QUIET_ENV = {
-    "RAY_TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
-    "RAY_DEDUP_LOGS": "1",
-    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
-    "PYTHONWARNINGS": "ignore::DeprecationWarning",
-}
-"""Environment that keeps Ray quiet and skips Tune's per-trial CSV/JSON/TensorBoard files."""
 
 
 @dataclass
@@ -172,19 +165,12 @@ def _run_ray(
 
     Raises :class:`SearchFailed` (one line: what failed, what to do) on a driver error.
     """
-    for key, value in QUIET_ENV.items():
-        os.environ.setdefault(key, value)
-    # Tune's new output engine prints an experiment banner even at verbose=0; the legacy
-    # engine at verbose=0 prints nothing, so it is the quiet one.
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "1" if verbose else "0"
-    # A trial that raises is stored FAIL with its reason; its traceback only with --verbose.
-    os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "1" if verbose else "0"
+    quiet_ray(verbose)
     import ray
-    from ray import tune
 
     from nas.search.progress import ProgressLine
-    from nas.search.scheduler import PruningScheduler
     from nas.search.searcher import StudySearcher
+    from nas.search.tuner import build_tuner
     from storage import artifact_store
 
     searcher = StudySearcher(
@@ -214,31 +200,7 @@ def _run_ray(
             started_ray = True
         check_resources(trial_resources(config), ray.cluster_resources())
         _on_sigterm(_stop_like_ctrl_c)  # again: ray.init installs its own (exit status 15)
-        if trainable is None:
-            from workers.trainable import proxy_trainable
-
-            trainable = proxy_trainable
-        tuner = tune.Tuner(
-            tune.with_resources(trainable, trial_resources(config)),
-            tune_config=tune.TuneConfig(
-                search_alg=searcher,
-                scheduler=PruningScheduler(
-                    handle, searcher.ledger, config.resources.max_trial_seconds
-                ),
-                num_samples=-1,
-                reuse_actors=config.resources.reuse_actors,
-                max_concurrent_trials=config.search.concurrency,
-            ),
-            run_config=tune.RunConfig(
-                name=config.search.study,
-                storage_path=workdir,
-                verbose=2 if verbose else 0,
-                callbacks=[progress],
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                failure_config=tune.FailureConfig(max_failures=0),
-            ),
-        )
-        tuner.fit()
+        build_tuner(config, handle, searcher, [progress], workdir, trainable, verbose=verbose).fit()
     except ResourcesMissing:
         raise
     except Exception as exc:  # Ctrl-C is Tune's to handle: it stops and returns
