@@ -1,6 +1,7 @@
 """Everything SQL: the Optuna storage behind a URL, artifacts beside it, and read queries.
 
-``storage`` imports only :mod:`searchspace` (and Optuna/SQLAlchemy); ``nas`` builds on it.
+``storage`` imports none of this project's packages, only Optuna and SQLAlchemy (and the
+PostgreSQL driver when a URL needs it); ``nas`` builds on it.
 """
 
 from __future__ import annotations
