@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from nas.config import SpaceSection
-from searchspace.backbones import StageShape, get_backbone, stage_shapes
+from searchspace.backbones import get_backbone
 from searchspace.catalog import Choice, block_info, block_names
+from searchspace.layout import StageShape, stage_shapes
 from searchspace.spec import SELECTORS, ArchSpec
 
 
@@ -242,11 +243,8 @@ def _stage_choices(
 
 
 def _widths(shape: StageShape, positions: tuple[str, ...]) -> set[int]:
-    """Every channel width a block at any of ``positions`` can meet in this stage."""
-    widths = set()
-    for position in positions:
-        if position == "stage_end":
-            widths.add(shape.out_channels)
-        else:
-            widths.update(shape.channels_at(position, b) for b in range(shape.depth))
-    return widths
+    """Every channel width a block at any of ``positions`` can meet in this stage.
+
+    Any selector may be drawn, so every residual block counts (selector ``all``).
+    """
+    return {w for position in positions for w in shape.attention_widths(position, "all")}

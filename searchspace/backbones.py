@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from searchspace.layout import StageShape, scaled_channels, stage_shapes
+
+__all__ = ["BACKBONES", "Backbone", "StageShape", "feature_sizes", "get_backbone", "stage_shapes"]
+
 
 @dataclass(frozen=True)
 class Backbone:
@@ -49,8 +53,8 @@ class Backbone:
         return tuple(1 if i == 0 else 2 for i in range(self.num_stages))
 
     def scaled(self, channels: int, width: float) -> int:
-        """``channels`` at width multiplier ``width``, never below one channel."""
-        return max(1, round(channels * width))
+        """``channels`` at multiplier ``width``: :func:`searchspace.layout.scaled_channels`."""
+        return scaled_channels(channels, width)
 
 
 BACKBONES: dict[str, Backbone] = {
@@ -76,47 +80,6 @@ def get_backbone(name: str) -> Backbone:
     except KeyError:
         known = ", ".join(BACKBONES)
         raise ValueError(f"backbone: unknown {name!r}; allowed: {known}") from None
-
-
-@dataclass(frozen=True)
-class StageShape:
-    """Channel widths one stage offers its attention blocks, at a given width multiplier.
-
-    Attributes:
-        in_channels: input of the stage's first block (the stem's or previous stage's output).
-        planes: width of the 3x3 conv (``mid`` and ``replace`` points).
-        out_channels: output of every block (``branch``, ``post``, ``identity``, ``stage_end``).
-        depth: number of residual blocks.
-        stride: stride of the first block.
-    """
-
-    in_channels: int
-    planes: int
-    out_channels: int
-    depth: int
-    stride: int
-
-    def channels_at(self, position: str, block_index: int) -> int:
-        """Channels an attention block sees at ``position`` of block ``block_index``."""
-        if position == "pre":
-            return self.in_channels if block_index == 0 else self.out_channels
-        if position in ("mid", "replace"):
-            return self.planes
-        return self.out_channels
-
-
-def stage_shapes(backbone: Backbone, width: float) -> tuple[StageShape, ...]:
-    """Per-stage channel widths of ``backbone`` at multiplier ``width``."""
-    shapes = []
-    in_channels = backbone.scaled(backbone.stem, width)
-    for depth, planes, stride in zip(
-        backbone.depths, backbone.planes, backbone.stage_strides(), strict=True
-    ):
-        width_planes = backbone.scaled(planes, width)
-        out = width_planes * backbone.expansion
-        shapes.append(StageShape(in_channels, width_planes, out, depth, stride))
-        in_channels = out
-    return tuple(shapes)
 
 
 def feature_sizes(backbone: Backbone, input_size: int) -> tuple[int, ...]:

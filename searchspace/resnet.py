@@ -10,8 +10,9 @@ its BN and ReLU), ``attn`` (end of the branch, before the add, as timm names it)
 appended to the stage's ``nn.Sequential``; a ``replace`` block takes the place of the 3x3 conv.
 Empty slots are ``nn.Identity``, which has no parameters and no state_dict keys.
 
-This module imports only torch and :mod:`searchspace.layout`, so ``nas export`` can copy it
-into a self-contained file.
+This module imports only torch and :mod:`searchspace.layout` (which blocks get attention, and
+the channels each sees: one rule for the builder, the specs and the search space), so
+``nas export`` can copy it into a self-contained file.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from searchspace.layout import selected_blocks
+from searchspace.layout import block_channels, selected_blocks
 
 BlockFactory = Callable[..., nn.Module]
 """``factory(name, channels, stride=1, **params) -> nn.Module``: builds one attention block."""
@@ -188,7 +189,9 @@ def _make_stage(
         block_stride = stride if index == 0 else 1
         attention: dict[str, nn.Module] = {}
         if index in chosen and position != "stage_end":
-            channels = {"pre": block_in, "mid": planes, "replace": planes}.get(position, out)
+            channels = block_channels(
+                position, index, in_channels=inplanes, planes=planes, out_channels=out
+            )
             conv_stride = block_stride if unit is Bottleneck else 1
             extra = {"stride": conv_stride} if position == "replace" else {}
             attention[position] = factory(name, channels, **extra, **params)

@@ -20,15 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from searchspace.backbones import BACKBONES, Backbone, get_backbone, stage_shapes
+from searchspace.backbones import BACKBONES, Backbone, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info
-from searchspace.layout import selected_blocks
+from searchspace.layout import selected_blocks, stage_shapes
 
 SELECTORS: tuple[str, ...] = ("all", "first", "last", "alternate")
 """Which residual blocks of a stage get the attention block."""
 
 _STAGE_KEYS = ("block", "params", "position", "blocks")
+_PLAIN_MEANING = {"params": "parameters", "position": "insertion point", "blocks": "block selector"}
 _SPEC_KEYS = ("backbone", "width", "in_channels", "num_classes", "input_size", "stages")
+_SCALE_KEYS = ("width", "input_size", "in_channels", "num_classes")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class StageSpec:
             return "none"
         args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         return f"{self.block}({args})@{self.position}/{self.blocks}"
+
+
+_PLAIN_STAGE = StageSpec().to_dict()
 
 
 @dataclass(frozen=True)
@@ -120,18 +125,29 @@ class ArchSpec:
         in_channels: int | None = None,
         num_classes: int | None = None,
     ) -> ArchSpec:
-        """The same attention layout at another scale (a proxy, or another dataset's shape)."""
-        changed = {
-            k: v
-            for k, v in {
-                "width": width,
-                "input_size": input_size,
-                "in_channels": in_channels,
-                "num_classes": num_classes,
-            }.items()
-            if v is not None
-        }
-        return ArchSpec.from_dict({**self.to_dict(), **changed})
+        """The same attention layout at another scale (a proxy, or another dataset's shape).
+
+        The one way to rescale a spec: the result is validated like a spec read from JSON,
+        so a layout that no longer fits (a reduction ratio larger than the narrowed channels,
+        heads that no longer divide them) is refused with a ``ValueError`` naming the new
+        scale, the stage and the parameter. :func:`workers.proxy.make_proxy` widens a proxy
+        until :meth:`problems_at` is empty before it rescales.
+        """
+        values = (width, input_size, in_channels, num_classes)
+        changed = {k: v for k, v in zip(_SCALE_KEYS, values, strict=True) if v is not None}
+        try:
+            return ArchSpec.from_dict({**self.to_dict(), **changed})
+        except ValueError as exc:
+            scale = ", ".join(f"{k} {v}" for k, v in changed.items())
+            raise ValueError(f"rescaled to {scale}: {exc}") from None
+
+    def problems_at(self, width: float) -> list[str]:
+        """Why this layout's parameters would not fit at ``width`` (empty when they all do)."""
+        return [
+            problem
+            for index, stage in enumerate(self.stages)
+            for problem in stage_problems(index, stage, self.info, width)
+        ]
 
     @classmethod
     def from_json(cls, text: str) -> ArchSpec:
@@ -200,6 +216,26 @@ def _positive(name: str, value: Any) -> int:
     return value
 
 
+def stage_problems(index: int, stage: StageSpec, backbone: Backbone, width: float) -> list[str]:
+    """Why ``stage``'s parameters do not fit the channels it meets at ``width`` (empty: they do).
+
+    Every width the block meets where ``stage`` puts it (:meth:`StageShape.attention_widths`)
+    is checked against each parameter's rule, so a reduction ratio larger than the channels
+    and a head count that does not divide them are both found.
+    """
+    if stage.block == "none":
+        return []
+    info = block_info(stage.block)
+    shape = stage_shapes(backbone, width)[index]
+    problems = []
+    for channels in shape.attention_widths(stage.position, stage.blocks):
+        for name, value in stage.params.items():
+            problem = info.param_index[name].check(value, channels)
+            if problem:
+                problems.append(f"stages[{index}].params.{name}: {problem}")
+    return problems
+
+
 def _parse_stage(index: int, raw: Any, backbone: Backbone, width: float) -> StageSpec:
     where = f"stages[{index}]"
     if not isinstance(raw, Mapping):
@@ -207,6 +243,7 @@ def _parse_stage(index: int, raw: Any, backbone: Backbone, width: float) -> Stag
     _reject_unknown(where, raw, _STAGE_KEYS)
     info = block_info(_typed(f"{where}.block", raw.get("block", "none"), str))
     if info.name == "none":
+        _reject_plain_fields(where, raw)
         return StageSpec()
     if not info.is_legal_stage(index, backbone.num_stages):
         late = ", ".join(str(i) for i in range(backbone.num_stages // 2, backbone.num_stages))
@@ -224,25 +261,36 @@ def _parse_stage(index: int, raw: Any, backbone: Backbone, width: float) -> Stag
     selector = raw.get("blocks", "all")
     if selector not in SELECTORS:
         raise ValueError(f"{where}.blocks: {selector!r}; allowed: {', '.join(SELECTORS)}")
-    if position == "stage_end":
-        selector = "all"
+    if position == "stage_end" and selector != "all":
+        raise ValueError(
+            f"{where}.blocks: {selector!r} contradicts position 'stage_end', which places one "
+            "block after the stage's last residual block; omit blocks (or give 'all')"
+        )
     params = _parse_params(where, info.name, raw.get("params", {}))
     stage = StageSpec(info.name, params, position, selector)
-    shape = stage_shapes(backbone, width)[index]
-    if position == "stage_end":
-        widths = {shape.out_channels}
-    else:
-        widths = {
-            shape.channels_at(position, b)
-            for b in range(shape.depth)
-            if stage.applies_to(b, shape.depth)
-        }
-    for channels in sorted(widths):
-        for name, value in params.items():
-            problem = info.param_index[name].check(value, channels)
-            if problem:
-                raise ValueError(f"{where}.params.{name}: {problem}")
+    problems = stage_problems(index, stage, backbone, width)
+    if problems:
+        raise ValueError(problems[0])
     return stage
+
+
+def _reject_plain_fields(where: str, raw: Mapping[str, Any]) -> None:
+    """Refuse what a ``none`` stage would ignore (a forgotten ``block``); omitted is the default.
+
+    The values :meth:`StageSpec.to_dict` writes for a plain stage are accepted, so it reads back.
+    """
+    for key in (k for k in ("params", "position", "blocks") if k in raw):
+        if raw[key] == _PLAIN_STAGE[key] and type(raw[key]) is type(_PLAIN_STAGE[key]):
+            continue
+        what = _PLAIN_MEANING[key]
+        if "block" not in raw:
+            raise ValueError(
+                f"{where}.{key}: given without a block, so the stage is 'none', which has no "
+                f'{what}; name the block (e.g. "block": "se") or omit {key}'
+            )
+        raise ValueError(
+            f'{where}.{key}: block "none" takes no {what}; omit {key} or name a block (e.g. "se")'
+        )
 
 
 def _parse_params(where: str, block: str, raw: Any) -> dict[str, Choice]:

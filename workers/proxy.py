@@ -2,18 +2,17 @@
 
 The layout (which block, with which parameters, where) is kept exactly; only the scale
 changes, and the stem and classifier adapt to the dataset's channels and classes. Narrowing
-can make a declared parameter illegal: a ``reduction`` ratio larger than the channels is
-harmless (blocks clamp hidden widths to >= 1, as SE's ``max(1, C // r)``), but a ``divisor``
-(heads, groups) that no longer divides the channels cannot be built, so the width is raised
-to the smallest multiplier >= the requested one at which every such parameter divides.
+can make a declared parameter illegal (a ``reduction`` ratio larger than the narrowed
+channels, a ``divisor`` such as heads or groups that no longer divides them), and the one
+rescale, :meth:`ArchSpec.with_scale`, refuses such a spec. So the width is first raised to the
+smallest multiplier >= the requested one at which every parameter fits (the full spec's own
+width always does), and the notes say so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from searchspace.backbones import stage_shapes
-from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
 
 
@@ -28,15 +27,15 @@ class Proxy:
 def make_proxy(
     spec: ArchSpec, *, width: float | None, input_size: int, in_channels: int, num_classes: int
 ) -> Proxy:
-    """``spec`` rescaled for training on a dataset of the given shape."""
+    """``spec`` rescaled for training on a dataset of the given shape.
+
+    ``ValueError`` (naming the stage and parameter) when a proxy *wider* than ``spec`` breaks
+    a parameter: only narrowing is adjusted, since the full width is the fallback.
+    """
     target = width if width is not None else spec.width
     chosen = _buildable_width(spec, target)
-    proxy = replace(
-        spec,
-        width=chosen,
-        input_size=input_size,
-        in_channels=in_channels,
-        num_classes=num_classes,
+    proxy = spec.with_scale(
+        width=chosen, input_size=input_size, in_channels=in_channels, num_classes=num_classes
     )
     notes = []
     for field in ("width", "input_size", "in_channels", "num_classes"):
@@ -44,44 +43,19 @@ def make_proxy(
         if full != small:
             notes.append(f"{field} {full} -> {small}")
     if chosen != target:
-        notes.append(f"width {target} raised to {chosen} so every divisor parameter divides")
+        why = spec.problems_at(target)[0]
+        notes.append(f"width {target} raised to {chosen} so every parameter fits ({why})")
     return Proxy(proxy, tuple(notes))
-
-
-def divisor_problems(spec: ArchSpec, width: float) -> list[str]:
-    """Why ``spec``'s layout cannot be built at ``width`` (empty when it can)."""
-    problems = []
-    shapes = stage_shapes(spec.info, width)
-    for index, (stage, shape) in enumerate(zip(spec.stages, shapes, strict=True)):
-        if stage.block == "none":
-            continue
-        info = block_info(stage.block)
-        if stage.position == "stage_end":
-            widths = {shape.out_channels}
-        else:
-            widths = {
-                shape.channels_at(stage.position, b)
-                for b in range(shape.depth)
-                if stage.applies_to(b, shape.depth)
-            }
-        for name, value in stage.params.items():
-            if info.param_index[name].rule != "divisor":
-                continue
-            for channels in sorted(widths):
-                problem = info.param_index[name].check(value, channels)
-                if problem:
-                    problems.append(f"stages[{index}].params.{name}: {problem}")
-    return problems
 
 
 def _buildable_width(spec: ArchSpec, width: float) -> float:
     """The smallest multiplier >= ``width`` (in steps of one channel of the widest stage)."""
-    if width >= spec.width or not divisor_problems(spec, width):
+    if width >= spec.width or not spec.problems_at(width):
         return width
     step = 1.0 / max(spec.info.planes)
     candidate = width
     while candidate < spec.width:
         candidate = round(candidate + step, 6)
-        if not divisor_problems(spec, candidate):
+        if not spec.problems_at(candidate):
             return min(candidate, spec.width)
     return spec.width

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,10 @@ from searchspace.spec import ArchSpec
 def proxy_spec(spec: ArchSpec, proxy: Any) -> ArchSpec:
     """``spec`` at the scale recorded in the trial's ``proxy`` attribute.
 
-    The numbers are checked here (finite width in (0, 8], positive integers); the layout is
-    ``spec``'s, already validated. ``dataclasses.replace`` rather than re-validation, because a
-    proxy may be narrower than a ``reduction`` ratio, which the blocks clamp (as the workers do).
+    The recorded numbers are checked here first (finite width in (0, 8], positive integers),
+    so a damaged attribute is named as such; the rescale is :meth:`ArchSpec.with_scale`, the
+    one that validates, so a layout whose parameters do not fit at the recorded width is
+    refused naming the stage and parameter instead of exporting a network that differs.
     """
     if not isinstance(proxy, Mapping):
         raise ValueError("the trial has no 'proxy' attribute, so the weights' scale is unknown")
@@ -41,13 +41,7 @@ def proxy_spec(spec: ArchSpec, proxy: Any) -> ArchSpec:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"proxy {key} {value!r} is not a positive integer")
         sizes[key] = value
-    return replace(
-        spec,
-        width=float(width),
-        input_size=sizes["input_size"],
-        in_channels=sizes["in_channels"],
-        num_classes=sizes["num_classes"],
-    )
+    return spec.with_scale(width=float(width), **sizes)
 
 
 def scale_note(spec: ArchSpec) -> str:

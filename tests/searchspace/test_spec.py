@@ -56,8 +56,8 @@ def test_equivalent_specs_share_a_canonical_id() -> None:
             "backbone": "resnet20",
             "stages": [
                 {"block": "se", "params": {"ratio": 16}, "position": "branch", "blocks": "all"},
-                {"block": "none", "position": "post", "blocks": "first"},
-                {"block": "se", "position": "stage_end", "blocks": "last"},
+                {"block": "none", "params": {}, "position": "branch", "blocks": "all"},
+                {"block": "se", "position": "stage_end", "blocks": "all"},
             ],
         }
     )
@@ -114,6 +114,46 @@ def test_equivalent_specs_share_a_canonical_id() -> None:
         ({"backbone": "resnet20", "width": 0}, "width: must be in (0, 8]"),
         ({"backbone": "resnet20", "num_classes": -1}, "num_classes: expected a positive integer"),
         ({"backbone": "resnet20", "stages": [[], {}, {}]}, "stages[0]: expected an object"),
+        # given and ignored is an error (issue #15); omitted takes the default
+        (
+            {
+                "backbone": "resnet20",
+                "stages": [
+                    {},
+                    {},
+                    {
+                        "block": "none",
+                        "params": {"ratio": 9999},
+                        "position": "nowhere",
+                        "blocks": "bogus",
+                    },
+                ],
+            },
+            'stages[2].params: block "none" takes no parameters',
+        ),
+        (
+            {"backbone": "resnet20", "stages": [{}, {"block": "none", "position": "post"}, {}]},
+            'stages[1].position: block "none" takes no insertion point',
+        ),
+        (
+            {"backbone": "resnet20", "stages": [{}, {"block": "none", "blocks": "first"}, {}]},
+            'stages[1].blocks: block "none" takes no block selector',
+        ),
+        (
+            {"backbone": "resnet20", "stages": [{"params": {"ratio": 8}}, {}, {}]},
+            "stages[0].params: given without a block, so the stage is 'none'",
+        ),
+        (
+            {"backbone": "resnet20", "stages": [{}, {}, {"position": "post"}]},
+            "stages[2].position: given without a block",
+        ),
+        (
+            {
+                "backbone": "resnet20",
+                "stages": [{"block": "se", "position": "stage_end", "blocks": "first"}, {}, {}],
+            },
+            "stages[0].blocks: 'first' contradicts position 'stage_end'",
+        ),
     ],
 )
 def test_bad_specs_name_the_field(data: dict[str, object], message: str) -> None:
@@ -140,14 +180,27 @@ def test_ratio_is_checked_against_the_width_at_its_position() -> None:
         ArchSpec.from_dict(bad)
 
 
-def test_stage_end_ignores_the_block_selector() -> None:
+def test_omitted_fields_take_defaults_and_written_ones_read_back() -> None:
+    """A stage_end block applies once, so ``blocks`` omitted (or the canonical ``all``) is it."""
     a = ArchSpec.from_dict(
-        {
-            "backbone": "resnet20",
-            "stages": [{"block": "se", "position": "stage_end", "blocks": "first"}, {}, {}],
-        }
+        {"backbone": "resnet20", "stages": [{"block": "se", "position": "stage_end"}, {}, {}]}
     )
     assert a.stages[0].blocks == "all"
+    # What to_dict writes for a plain stage and a stage_end stage is read back unchanged.
+    assert ArchSpec.from_dict(a.to_dict()) == a
+    assert a.to_dict()["stages"][1] == {
+        "block": "none",
+        "params": {},
+        "position": "branch",
+        "blocks": "all",
+    }
+
+
+def test_every_bad_stage_message_is_one_line() -> None:
+    for stage in ({"params": {"ratio": 8}}, {"block": "none", "blocks": "last"}):
+        with pytest.raises(ValueError) as info:
+            ArchSpec.from_dict({"backbone": "resnet20", "stages": [stage, {}, {}]})
+        assert "\n" not in str(info.value) and "stages[0]." in str(info.value)
 
 
 def test_selectors_pick_blocks() -> None:

@@ -1,37 +1,73 @@
+"""The proxy: a spec's layout at the proxy's scale, through the one validated rescale."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
+from nas.export.weights import proxy_spec
 from searchspace.build import build_model
 from searchspace.catalog import block_info, block_names
 from searchspace.spec import ArchSpec
-from workers.proxy import divisor_problems, make_proxy
+from workers.proxy import make_proxy
 
 
 def test_proxy_keeps_the_layout_and_adapts_the_shape() -> None:
     spec = ArchSpec.from_dict(
-        {"backbone": "resnet20", "stages": [{}, {"block": "se", "params": {"ratio": 32}}, {}]}
+        {"backbone": "resnet20", "stages": [{}, {"block": "se", "params": {"ratio": 8}}, {}]}
     )
     proxy = make_proxy(spec, width=0.25, input_size=28, in_channels=1, num_classes=10)
     assert proxy.spec.stages == spec.stages
     assert (proxy.spec.width, proxy.spec.input_size, proxy.spec.in_channels) == (0.25, 28, 1)
-    assert "width 1.0 -> 0.25" in proxy.notes and "input_size 32 -> 28" in proxy.notes
-    # ratio 32 on 8 channels is illegal as a spec, yet the block clamps and builds
+    assert proxy.notes == (
+        "width 1.0 -> 0.25",
+        "input_size 32 -> 28",
+        "in_channels 3 -> 1",
+        "num_classes 1000 -> 10",
+    )
     build_model(proxy.spec)(torch.zeros(2, 1, 28, 28))
 
 
-def test_width_rises_until_divisor_parameters_divide() -> None:
+@pytest.mark.parametrize(
+    ("stage", "problem"),
+    [
+        ({"block": "sasa", "params": {"heads": 8}}, "stages[0].params.heads"),  # a divisor
+        ({"block": "se", "params": {"ratio": 16}}, "stages[0].params.ratio"),  # a reduction
+    ],
+)
+def test_width_rises_until_every_parameter_fits(stage: dict[str, object], problem: str) -> None:
+    """ratio 16 cannot reduce the 4 channels of width 0.25, nor 8 heads divide them."""
+    spec = ArchSpec.from_dict({"backbone": "resnet20", "stages": [stage, {}, {}]})
+    assert spec.problems_at(0.25)
+    proxy = make_proxy(spec, width=0.25, input_size=16, in_channels=3, num_classes=10)
+    width = proxy.spec.width
+    assert 0.25 < width <= 1.0 and not spec.problems_at(width)
+    assert spec.problems_at(width - 1 / 64), "not the smallest buildable width"
+    assert proxy.spec == proxy.spec.validated()
+    raised = [note for note in proxy.notes if f"raised to {width}" in note]
+    assert len(raised) == 1 and problem in raised[0]
+    build_model(proxy.spec)(torch.zeros(1, 3, 16, 16))
+
+
+def test_a_wider_proxy_that_breaks_a_divisor_is_refused() -> None:
     spec = ArchSpec.from_dict(
         {"backbone": "resnet20", "stages": [{"block": "sasa", "params": {"heads": 8}}, {}, {}]}
     )
-    assert divisor_problems(spec, 0.25)
-    proxy = make_proxy(spec, width=0.25, input_size=16, in_channels=3, num_classes=10)
-    width = proxy.spec.width
-    assert 0.25 < width <= 0.5 and not divisor_problems(spec, width)
-    assert divisor_problems(spec, width - 1 / 64), "not the smallest buildable width"
-    assert any(f"raised to {width}" in note for note in proxy.notes)
-    build_model(proxy.spec)(torch.zeros(1, 3, 16, 16))
+    with pytest.raises(ValueError, match=r"^rescaled to width 1\.25, .*stages\[0\]\.params\.heads"):
+        make_proxy(spec, width=1.25, input_size=16, in_channels=3, num_classes=10)
+
+
+def test_export_rebuilds_the_proxy_the_worker_trained() -> None:
+    """``nas export --weights`` rescales by the same validated path, to the same spec."""
+    spec = ArchSpec.from_dict(
+        {"backbone": "resnet20", "stages": [{"block": "se", "params": {"ratio": 16}}, {}, {}]}
+    )
+    proxy = make_proxy(spec, width=0.25, input_size=28, in_channels=1, num_classes=10).spec
+    recorded = {"width": proxy.width, "input_size": 28, "in_channels": 1, "num_classes": 10}
+    assert proxy_spec(spec, recorded) == proxy
+    # the unraised width would need the clamping the old unvalidated path allowed: refused
+    with pytest.raises(ValueError, match=r"stages\[0\]\.params\.ratio: 16 leaves < 1 of the 4"):
+        proxy_spec(spec, {**recorded, "width": 0.25})
 
 
 def _natural_stage(name: str) -> dict[str, object]:
