@@ -6,6 +6,10 @@ attention block executes is counted from the code that executes it, never from a
 that can drift from it. The convention is fvcore's: one MAC per multiply-add of those
 operations (FLOPs / 2); element-wise work (activations, gating products, norms, pooling) is
 not counted. ResNet-50 at 224x224 counts 4.09 GMACs this way.
+
+An einsum is counted as one operation by :func:`searchspace.flops.einsum_macs` rather than
+by the aten ops torch lowers it to: when every contracted index has size 1 torch multiplies
+element-wise, which the counter would count as zero (RGA-C with ratio 8 at a 3x3 extent).
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from searchspace.build import build_model
-from searchspace.flops import EXTRA_FLOP_FORMULAS
+from searchspace.flops import EXTRA_FLOP_FORMULAS, einsum_macs
 from searchspace.spec import ArchSpec
 
 
@@ -42,10 +48,43 @@ def module_cost(module: nn.Module, input_shape: tuple[int, ...]) -> Cost:
     device = next(iter(module.parameters()), torch.empty(0, device="meta")).device
     x = torch.empty(input_shape, device=device)
     counter = FlopCounterMode(display=False, custom_mapping=EXTRA_FLOP_FORMULAS)
-    with counter, torch.no_grad():
+    einsums = _EinsumCounter(counter)
+    with counter, einsums, torch.no_grad():
         module(x)
     module.train(was_training)
-    return Cost(macs=counter.get_total_flops() // 2, params=params)
+    return Cost(macs=(counter.get_total_flops() + einsums.correction) // 2, params=params)
+
+
+class _EinsumCounter(TorchFunctionMode):
+    """Re-counts every ``torch.einsum`` by :func:`einsum_macs`.
+
+    ``torch.einsum`` is decomposed before ``FlopCounterMode`` sees it, so this mode, which
+    sees the call itself, notes what the counter added for its decomposition and keeps the
+    difference to the rule's count in :attr:`correction` (FLOPs, 2 per MAC).
+    """
+
+    def __init__(self, counter: FlopCounterMode) -> None:
+        super().__init__()
+        self.counter = counter
+        self.correction = 0
+
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        if func is not torch.einsum or not args or not isinstance(args[0], str):
+            return func(*args, **kwargs)
+        before = self.counter.get_total_flops()
+        out = func(*args, **kwargs)
+        operands = args[1] if len(args) == 2 and isinstance(args[1], list | tuple) else args[1:]
+        shapes = [tuple(operand.shape) for operand in operands]
+        counted = self.counter.get_total_flops() - before
+        self.correction += 2 * einsum_macs(args[0], shapes) - counted
+        return out
 
 
 def count_cost(spec: ArchSpec) -> Cost:
