@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from nas.cli import main
-from tests.nas.test_search_matrix import fashion_mnist_dir
+from tests.idx import fashion_mnist_dir
 
 SPEC = '{"backbone": "resnet20"}'
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

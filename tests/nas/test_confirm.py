@@ -13,7 +13,7 @@ from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
 from nas.front import StudyFront
 from storage.internals import storage_of, trial_id
-from tests.nas.test_search_defaults import _config
+from tests.nas.searches import small_search
 from workers.budget import ProxyBudget
 
 
@@ -46,7 +46,7 @@ def test_confirm_section_is_checked_at_load(section: dict[str, object], message:
 def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, url = _config(tmp_path, "confirm"), f"sqlite:///{tmp_path / 'nas.db'}"
+    config, url = small_search(tmp_path, "confirm"), f"sqlite:///{tmp_path / 'nas.db'}"
     search = ["search", str(config), "--storage", url, "--trials", "4", "--no-confirm"]
     assert main([*search, "--sampler", "random", "--pruner", "none"]) == 0
     study = optuna.load_study(study_name="confirm", storage=url)

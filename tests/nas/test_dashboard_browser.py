@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nas.test_dashboard_server import STUDY, serving, write_study
+from tests.nas.dashboard import STUDY, serving, write_study
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

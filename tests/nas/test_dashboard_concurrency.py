@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nas.test_dashboard_server import get, serving, write_study
+from tests.nas.dashboard import get, serving, write_study
 
 pytestmark = pytest.mark.slow
 

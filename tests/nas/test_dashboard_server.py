@@ -1,5 +1,4 @@
-"""``nas dashboard`` as a real process on a real SQLite study (helpers shared by the other
-dashboard tests: :func:`write_study`, :func:`serving`)."""
+"""``nas dashboard`` as a real process on a real SQLite study (:mod:`tests.nas.dashboard`)."""
 
 from __future__ import annotations
 
@@ -7,79 +6,12 @@ import json
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import optuna
 import pytest
-from optuna.trial import TrialState, create_trial
 
 from nas.cli import main
-
-STUDY = "tiny-front"
-POINTS = [(0.80, 10e6), (0.70, 8e6), (0.75, 12e6), (0.90, 30e6)]
-
-
-def write_study(url: str, name: str = STUDY) -> int:
-    """A finished study in the study format (docs/study-format.md); returns its id."""
-    from storage import open_storage
-
-    study = optuna.create_study(
-        study_name=name, storage=open_storage(url), directions=["maximize", "minimize"]
-    )
-    study.set_metric_names(["val_accuracy", "macs"])
-    for accuracy, macs in POINTS:
-        spec = {"backbone": "resnet20", "stages": [{}, {}, {"block": "se"}]}
-        study.add_trial(
-            create_trial(
-                state=TrialState.COMPLETE,
-                values=[accuracy, macs],
-                user_attrs={"spec": spec, "macs": int(macs)},
-                intermediate_values={1: accuracy - 0.2, 2: accuracy - 0.05, 3: accuracy},
-            )
-        )
-    return study._study_id
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def get(url: str, timeout: float = 10) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        assert response.status == 200, url
-        return bytes(response.read())
-
-
-@contextmanager
-def serving(url: str, cwd: Path) -> Iterator[str]:
-    """Run ``nas dashboard`` on ``url``; yield its base URL once it answers."""
-    port = free_port()
-    command = [sys.executable, "-m", "nas", "dashboard", "--storage", url, "--port", str(port)]
-    log = cwd / f"dashboard-{port}.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                get(f"{base}/api/studies", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    assert f"at {base}/dashboard/" in log.read_text()
+from tests.nas.dashboard import POINTS, STUDY, free_port, get, serving, write_study
 
 
 def test_serves_the_study_and_prints_its_url(tmp_path: Path) -> None:

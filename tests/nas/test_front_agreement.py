@@ -23,7 +23,7 @@ from nas.search.study import prepare_study
 from nas.space import SearchSpace
 from searchspace.spec import ArchSpec
 from storage import open_storage
-from tests.nas.test_search_matrix import fashion_mnist_dir
+from tests.idx import fashion_mnist_dir
 from workers.data import dataset_shape
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")

@@ -22,35 +22,10 @@ from nas.confirm import confirmations
 from nas.frontier import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
 from nas.search.searcher import INTERRUPTED
-from tests.nas.test_search_matrix import fashion_mnist_dir
+from tests.nas.searches import small_search
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-
-CONFIG = """
-[search]
-study = "{study}"
-[space]
-width = 0.5
-blocks = ["none", "se", "eca"]
-positions = ["branch", "stage_end"]
-[data]
-data_dir = "{data}"
-download = false
-[proxy]
-epochs = 3
-train_samples = 300
-val_samples = 100
-width = 0.25
-batch_size = 50
-augment = false
-"""
-
-
-def _config(tmp_path: Path, study: str) -> Path:
-    path = tmp_path / "search.toml"
-    path.write_text(CONFIG.format(study=study, data=fashion_mnist_dir()))
-    return path
 
 
 def _trials(url: str, study: str) -> dict[TrialState, list[optuna.trial.FrozenTrial]]:
@@ -59,7 +34,7 @@ def _trials(url: str, study: str) -> dict[TrialState, list[optuna.trial.FrozenTr
 
 
 def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
-    config, url = _config(tmp_path, "defaults"), f"sqlite:///{tmp_path / 'nas.db'}"
+    config, url = small_search(tmp_path, "defaults"), f"sqlite:///{tmp_path / 'nas.db'}"
     command = [sys.executable, "-m", "nas", "search", str(config), "--storage", url]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
@@ -101,7 +76,7 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
 def test_tpe_past_its_default_startup_prunes_and_ends_with_a_front(
     tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, url = _config(tmp_path, "tpe"), f"sqlite:///{tmp_path / 'nas.db'}"
+    config, url = small_search(tmp_path, "tpe"), f"sqlite:///{tmp_path / 'nas.db'}"
     args = ["search", str(config), "--storage", url, "--sampler", "tpe", "--trials", "14"]
     args.append("--no-confirm")  # confirmation is tested on the defaults above
     assert main([*args, "--seed", "1"]) == 0
@@ -132,7 +107,7 @@ def test_a_sampler_that_breaks_stops_the_search_in_one_line_and_loses_nothing(
     def breaks(*, seed: int | None = None) -> optuna.samplers.BaseSampler:
         return SamplerView(BreaksAfter(seed=seed))
 
-    config, url = _config(tmp_path, "broken"), f"sqlite:///{tmp_path / 'nas.db'}"
+    config, url = small_search(tmp_path, "broken"), f"sqlite:///{tmp_path / 'nas.db'}"
     args = ["search", str(config), "--storage", url, "--trials", "8", "--no-confirm"]
     try:
         assert main([*args, "--sampler", "breaks"]) == 1

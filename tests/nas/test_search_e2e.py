@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from nas.cli import main
 from nas.frontier import pareto_mask
 from nas.search.searcher import INTERRUPTED
-from tests.nas.idx import write_fashion_mnist
+from tests.idx import write_banded_fashion_mnist
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ PROXY = {
 
 
 def _config(tmp_path: Path, **proxy: object) -> Path:
-    data = write_fashion_mnist(tmp_path / "idx", n=200)
+    data = write_banded_fashion_mnist(tmp_path / "idx", n=200)
     lines = "\n".join(f"{k} = {v}" for k, v in {**PROXY, **proxy}.items())
     path = tmp_path / "search.toml"
     path.write_text(CONFIG.format(data=data, proxy=lines))

@@ -24,7 +24,7 @@ from nas.frontier import pareto_mask
 from nas.pruning import PRUNERS
 from nas.sampling import SAMPLERS
 from nas.search import run_search
-from workers.datasets.fashion_mnist import SYSTEM_DIRS
+from tests.idx import fashion_mnist_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.matrix]
 
@@ -38,13 +38,6 @@ SAMPLER_OPTIONS: dict[str, dict[str, Any]] = {
 }
 PRUNER_OPTIONS: dict[str, dict[str, Any]] = {"median": {"n_startup_trials": 1}}
 BROKEN_REFERENCE = "se_branch"
-
-
-def fashion_mnist_dir() -> str:
-    for folder in SYSTEM_DIRS:
-        if (Path(folder) / "train-images-idx3-ubyte.gz").is_file():
-            return folder
-    pytest.fail(f"Fashion-MNIST IDX files not in {SYSTEM_DIRS}: run bash .ci/setup")
 
 
 def matrix_config(tmp_path: Path, sampler: str, pruner: str) -> SearchConfig:

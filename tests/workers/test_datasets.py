@@ -5,12 +5,10 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from tests.workers.conftest import make_images, write_cifar, write_fashion_mnist
+from tests.workers.datasets import write_cifar, write_fashion_mnist, write_image_folder
 from workers.data import DataConfig, dataset_shape
 from workers.datasets import ImageTensors, fashion_mnist
 
@@ -81,15 +79,6 @@ def test_cifar_pickle_round_trip(tmp_path: Path, classes: int) -> None:
 def test_cifar_missing_batches_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"data_batch_1.*not found"):
         dataset_shape(DataConfig(dataset="cifar10", data_dir=str(tmp_path), download=False))
-
-
-def write_image_folder(root: Path, n: int = 24, size: int = 20) -> np.ndarray:
-    images, labels = make_images(n, size, 3, 3)
-    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-        folder = root / "train" / f"class_{label}"
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image.transpose(1, 2, 0)).save(folder / f"{i:03d}.png")
-    return labels
 
 
 def test_image_folder_shape_and_decoding(tmp_path: Path) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import torch
 
-from tests.workers.conftest import write_fashion_mnist
-from tests.workers.test_datasets import write_image_folder
+from tests.workers.datasets import write_fashion_mnist, write_image_folder
 from workers.augment import random_crop_flip
 from workers.data import DataConfig, load_splits, split_indices
 
@@ -33,7 +32,7 @@ def _splits(root: Path, **kwargs: object):  # type: ignore[no-untyped-def]
 
 
 def _source_ids(batches) -> list[int]:  # type: ignore[no-untyped-def]
-    """Pixel (0, 0) encodes the source image index (mod 256), see conftest."""
+    """Pixel (0, 0) encodes the source image index (mod 256), see tests/workers/datasets.py."""
     norm = batches.normalize
     return [
         round(float((x[i, 0, 0, 0] - norm.shift[0]) / norm.scale[0]))

@@ -12,8 +12,7 @@ from torch import Tensor, nn
 from searchspace.build import build_model
 from searchspace.cost import count_cost
 from searchspace.spec import ArchSpec
-from tests.workers.conftest import write_cifar
-from tests.workers.test_datasets import write_image_folder
+from tests.workers.datasets import write_cifar, write_image_folder
 from workers import failures
 from workers.batches import Normalize, TensorBatches
 from workers.budget import ProxyBudget
