@@ -5,6 +5,9 @@ may ``replace`` the 3x3 conv also take ``stride``. :func:`register` checks that 
 parameters are exactly the declared ones, so the search space (derived from the catalog) and
 the code can never disagree. Every module of this package is imported here, so adding a block
 is one file plus its tests.
+
+Each block's paper is cited once, in its declaration (``BlockInfo.paper``); the block's module
+opens with the paper's link and names that declaration: ``Paper: <link> (citation: ...)``.
 """
 
 from __future__ import annotations

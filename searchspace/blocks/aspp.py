@@ -1,7 +1,6 @@
 """Atrous Spatial Pyramid Pooling, as a stage-end plug-in.
 
-Chen, Papandreou, Schroff, Adam: "Rethinking Atrous Convolution for Semantic Image
-Segmentation" (DeepLab v3), arXiv 2017, https://arxiv.org/abs/1706.05587
+Paper: https://arxiv.org/abs/1706.05587 (citation: :data:`searchspace.catalog.mixed.ASPP`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Asymmetric pyramid non-local block (APNB).
 
-Zhu, Xu, Bai, Huang, Bai: "Asymmetric Non-local Neural Networks for Semantic Segmentation",
-ICCV 2019, https://arxiv.org/abs/1908.07678
+Paper: https://arxiv.org/abs/1908.07678
+(citation: :data:`searchspace.catalog.context.ASYM_NONLOCAL`)
 """
 
 from __future__ import annotations

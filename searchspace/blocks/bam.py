@@ -1,7 +1,6 @@
 """Bottleneck Attention Module.
 
-Park, Woo, Lee, Kweon: "BAM: Bottleneck Attention Module", BMVC 2018,
-https://arxiv.org/abs/1807.06514
+Paper: https://arxiv.org/abs/1807.06514 (citation: :data:`searchspace.catalog.mixed.BAM`)
 """
 
 from __future__ import annotations

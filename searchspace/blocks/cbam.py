@@ -1,7 +1,6 @@
 """Convolutional Block Attention Module.
 
-Woo, Park, Lee, Kweon: "CBAM: Convolutional Block Attention Module", ECCV 2018,
-https://arxiv.org/abs/1807.06521
+Paper: https://arxiv.org/abs/1807.06521 (citation: :data:`searchspace.catalog.mixed.CBAM`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Conditionally parameterized convolution.
 
-Yang, Bender, Le, Ngiam: "CondConv: Conditionally Parameterized Convolutions for Efficient
-Inference", NeurIPS 2019, https://arxiv.org/abs/1904.04971
+Paper: https://arxiv.org/abs/1904.04971 (citation: :data:`searchspace.catalog.kernel.CONDCONV`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Coordinate attention.
 
-Hou, Zhou, Feng: "Coordinate Attention for Efficient Mobile Network Design", CVPR 2021,
-https://arxiv.org/abs/2103.02907
+Paper: https://arxiv.org/abs/2103.02907 (citation: :data:`searchspace.catalog.channel.COORD`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Recurrent criss-cross attention.
 
-Huang, Wang, Huang, Huang, Wei, Liu: "CCNet: Criss-Cross Attention for Semantic Segmentation",
-ICCV 2019, https://arxiv.org/abs/1811.11721
+Paper: https://arxiv.org/abs/1811.11721 (citation: :data:`searchspace.catalog.context.CRISS_CROSS`)
 """
 
 from __future__ import annotations

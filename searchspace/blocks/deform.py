@@ -1,7 +1,7 @@
 """Modulated deformable convolution (DCNv2) through ``torchvision.ops.deform_conv2d``.
 
-Zhu, Hu, Lin, Dai: "Deformable ConvNets v2: More Deformable, Better Results", CVPR 2019,
-https://arxiv.org/abs/1811.11168 (v1: Dai et al., ICCV 2017, https://arxiv.org/abs/1703.06211)
+Paper: https://arxiv.org/abs/1811.11168 (citation: :data:`searchspace.catalog.kernel.DEFORM`)
+(v1: Dai et al., ICCV 2017, https://arxiv.org/abs/1703.06211)
 
 The one block whose exported module imports torchvision: the sampling kernel is
 torchvision's ``torchvision::deform_conv2d`` operator, which also has meta kernels, so the

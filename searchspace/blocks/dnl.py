@@ -1,7 +1,6 @@
 """Disentangled non-local block.
 
-Yin, Yao, Cao, Li, Zhang, Lin, Hu: "Disentangled Non-Local Neural Networks", ECCV 2020,
-https://arxiv.org/abs/2006.06668
+Paper: https://arxiv.org/abs/2006.06668 (citation: :data:`searchspace.catalog.decomposition.DNL`)
 """
 
 from __future__ import annotations

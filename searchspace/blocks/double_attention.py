@@ -1,7 +1,7 @@
 """Double attention (A²) block.
 
-Chen, Kalantidis, Li, Yan, Feng: "A^2-Nets: Double Attention Networks", NeurIPS 2018,
-https://arxiv.org/abs/1810.11579
+Paper: https://arxiv.org/abs/1810.11579
+(citation: :data:`searchspace.catalog.context.DOUBLE_ATTENTION`)
 """
 
 from __future__ import annotations

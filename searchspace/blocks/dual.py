@@ -1,7 +1,6 @@
 """Dual attention: DANet's position and channel attention modules.
 
-Fu, Liu, Tian, Li, Bao, Fang, Lu: "Dual Attention Network for Scene Segmentation", CVPR 2019,
-https://arxiv.org/abs/1809.02983
+Paper: https://arxiv.org/abs/1809.02983 (citation: :data:`searchspace.catalog.context.DUAL`)
 """
 
 from __future__ import annotations

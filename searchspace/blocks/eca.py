@@ -1,7 +1,6 @@
 """Efficient Channel Attention.
 
-Wang, Wu, Zhu, Li, Zuo, Hu: "ECA-Net: Efficient Channel Attention for Deep Convolutional Neural
-Networks", CVPR 2020, https://arxiv.org/abs/1910.03151
+Paper: https://arxiv.org/abs/1910.03151 (citation: :data:`searchspace.catalog.channel.ECA`)
 """
 
 from __future__ import annotations

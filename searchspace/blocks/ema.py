@@ -1,7 +1,6 @@
 """Expectation-maximisation attention unit (EMAU).
 
-Li, Zhong, Wu, Yang, Lin, Liu: "Expectation-Maximization Attention Networks for Semantic
-Segmentation", ICCV 2019, https://arxiv.org/abs/1907.13426
+Paper: https://arxiv.org/abs/1907.13426 (citation: :data:`searchspace.catalog.context.EMA`)
 """
 
 from __future__ import annotations

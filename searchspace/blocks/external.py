@@ -1,7 +1,7 @@
 """External attention.
 
-Guo, Liu, Mu, Hu: "Beyond Self-attention: External Attention using Two Linear Layers for Visual
-Tasks", arXiv 2021 (TPAMI 2022), https://arxiv.org/abs/2105.02358
+Paper: https://arxiv.org/abs/2105.02358
+(citation: :data:`searchspace.catalog.decomposition.EXTERNAL`)
 """
 
 from __future__ import annotations

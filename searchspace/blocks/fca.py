@@ -1,7 +1,6 @@
 """Multi-spectral channel attention.
 
-Qin, Zhang, Wu, Li: "FcaNet: Frequency Channel Attention Networks", ICCV 2021,
-https://arxiv.org/abs/2012.11879
+Paper: https://arxiv.org/abs/2012.11879 (citation: :data:`searchspace.catalog.channel.FCA`)
 """
 
 from __future__ import annotations

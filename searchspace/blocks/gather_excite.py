@@ -1,7 +1,7 @@
 """Gather-Excite.
 
-Hu, Shen, Albanie, Sun, Vedaldi: "Gather-Excite: Exploiting Feature Context in Convolutional
-Neural Networks", NeurIPS 2018, https://arxiv.org/abs/1810.12348
+Paper: https://arxiv.org/abs/1810.12348
+(citation: :data:`searchspace.catalog.channel.GATHER_EXCITE`)
 """
 
 from __future__ import annotations

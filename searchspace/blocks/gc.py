@@ -1,7 +1,6 @@
 """Global context block.
 
-Cao, Xu, Lin, Wei, Hu: "GCNet: Non-local Networks Meet Squeeze-Excitation Networks and Beyond",
-ICCV Workshops 2019, https://arxiv.org/abs/1904.11492
+Paper: https://arxiv.org/abs/1904.11492 (citation: :data:`searchspace.catalog.context.GC`)
 """
 
 from __future__ import annotations

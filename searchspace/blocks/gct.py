@@ -1,7 +1,6 @@
 """Gated Channel Transformation.
 
-Yang, Zhu, Wu, Yang: "Gated Channel Transformation for Visual Recognition", CVPR 2020,
-https://arxiv.org/abs/1909.11519
+Paper: https://arxiv.org/abs/1909.11519 (citation: :data:`searchspace.catalog.channel.GCT`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Global reasoning unit.
 
-Chen, Rohrbach, Yan, Yan, Feng, Kalantidis: "Graph-Based Global Reasoning Networks",
-CVPR 2019, https://arxiv.org/abs/1811.12814
+Paper: https://arxiv.org/abs/1811.12814 (citation: :data:`searchspace.catalog.relation.GLORE`)
 """
 
 from __future__ import annotations

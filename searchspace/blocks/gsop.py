@@ -1,7 +1,6 @@
 """Global second-order pooling channel attention (GSoP-Net1's block).
 
-Gao, Xie, Wang, Li: "Global Second-order Pooling Convolutional Networks", CVPR 2019,
-https://arxiv.org/abs/1811.12006
+Paper: https://arxiv.org/abs/1811.12006 (citation: :data:`searchspace.catalog.channel.GSOP`)
 """
 
 from __future__ import annotations

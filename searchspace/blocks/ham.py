@@ -1,7 +1,6 @@
 """Hamburger with the NMF ham.
 
-Geng, Guo, Chen, Li, Wei, Lin: "Is Attention Better Than Matrix Decomposition?", ICLR 2021,
-https://arxiv.org/abs/2109.04553
+Paper: https://arxiv.org/abs/2109.04553 (citation: :data:`searchspace.catalog.decomposition.HAM`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Local relation layer.
 
-Hu, Zhang, Xie, Lin: "Local Relation Networks for Image Recognition", ICCV 2019,
-https://arxiv.org/abs/1904.11491
+Paper: https://arxiv.org/abs/1904.11491
+(citation: :data:`searchspace.catalog.stand_alone.LOCAL_RELATION`)
 """
 
 from __future__ import annotations

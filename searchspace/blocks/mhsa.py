@@ -1,7 +1,6 @@
 """Multi-head self-attention of the Bottleneck Transformer (BoTNet).
 
-Srinivas, Lin, Parmar, Shlens, Abbeel, Vaswani: "Bottleneck Transformers for Visual
-Recognition", CVPR 2021, https://arxiv.org/abs/2101.11605
+Paper: https://arxiv.org/abs/2101.11605 (citation: :data:`searchspace.catalog.relation.MHSA`)
 """
 
 from __future__ import annotations

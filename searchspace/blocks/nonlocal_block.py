@@ -1,7 +1,6 @@
 """Non-local block (registry name ``nonlocal``; ``nonlocal`` is a Python keyword).
 
-Wang, Girshick, Gupta, He: "Non-local Neural Networks", CVPR 2018,
-https://arxiv.org/abs/1711.07971
+Paper: https://arxiv.org/abs/1711.07971 (citation: :data:`searchspace.catalog.context.NONLOCAL`)
 """
 
 from __future__ import annotations

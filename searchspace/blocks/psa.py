@@ -1,7 +1,7 @@
 """Point-wise spatial attention.
 
-Zhao, Zhang, Liu, Shi, Loy, Lin, Jia: "PSANet: Point-wise Spatial Attention Network for Scene
-Parsing", ECCV 2018, https://hszhao.github.io/papers/eccv18_psanet.pdf
+Paper: https://hszhao.github.io/papers/eccv18_psanet.pdf
+(citation: :data:`searchspace.catalog.relation.PSA`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Attention module of the Residual Attention Network.
 
-Wang, Jiang, Qian, Yang, Li, Zhang, Wang, Tang: "Residual Attention Network for Image
-Classification", CVPR 2017, https://arxiv.org/abs/1704.06904
+Paper: https://arxiv.org/abs/1704.06904
+(citation: :data:`searchspace.catalog.transform.RESIDUAL_ATTENTION`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Relation-aware global attention, spatial (RGA-S) and channel (RGA-C).
 
-Zhang, Lan, Zeng, Jin, Chen: "Relation-Aware Global Attention for Person Re-identification",
-CVPR 2020, https://arxiv.org/abs/1904.02998
+Paper: https://arxiv.org/abs/1904.02998 (citation: :data:`searchspace.catalog.relation.RGA`)
 """
 
 from __future__ import annotations

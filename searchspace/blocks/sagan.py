@@ -1,7 +1,6 @@
 """SAGAN self-attention.
 
-Zhang, Goodfellow, Metaxas, Odena: "Self-Attention Generative Adversarial Networks", ICML 2019,
-https://arxiv.org/abs/1805.08318
+Paper: https://arxiv.org/abs/1805.08318 (citation: :data:`searchspace.catalog.context.SAGAN`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Self-attention network (SAN) modules: pairwise and patchwise.
 
-Zhao, Jia, Koltun: "Exploring Self-attention for Image Recognition", CVPR 2020,
-https://arxiv.org/abs/2004.13621
+Paper: https://arxiv.org/abs/2004.13621 (citation: :data:`searchspace.catalog.stand_alone.SAN`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Stand-alone local self-attention.
 
-Ramachandran, Parmar, Vaswani, Bello, Levskaya, Shlens: "Stand-Alone Self-Attention in Vision
-Models", NeurIPS 2019, https://arxiv.org/abs/1906.05909
+Paper: https://arxiv.org/abs/1906.05909 (citation: :data:`searchspace.catalog.kernel.SASA`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Self-calibrated convolution (SCNet).
 
-Liu, Hou, Cheng, Wang, Feng: "Improving Convolutional Networks with Self-Calibrated
-Convolutions", CVPR 2020, http://mftp.mmcheng.net/Papers/20cvprSCNet.pdf
+Paper: http://mftp.mmcheng.net/Papers/20cvprSCNet.pdf
+(citation: :data:`searchspace.catalog.kernel.SCCONV`)
 (code: https://github.com/MCG-NKU/SCNet)
 """
 

@@ -1,7 +1,6 @@
 """Concurrent spatial and channel squeeze & excitation (scSE).
 
-Roy, Navab, Wachinger: "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully
-Convolutional Networks", MICCAI 2018, https://arxiv.org/abs/1803.02579
+Paper: https://arxiv.org/abs/1803.02579 (citation: :data:`searchspace.catalog.channel.SCSE`)
 """
 
 from __future__ import annotations

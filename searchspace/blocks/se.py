@@ -1,6 +1,6 @@
 """Squeeze-and-Excitation.
 
-Hu, Shen, Sun: "Squeeze-and-Excitation Networks", CVPR 2018, https://arxiv.org/abs/1709.01507
+Paper: https://arxiv.org/abs/1709.01507 (citation: :data:`searchspace.catalog.channel.SE`)
 """
 
 from __future__ import annotations

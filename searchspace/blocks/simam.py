@@ -1,7 +1,7 @@
 """SimAM: a simple, parameter-free attention module.
 
-Yang, Zhang, Li, Xie: "SimAM: A Simple, Parameter-Free Attention Module for Convolutional
-Neural Networks", ICML 2021, https://proceedings.mlr.press/v139/yang21o.html
+Paper: https://proceedings.mlr.press/v139/yang21o.html
+(citation: :data:`searchspace.catalog.energy.SIMAM`)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Selective Kernel convolution.
 
-Li, Wang, Hu, Yang: "Selective Kernel Networks", CVPR 2019, https://arxiv.org/abs/1903.06586
+Paper: https://arxiv.org/abs/1903.06586 (citation: :data:`searchspace.catalog.kernel.SK`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Style-based Recalibration Module.
 
-Lee, Kim, Nam: "SRM: A Style-based Recalibration Module for Convolutional Neural Networks",
-ICCV 2019, https://arxiv.org/abs/1903.10829
+Paper: https://arxiv.org/abs/1903.10829 (citation: :data:`searchspace.catalog.channel.SRM`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Spatial transformer.
 
-Jaderberg, Simonyan, Zisserman, Kavukcuoglu: "Spatial Transformer Networks", NeurIPS 2015,
-https://arxiv.org/abs/1506.02025
+Paper: https://arxiv.org/abs/1506.02025 (citation: :data:`searchspace.catalog.transform.STN`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Strip pooling module (SPM).
 
-Hou, Zhang, Cheng, Feng: "Strip Pooling: Rethinking Spatial Pooling for Scene Parsing",
-CVPR 2020, https://arxiv.org/abs/2003.13328
+Paper: https://arxiv.org/abs/2003.13328
+(citation: :data:`searchspace.catalog.context.STRIP_POOLING`)
 """
 
 from __future__ import annotations

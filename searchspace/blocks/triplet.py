@@ -1,7 +1,6 @@
 """Triplet attention.
 
-Misra, Nalamada, Arasanipalai, Hou: "Rotate to Attend: Convolutional Triplet Attention
-Module", WACV 2021, https://arxiv.org/abs/2010.03045
+Paper: https://arxiv.org/abs/2010.03045 (citation: :data:`searchspace.catalog.channel.TRIPLET`)
 """
 
 from __future__ import annotations

@@ -102,7 +102,9 @@ class BlockInfo:
     Attributes:
         name: registry key used in specs (``"se"``).
         family: one of :data:`FAMILIES`.
-        paper: short citation with link, shown by ``nas space`` and in ``docs/blocks.md``.
+        paper: the block's one citation, ``"First et al., Title, Venue, link"``, shown by
+            ``nas space``, ``docs/blocks.md`` and exported modules; the implementation's
+            module docstring gives only the link (:attr:`paper_url`) and points here.
         params: declared parameters, in the order the constructor takes them.
         positions: legal insertion points, the natural one first.
         late_only: for O((HW)^2) global blocks: legal only in the later half of the stages,
@@ -122,7 +124,13 @@ class BlockInfo:
         assert self.family in FAMILIES, f"{self.name}: unknown family {self.family!r}"
         assert self.positions, f"{self.name}: no legal positions"
         assert set(self.positions) <= set(POSITIONS), f"{self.name}: unknown position"
+        assert self.paper_url.startswith("http"), f"{self.name}: paper does not end in a link"
         object.__setattr__(self, "param_index", {p.name: p for p in self.params})
+
+    @property
+    def paper_url(self) -> str:
+        """The link that ends :attr:`paper`."""
+        return self.paper.rpartition(", ")[2]
 
     @property
     def defaults(self) -> dict[str, Choice]:

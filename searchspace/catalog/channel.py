@@ -27,7 +27,8 @@ ECA = declare(
     BlockInfo(
         name="eca",
         family="channel",
-        paper="Wang et al., ECA-Net: Efficient Channel Attention, CVPR 2020, "
+        paper="Wang et al., ECA-Net: Efficient Channel Attention for Deep Convolutional Neural "
+        "Networks, CVPR 2020, "
         "https://arxiv.org/abs/1910.03151",
         params=(
             Param(
@@ -46,7 +47,8 @@ SRM = declare(
     BlockInfo(
         name="srm",
         family="channel",
-        paper="Lee et al., SRM: A Style-based Recalibration Module, ICCV 2019, "
+        paper="Lee et al., SRM: A Style-based Recalibration Module for Convolutional Neural "
+        "Networks, ICCV 2019, "
         "https://arxiv.org/abs/1903.10829",
         summary="style pooling (channel mean and std), channel-wise FC, BN, sigmoid gate",
     )
@@ -56,7 +58,7 @@ GCT = declare(
     BlockInfo(
         name="gct",
         family="channel",
-        paper="Yang et al., Gated Channel Transformation, CVPR 2020, "
+        paper="Yang et al., Gated Channel Transformation for Visual Recognition, CVPR 2020, "
         "https://arxiv.org/abs/1909.11519",
         params=(
             Param("mode", ("l2", "l1"), "l2", "choice", "norm of the global context embedding"),
@@ -108,7 +110,8 @@ GATHER_EXCITE = declare(
     BlockInfo(
         name="gather_excite",
         family="spatial",
-        paper="Hu et al., Gather-Excite: Exploiting Feature Context in CNNs, NeurIPS 2018, "
+        paper="Hu et al., Gather-Excite: Exploiting Feature Context in Convolutional Neural "
+        "Networks, NeurIPS 2018, "
         "https://arxiv.org/abs/1810.12348",
         params=(
             Param("extent", (2, 4, 8, "global"), "global", "choice", "gather extent e"),
@@ -147,7 +150,8 @@ SCSE = declare(
     BlockInfo(
         name="scse",
         family="channel_spatial",
-        paper="Roy et al., Concurrent Spatial and Channel Squeeze & Excitation, MICCAI 2018, "
+        paper="Roy et al., Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully "
+        "Convolutional Networks, MICCAI 2018, "
         "https://arxiv.org/abs/1803.02579",
         params=(
             Param(

@@ -25,7 +25,7 @@ GC = declare(
         family="spatial",
         paper=(
             "Cao et al., GCNet: Non-local Networks Meet Squeeze-Excitation Networks and Beyond, "
-            "ICCVW 2019, https://arxiv.org/abs/1904.11492"
+            "ICCV Workshops 2019, https://arxiv.org/abs/1904.11492"
         ),
         params=(
             Param(

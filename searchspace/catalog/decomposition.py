@@ -27,7 +27,7 @@ EXTERNAL = declare(
         family="spatial",
         paper=(
             "Guo et al., Beyond Self-attention: External Attention using Two Linear Layers for "
-            "Visual Tasks, arXiv 2021, https://arxiv.org/abs/2105.02358"
+            "Visual Tasks, arXiv 2021 (TPAMI 2022), https://arxiv.org/abs/2105.02358"
         ),
         params=(
             Param("memory", (16, 32, 64, 128), 64, "positive", "memory slots S of M_k and M_v"),
