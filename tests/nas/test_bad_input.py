@@ -22,6 +22,13 @@ from nas.cli import main
 from tests.idx import fashion_mnist_dir
 
 SPEC = '{"backbone": "resnet20"}'
+BAD_STAGES = {
+    "none_params": '{"block": "none", "params": {"ratio": 9999}, "position": "nowhere", '
+    '"blocks": "bogus"}',
+    "no_block": '{"params": {"ratio": 8}}',
+    "stage_end_first": '{"block": "se", "position": "stage_end", "blocks": "first"}',
+}
+"""Spec files ``{name}.json``: resnet20 with this as its last stage (issue #15)."""
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 
 
@@ -41,6 +48,10 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The files the rows name, in one folder for the module (no case may change them)."""
     tmp = tmp_path_factory.mktemp("bad-input")
     (tmp / "spec.json").write_text(SPEC)
+    for name, stage in BAD_STAGES.items():
+        (tmp / f"{name}.json").write_text(
+            f'{{"backbone": "resnet20", "stages": [{{}}, {{}}, {stage}]}}'
+        )
     (tmp / "folder").mkdir()
     (tmp / "folder.json").mkdir()
     os.mkfifo(tmp / "fifo.json")
@@ -126,6 +137,15 @@ CASES = [
         "{tmp}/digits.json",
     ),
     case(2, r"^nas train: error: spec .*nested too deeply", "train", "{tmp}/deep.json"),
+    *(
+        case(2, rf"^nas {command}: error: {pattern}", command, f"{{tmp}}/{name}.json")
+        for command in ("cost", "train")
+        for name, pattern in (
+            ("none_params", r'stages\[2\]\.params: block "none" takes no parameters; omit'),
+            ("no_block", r"stages\[2\]\.params: given without a block, so the stage is 'none'"),
+            ("stage_end_first", r"stages\[2\]\.blocks: 'first' contradicts position 'stage_end'"),
+        )
+    ),
     # configs: the same, and settings refused before storage or Ray
     case(
         2, r"^nas search: error: config file '.*folder' is a folder", "search", "{tmp}/folder", DB
