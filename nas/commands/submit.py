@@ -1,0 +1,81 @@
+"""``nas submit CONFIG.toml``: run ``nas search CONFIG.toml`` as a job on a Ray cluster.
+
+The config is checked here first (a bad one is refused before anything is sent, exit 2); the
+job id is the one line on stdout. With ``--wait`` the job's output follows it and the exit
+status is the job's (0 SUCCEEDED, 1 FAILED or STOPPED). What is shipped and how the storage is
+resolved: :mod:`nas.jobs.submission`, docs/cluster.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from nas.commands.search import PRUNER_NAMES, SAMPLER_NAMES
+
+NAME = "submit"
+HELP = "submit `nas search CONFIG.toml` as a job to a Ray cluster (prints the job id)"
+ORDER = 32
+OVERRIDES = ("study", "storage", "artifacts", "trials", "concurrency", "seed", "sampler", "pruner")
+"""``nas search``'s ``[search]`` flags, checked here and passed on to the job."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="TOML config of the search (docs/search.example.toml)")
+    add_address(parser)
+    parser.add_argument("--study", help="study name (default attention-nas)")
+    parser.add_argument(
+        "--storage", help="storage URL or .db path, made absolute here (default nas-results/nas.db)"
+    )
+    parser.add_argument("--artifacts", help="directory for trained weights (non-SQLite storage)")
+    parser.add_argument("--trials", type=int, help="finished trials the study should reach")
+    parser.add_argument("--concurrency", type=int, help="trials trained at once")
+    parser.add_argument("--seed", type=int, help="sampler seed")
+    parser.add_argument("--sampler", help=f"Optuna sampler: {SAMPLER_NAMES}")
+    parser.add_argument("--pruner", help=f"pruner: {PRUNER_NAMES}")
+    parser.add_argument(
+        "--no-confirm", action="store_true", help="skip retraining the front ([confirm])"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
+    parser.add_argument(
+        "--wait", action="store_true", help="follow the job's output; exit with its status"
+    )
+
+
+def add_address(parser: argparse.ArgumentParser) -> None:
+    """``--address``, shared by the job commands."""
+    parser.add_argument(
+        "--address",
+        help="Ray job server (default: $RAY_ADDRESS, else http://127.0.0.1:8265)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.jobs.follow import follow, report_end, stopped_following
+    from nas.jobs.server import JobServer
+    from nas.jobs.submission import Submission
+    from storage import redact
+
+    overrides = {name: getattr(args, name) for name in OVERRIDES}
+    submission = Submission.prepare(
+        args.config, overrides, no_confirm=args.no_confirm, verbose=args.verbose
+    )
+    server = JobServer(args.address)
+    submission.check_storage_reaches(server.url)
+    with tempfile.TemporaryDirectory(prefix="nas-submit-") as folder:
+        job = server.submit(**submission.request(Path(folder)))
+    print(
+        f"nas submit: study {submission.config.search.study!r} in "
+        f"{redact(submission.storage_url)}, job {job} at {server.url}",
+        file=sys.stderr,
+    )
+    print(job, flush=True)
+    if not args.wait:
+        return 0
+    try:
+        details = follow(server, job, sys.stdout)
+    except KeyboardInterrupt:
+        return stopped_following(NAME, job, server.address)
+    return report_end(NAME, job, details)

@@ -1,0 +1,322 @@
+"""``nas submit/jobs/logs/stop`` against a real local Ray head and its job server.
+
+The head is ``ray start --head --block`` in a process group of its own, with its own ports and
+temp dir (so no other test's ``ray.init()`` finds it), stopped by its pid at the end. The jobs
+run the real ``python -m nas search`` on tiny IDX files and real SQLite. The checks that need
+no head (config, storage and address refusals) run without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nas.cli import main
+from nas.jobs.server import ADDRESS_VARIABLES, JobServer, status_name
+from nas.jobs.submission import Submission, on_this_machine
+from tests.idx import write_banded_fashion_mnist
+
+CONFIG = """
+[search]
+study = "from-toml"
+trials = {trials}
+concurrency = 2
+seed = 0
+sampler = "random"
+pruner = "none"
+[space]
+width = 0.5
+blocks = ["none", "se", "eca"]
+positions = ["branch"]
+[data]
+data_dir = "{data}"
+download = false
+[proxy]
+epochs = {epochs}
+train_samples = 150
+val_samples = 50
+width = 0.5
+batch_size = 50
+augment = false
+[confirm]
+after_search = false
+"""
+
+
+pytestmark = pytest.mark.filterwarnings("ignore:ssl=None is deprecated:DeprecationWarning")
+"""Ray's own tail_job_logs (ray/dashboard/modules/job/sdk.py) passes aiohttp ssl=None."""
+
+TOKEN = secrets.token_hex(32)
+"""The test head's Ray token (``RAY_AUTH_TOKEN``)."""
+
+
+def _config(tmp_path: Path, *, trials: int = 2, epochs: int = 1, data: str = "") -> Path:
+    data = data or str(write_banded_fashion_mnist(tmp_path / "idx", n=200))
+    path = tmp_path / "tiny.toml"
+    path.write_text(CONFIG.format(trials=trials, epochs=epochs, data=data))
+    return path
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def head() -> Iterator[str]:
+    """The job server URL of a real two-CPU Ray head started for this module, with token
+    authentication on (what ``ray start --head`` does wherever a Ray token exists)."""
+    bin_dir = Path(sys.executable).parent
+    temp = Path(tempfile.mkdtemp(prefix="nasray-", dir="/tmp"))  # short: Unix socket paths
+    gcs, dashboard, client, agent = _free_ports(4)
+    env = {k: v for k, v in os.environ.items() if k not in ADDRESS_VARIABLES}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # the job's `python` is ours
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=TOKEN)
+    command = [
+        str(bin_dir / "ray"), "start", "--head", "--block", "--num-cpus", "2",
+        "--port", str(gcs), "--dashboard-port", str(dashboard), "--include-dashboard=true",
+        "--ray-client-server-port", str(client), "--dashboard-agent-listen-port", str(agent),
+        "--temp-dir", str(temp), "--disable-usage-stats",
+    ]  # fmt: skip
+    log = (temp / "head.log").open("w")
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{dashboard}"
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RAY_AUTH_TOKEN", TOKEN)  # where nas finds a token to send
+            _wait_for_job_server(url, process, temp / "head.log")
+            yield url
+    finally:
+        process.send_signal(signal.SIGTERM)  # --block: ends every process it started
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=60)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # anything left in the head's group
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _wait_for_job_server(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"ray start --head exited {process.returncode}:\n{log.read_text()}")
+        try:
+            JobServer(url)
+            return
+        except ValueError:
+            time.sleep(1)
+    pytest.fail(f"no job server at {url} after 120 s:\n{log.read_text()}")
+
+
+def _wait_until_running(head: str, job: str) -> None:
+    server, deadline = JobServer(head), time.monotonic() + 120
+    while "nas search: study" not in server.logs(job):
+        assert time.monotonic() < deadline, server.logs(job)
+        assert status_name(server.info(job)) in ("PENDING", "RUNNING"), server.logs(job)
+        time.sleep(0.5)
+
+
+# --- no head needed: everything refused before a job server is asked -------------------------
+
+
+def test_unreachable_address_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    address = f"http://127.0.0.1:{_free_ports(1)[0]}"
+    for argv in (
+        ["jobs", "--address", address],
+        ["logs", "raysubmit_x", "--address", address],
+        ["stop", "raysubmit_x", "--address", address],
+        ["submit", str(_config(tmp_path)), "--address", address],
+    ):
+        assert main(argv) == 2, argv
+        line = _one_line(capsys.readouterr().err)
+        assert address in line and "ray start --head" in line, line
+    assert main(["jobs", "--address", " "]) == 2
+    assert "--address is empty" in _one_line(capsys.readouterr().err)
+
+
+def test_bad_config_is_refused_before_the_job_server_is_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    address = f"http://127.0.0.1:{_free_ports(1)[0]}"  # nothing there: never reached
+    bad = _config(tmp_path)
+    bad.write_text(bad.read_text().replace('sampler = "random"', 'sampler = "randomm"'))
+    assert main(["submit", str(bad), "--address", address]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "search.sampler" in line and address not in line, line
+    assert main(["submit", str(_config(tmp_path)), "--trials", "0", "--address", address]) == 2
+    assert "search.trials" in _one_line(capsys.readouterr().err)
+    relative = _config(tmp_path, data="idx")
+    assert main(["submit", str(relative), "--address", address]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "data.data_dir = 'idx' is relative" in line and address not in line, line
+    assert main(["submit", str(tmp_path / "missing.toml"), "--address", address]) == 2
+    assert address not in _one_line(capsys.readouterr().err)
+    capsys.readouterr()
+
+
+def test_sqlite_is_refused_for_a_job_server_on_another_machine(tmp_path: Path) -> None:
+    config = str(_config(tmp_path))
+    overrides = {"storage": str(tmp_path / "nas.db")}
+    submission = Submission.prepare(config, overrides, no_confirm=False, verbose=False)
+    assert submission.storage_url == f"sqlite:///{tmp_path / 'nas.db'}"
+    for here in ("127.0.0.1", "localhost", socket.gethostname()):
+        assert on_this_machine(here), here
+        submission.check_storage_reaches(f"http://{here}:8265")
+    assert not on_this_machine("192.0.2.1")  # TEST-NET-1 (RFC 5737): nobody's address
+    with pytest.raises(ValueError, match=r"only this machine has.*postgresql://"):
+        submission.check_storage_reaches("http://192.0.2.1:8265")
+    postgres = {"storage": "postgresql://nas:secret@db/nas", "artifacts": "shared/art"}
+    remote = Submission.prepare(config, postgres, no_confirm=True, verbose=False)
+    remote.check_storage_reaches("http://192.0.2.1:8265")
+    (tmp_path / "empty").mkdir()
+    request = remote.request(tmp_path / "empty")
+    assert request["runtime_env"]["env_vars"]["NAS_STORAGE"] == (
+        "postgresql+psycopg://nas:secret@db/nas"
+    )
+    assert "secret" not in request["entrypoint"] and "secret" not in str(request["metadata"])
+    assert f"--artifacts {Path.cwd() / 'shared' / 'art'}" in request["entrypoint"]
+    assert "--no-confirm" in request["entrypoint"]
+    with pytest.raises(ValueError, match="pass --artifacts DIR"):
+        Submission.prepare(
+            config, {"storage": postgres["storage"]}, no_confirm=False, verbose=False
+        )
+
+
+def test_the_job_ships_the_config_file_and_names_the_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path)
+    monkeypatch.delenv("NAS_STORAGE", raising=False)
+    monkeypatch.chdir(tmp_path)  # the default storage is relative to where nas submit runs
+    submission = Submission.prepare(
+        str(config), {"trials": 3, "study": "s1"}, no_confirm=False, verbose=False
+    )
+    assert submission.storage_url == f"sqlite:///{tmp_path / 'nas-results' / 'nas.db'}"
+    folder = tmp_path / "ship"
+    folder.mkdir()
+    request = submission.request(folder)
+    assert [p.name for p in folder.iterdir()] == ["tiny.toml"]
+    assert (folder / "tiny.toml").read_text() == config.read_text()
+    assert request["runtime_env"]["working_dir"] == str(folder)
+    assert request["entrypoint"] == (
+        'python -m nas search tiny.toml --storage "$NAS_STORAGE" --study s1 --trials 3'
+    )
+    assert request["metadata"]["nas_study"] == "s1"
+
+
+# --- a real head -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_submit_wait_then_pareto_jobs_and_logs(
+    head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, db = _config(tmp_path), tmp_path / "nas.db"
+    argv = ["submit", str(config), "--address", head, "--storage", str(db), "--study", "job"]
+    assert main([*argv, "--wait"]) == 0, capsys.readouterr()
+    out, err = capsys.readouterr()
+    job = out.splitlines()[0]
+    assert job.startswith("raysubmit_"), out
+    assert "nas search: study 'job'" in out and "Pareto front" in out, out
+    assert f"job {job} SUCCEEDED" in err
+
+    study = optuna.load_study(study_name="job", storage=f"sqlite:///{db}")
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 2, [t.user_attrs.get("fail_reason") for t in study.trials]
+    assert main(["pareto", "--storage", str(db), "--study", "job"]) == 0
+    front = capsys.readouterr().out
+    assert "study 'job':" in front and "on the front of 2 COMPLETE" in front, front
+
+    assert main(["jobs", "--address", head]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(job)]
+    assert "SUCCEEDED" in row and " job " in row and "python -m nas search tiny.toml" in row
+    assert main(["logs", job, "--address", head]) == 0
+    assert "nas search: study 'job'" in capsys.readouterr().out
+    assert main(["logs", "raysubmit_nosuchjob", "--address", head]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "no job 'raysubmit_nosuchjob'" in line and head in line
+
+
+@pytest.mark.slow
+def test_a_token_the_head_does_not_know_is_one_line(head: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(tmp_path), RAY_AUTH_TOKEN="0" * 64)  # a fresh process, another token
+    done = subprocess.run(
+        [sys.executable, "-m", "nas", "jobs", "--address", head],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done
+    line = _one_line(done.stderr)
+    assert f"the job server at {head} wants a Ray token" in line and "RAY_AUTH_TOKEN" in line
+
+
+@pytest.mark.slow
+def test_stop_a_running_job(head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, trials=40, epochs=30)
+    argv = ["submit", str(config), "--address", head, "--storage", str(tmp_path / "s.db")]
+    assert main(argv) == 0
+    job = capsys.readouterr().out.strip()
+    _wait_until_running(head, job)
+    assert main(["stop", job, "--address", head]) == 0
+    assert capsys.readouterr().out.strip() == f"job {job} STOPPED"
+    assert main(["stop", job, "--address", head]) == 0
+    assert "already ended: STOPPED" in capsys.readouterr().out
+    assert main(["logs", job, "--follow", "--address", head]) == 1, "a stopped job exits 1"
+    assert f"job {job} STOPPED" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_failing_search_fails_the_job(
+    head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, data=str(tmp_path / "no-such-data"))
+    argv = ["submit", str(config), "--address", head, "--storage", str(tmp_path / "f.db")]
+    assert main([*argv, "--wait"]) == 1
+    out, err = capsys.readouterr()
+    assert "no-such-data" in out, "the search's own error is in the job's output"
+    assert "FAILED" in err
+
+
+def test_submit_takes_every_flag_of_nas_search() -> None:
+    import argparse
+
+    from nas.commands import search, submit
+
+    def options(module: object) -> set[str]:
+        parser = argparse.ArgumentParser()
+        module.add_arguments(parser)  # type: ignore[attr-defined]
+        return {flag for action in parser._actions for flag in action.option_strings}
+
+    missing = options(search) - options(submit) - {"--json"}
+    assert not missing, f"nas submit lacks {sorted(missing)}: add them to OVERRIDES/Submission"
+    assert {f"--{name}" for name in submit.OVERRIDES} <= options(submit)
