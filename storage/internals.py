@@ -30,3 +30,23 @@ def trial_id(trial: Any) -> int:
 def study_id(study: Any) -> int:
     """The storage id of an ``optuna.Study`` or ``FrozenStudy``."""
     return int(study._study_id)
+
+
+def stale_trial_ids(storage: Any, study_id: int) -> list[int]:
+    """Ids of the study's RUNNING trials whose last heartbeat is older than the storage's grace
+    period (``RDBStorage(heartbeat_interval=..., grace_period=...)``); trials that never beat
+    are not among them. Optuna reads this only inside ``fail_stale_trials``
+    (``BaseHeartbeat._get_stale_trial_ids``), which fails the trials before any callback could
+    name a reason; the search needs the ids first (:mod:`nas.search.heartbeat`)."""
+    return [int(i) for i in storage._get_stale_trial_ids(study_id)]
+
+
+def storage_url(study: Any) -> str:
+    """The database URL of the ``RDBStorage`` behind an ``optuna.Study``: ``create_study`` and
+    ``load_study`` wrap it in ``_CachedStorage`` (its ``_backend``); ``RDBStorage.url`` is
+    public."""
+    storage = storage_of(study)
+    backend = getattr(storage, "_backend", storage)
+    url = getattr(backend, "url", None)
+    assert isinstance(url, str), f"{type(backend).__name__} is not an RDBStorage"
+    return url

@@ -8,6 +8,8 @@ a resumed run continues exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,3 +70,47 @@ class TrainState:
         model = torch.load(path / MODEL_FILE, map_location="cpu", weights_only=True)
         rest = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
         return cls(model=model, **rest)
+
+
+EPOCH_PREFIX = "epoch-"
+
+
+def save_resumable(state: TrainState, root: str | Path) -> Path:
+    """Keep ``state`` under ``root`` so a run killed later resumes from it; returns its folder.
+
+    The folder ``epoch-<k>`` appears whole or not at all: it is written under a temporary name
+    and renamed, so a process killed while saving leaves the previous epoch's folder intact.
+    Older epochs are then removed. ``root`` is the trial's resume folder (kept by the search
+    while the trial is unfinished, :mod:`nas.search.drivers`).
+    """
+    base = Path(root)
+    base.mkdir(parents=True, exist_ok=True)
+    final = base / f"{EPOCH_PREFIX}{state.epoch}"
+    partial = base / f".partial-{os.getpid()}-{state.epoch}"
+    shutil.rmtree(partial, ignore_errors=True)
+    state.save(partial)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(partial, final)
+    for older in base.glob(f"{EPOCH_PREFIX}*"):
+        if older != final and _epoch_of(older) < state.epoch:
+            shutil.rmtree(older, ignore_errors=True)
+    return final
+
+
+def load_resumable(root: str | Path) -> TrainState | None:
+    """The newest whole state :func:`save_resumable` left under ``root`` (``None``: none)."""
+    base = Path(root)
+    if not base.is_dir():
+        return None
+    folders = sorted(base.glob(f"{EPOCH_PREFIX}*"), key=_epoch_of, reverse=True)
+    for folder in folders:
+        try:
+            return TrainState.load(folder)
+        except (ValueError, RuntimeError, OSError, EOFError):
+            continue  # a damaged folder: try the epoch before it
+    return None
+
+
+def _epoch_of(folder: Path) -> int:
+    suffix = folder.name[len(EPOCH_PREFIX) :]
+    return int(suffix) if suffix.isdigit() else -1

@@ -168,12 +168,12 @@ def _run_ray(
     quiet_ray(verbose)
     import ray
 
+    from nas.search.drivers import SharedStudySearcher
     from nas.search.progress import ProgressLine
-    from nas.search.searcher import StudySearcher
     from nas.search.tuner import build_tuner
     from storage import artifact_store
 
-    searcher = StudySearcher(
+    searcher = SharedStudySearcher(
         handle,
         space,
         data=data,
@@ -200,7 +200,8 @@ def _run_ray(
             started_ray = True
         check_resources(trial_resources(config), ray.cluster_resources())
         _on_sigterm(_stop_like_ctrl_c)  # again: ray.init installs its own (exit status 15)
-        build_tuner(config, handle, searcher, [progress], workdir, trainable, verbose=verbose).fit()
+        callbacks = [progress, searcher.heartbeat]
+        build_tuner(config, handle, searcher, callbacks, workdir, trainable, verbose=verbose).fit()
     except ResourcesMissing:
         raise
     except Exception as exc:  # Ctrl-C is Tune's to handle: it stops and returns

@@ -18,9 +18,11 @@ from optuna.trial import TrialState
 
 from nas.config import SearchConfig
 from nas.reference import reference_params
-from nas.search.searcher import INTERRUPTED, fail_and_requeue
+from nas.search.heartbeat import Ownership
+from nas.search.ledger import INTERRUPTED
 from nas.search.strategies import pruner_for, sampler_for
 from nas.space import SearchSpace
+from storage.internals import storage_url
 
 NEW_STUDY = "to search with this config start a new study: --study NEW"
 MEANING: dict[str, tuple[str, ...] | None] = {
@@ -35,7 +37,10 @@ UNCHANGED = {"data": ("download",), "proxy": ("device",)}
 """Keys that may change on resume: where files come from and where training runs."""
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-"""States of ended trials; all count towards the budget but interrupted FAILs."""
+"""States of ended trials; all count towards the budget but interrupted and duplicate FAILs."""
+DUPLICATE = "duplicate: the spec is in training as trial "
+"""``fail_reason`` prefix of a drawn trial whose spec another live trial (of this or another
+driver) was already training: not trained, not in the budget (:mod:`nas.search.drivers`)."""
 
 
 def prepare_study(
@@ -68,10 +73,7 @@ def prepare_study(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(list(config.objectives.names))
-    notes: list[str] = []
-    resumed = fail_interrupted(study)
-    if resumed:
-        notes.append(f"resumed: {resumed} interrupted trials marked FAIL and queued again")
+    notes = _take_over(study)
     if not study.user_attrs.get("references_enqueued"):
         references = reference_params(space)
         for ref, params in references.items():
@@ -121,18 +123,41 @@ def _check_same_space(study: optuna.Study, space: SearchSpace) -> None:
         )
 
 
+def _take_over(study: optuna.Study) -> list[str]:
+    """Queue again the trials of dead drivers; leave live drivers theirs, and draw other specs
+    than they do (a sampler seeded like theirs would propose the same ones)."""
+    notes: list[str] = []
+    resumed = fail_interrupted(study)
+    if resumed:
+        notes.append(f"resumed: {resumed} interrupted trials marked FAIL and queued again")
+    others = len(_ownership(study).running()[0])
+    if others:
+        study.sampler.reseed_rng()
+        notes.append(
+            f"{others} trials are in training by another nas search on this study (heartbeat "
+            "within the grace period): left to it; the two share the trial budget"
+        )
+    return notes
+
+
 def fail_interrupted(study: optuna.Study) -> int:
-    """Tell FAIL every trial a stopped run left RUNNING and queue its params again."""
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in running:  # a trial from the queue may not have suggested its fixed params yet
-        fail_and_requeue(study, trial, trial.system_attrs.get("fixed_params") or trial.params)
-    return len(running)
+    """Fail as interrupted, and queue again, every RUNNING trial whose driver is gone
+    (:mod:`nas.search.heartbeat`); trials of live drivers are left alone. Waits a few seconds
+    for trials no driver has claimed yet."""
+    return _ownership(study).requeue_orphans(settle=True)
+
+
+def _ownership(study: optuna.Study) -> Ownership:
+    return Ownership(storage_url(study), study.study_name)
 
 
 def finished_count(study: optuna.Study) -> int:
-    """Trials towards the budget: every ended trial but those failed as interrupted."""
-    return sum(
-        1
-        for t in study.get_trials(deepcopy=False, states=FINISHED_STATES)
-        if t.user_attrs.get("fail_reason") != INTERRUPTED
-    )
+    """Trials towards the budget: every ended trial but those failed as interrupted (queued
+    again) or as a duplicate of a spec in training (never trained)."""
+    return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED_STATES) if counts(t))
+
+
+def counts(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether the ended ``trial`` counts towards the trial budget."""
+    reason = str(trial.user_attrs.get("fail_reason") or "")
+    return reason != INTERRUPTED and not reason.startswith(DUPLICATE)

@@ -1,0 +1,287 @@
+"""Which ``nas search`` process owns a RUNNING trial, and queueing again the trials of dead ones.
+
+Several drivers (``nas search`` processes) may run one study (``docs/cluster.md``, "Several
+drivers and faults"). A driver owns the trials it has in flight: it writes its identity once to
+each as the system attribute ``nas:driver`` (host, pid, a random token) and records Optuna's
+heartbeat for it every :data:`HEARTBEAT_INTERVAL_S` (``RDBStorage.record_heartbeat``, the same
+table ``Study.optimize``'s heartbeat thread writes). Another driver treats a RUNNING trial as
+*orphaned*, fails it as interrupted and queues its parameters again, only when
+
+1. its heartbeat is older than :data:`GRACE_PERIOD_S` (Optuna's ``grace_period``: the owner
+   stopped beating, wherever it ran), or
+2. its owner ran on this host and that process is gone (a killed driver's rerun on the same
+   machine need not wait for the grace period), or
+3. it has no owner (no heartbeat yet) and started more than :data:`SETTLE_S` ago: a live driver
+   claims a trial within one Tune step of asking for it, so an unowned older trial was left by
+   a driver that died right after ``ask`` (or by a version of ``nas`` without heartbeats).
+
+Failing is a claim: the FAIL is written only while the trial is still RUNNING, so of two
+drivers that find the same orphan one queues it again. Optuna's ``fail_stale_trials`` is not
+used as is because it fails the trial before a callback could store the ``fail_reason`` the
+trial budget reads (:func:`nas.search.study.finished_count`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+from ray.tune import Callback
+
+from nas.search.ledger import INTERRUPTED, TrialLedger
+from nas.search.searcher import requeue
+from storage.internals import stale_trial_ids, storage_of, study_id, trial_id
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+
+HEARTBEAT_INTERVAL_S = 5
+"""Seconds between two heartbeats of a driver's trials (and two looks for orphans)."""
+GRACE_PERIOD_S = 30
+"""A trial whose heartbeat is this much older than the database's clock is orphaned."""
+SETTLE_S = 5.0
+"""An unowned RUNNING trial younger than this may still be claimed by the driver that asked."""
+OWNER_ATTR = "nas:driver"
+"""Trial system attribute naming the driver that trains it: ``{"host", "pid", "token"}``."""
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One ``nas search`` process: where it runs and a token no other process has."""
+
+    host: str
+    pid: int
+    token: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": self.pid, "token": self.token}
+
+    @classmethod
+    def from_attr(cls, value: Any) -> Driver | None:
+        if not isinstance(value, dict):
+            return None
+        return cls(str(value.get("host")), int(value.get("pid", -1)), str(value.get("token")))
+
+    def gone(self) -> bool:
+        """Whether this driver ran on this host and its process no longer exists."""
+        return self.host == socket.gethostname() and not _alive(self.pid)
+
+
+_THIS: dict[int, Driver] = {}
+
+
+def this_driver() -> Driver:
+    """The driver this process is (one token per process, also after a fork)."""
+    pid = os.getpid()
+    if pid not in _THIS:
+        _THIS[pid] = Driver(socket.gethostname(), pid, uuid.uuid4().hex[:12])
+    return _THIS[pid]
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Ownership:
+    """The trials of study ``name`` at ``url`` as seen by this driver, through a storage of its
+    own with heartbeats enabled (the search's storage stays without: Optuna warns when a
+    heartbeat storage is used by ``ask``). Pickles as ``(url, name)``."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url, self.name = url, name
+        self._study: optuna.Study | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_study": None}
+
+    @property
+    def study(self) -> optuna.Study:
+        if self._study is None:
+            from storage import open_storage
+
+            with warnings.catch_warnings():  # heartbeat_interval is experimental in Optuna
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                beats = open_storage(
+                    self.url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S
+                )
+            self._study = optuna.load_study(study_name=self.name, storage=beats)
+        return self._study
+
+    @property
+    def beats(self) -> RDBStorage:
+        storage = storage_of(self.study)
+        assert hasattr(storage, "record_heartbeat"), "open_storage returns an RDBStorage"
+        return storage  # type: ignore[return-value]
+
+    def running(
+        self, *, unowned_after: float | None = None, mine: frozenset[int] = frozenset()
+    ) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+        """The study's RUNNING trials as ``(live, orphaned)`` (rules in the module docstring);
+        an unowned one is orphaned after ``unowned_after`` s; trial ids ``mine`` are live."""
+        me, now = this_driver(), datetime.now()
+        unowned_after = SETTLE_S if unowned_after is None else unowned_after
+        stale = set(stale_trial_ids(self.beats, study_id(self.study)))
+        live, orphaned = [], []
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            owner = Driver.from_attr(trial.system_attrs.get(OWNER_ATTR))
+            if owner == me or trial_id(trial) in mine:
+                live.append(trial)
+            elif _orphaned(owner, trial_id(trial) in stale, _age_s(trial, now) > unowned_after):
+                orphaned.append(trial)
+            else:
+                live.append(trial)
+        return live, orphaned
+
+    def requeue_orphans(
+        self,
+        *,
+        settle: bool = False,
+        unowned_after: float | None = None,
+        mine: frozenset[int] = frozenset(),
+    ) -> int:
+        """Fail as interrupted and queue again every orphaned trial; how many this driver did.
+
+        ``settle`` (at start): first wait, up to :data:`SETTLE_S`, until every unowned trial is
+        claimed by its driver or old enough to be an orphan. ``unowned_after`` and ``mine`` as
+        in :meth:`running`.
+        """
+        if settle:
+            deadline = time.monotonic() + SETTLE_S + 0.5
+            while time.monotonic() < deadline and any(
+                OWNER_ATTR not in t.system_attrs for t in self.running()[0]
+            ):
+                time.sleep(0.5)
+        orphaned = self.running(unowned_after=unowned_after, mine=mine)[1]
+        return sum(claim(self.study, trial) for trial in orphaned)
+
+    def own(self, trial_ids: list[int]) -> None:
+        """Write this driver as the owner of ``trial_ids`` and record their first heartbeat."""
+        owner = this_driver().to_dict()
+        for tid in trial_ids:
+            try:
+                self.beats.set_trial_system_attr(tid, OWNER_ATTR, owner)
+            except UpdateFinishedTrialError:
+                continue
+            self.beats.record_heartbeat(tid)
+
+    def beat(self, trial_ids: list[int]) -> None:
+        for tid in trial_ids:
+            self.beats.record_heartbeat(tid)
+
+
+def _orphaned(owner: Driver | None, stale: bool, old: bool) -> bool:
+    """Rules 1-3 of the module docstring."""
+    if owner is None:
+        return stale or old
+    return stale or owner.gone()
+
+
+def _age_s(trial: FrozenTrial, now: datetime) -> float:
+    started = trial.datetime_start
+    return (now - started).total_seconds() if started is not None else float("inf")
+
+
+def claim(study: optuna.Study, frozen: FrozenTrial) -> bool:
+    """FAIL the RUNNING ``frozen`` as interrupted and queue its parameters again; ``False`` when
+    it finished first (its driver was alive, or another driver claimed it)."""
+    storage = storage_of(study)
+    try:
+        storage.set_trial_user_attr(trial_id(frozen), "fail_reason", INTERRUPTED)
+        storage.set_trial_state_values(trial_id(frozen), TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        return False
+    # a trial from the queue may not have suggested its fixed params yet
+    params = frozen.system_attrs.get("fixed_params") or frozen.params
+    if params:
+        requeue(study, frozen.number, params, frozen.user_attrs)
+    return True
+
+
+class DriverHeartbeat(Callback):
+    """Ray Tune callback: owns this driver's trials in flight and beats for them from a thread.
+
+    A trial is claimed (owner written, first heartbeat) at the end of the Tune step that asked
+    for it; a daemon thread then records heartbeats every :data:`HEARTBEAT_INTERVAL_S` and
+    queues again the orphans of dead drivers (so a running driver takes over their trials).
+    """
+
+    def __init__(self, ledger: TrialLedger, ownership: Ownership) -> None:
+        self.ledger, self.ownership = ledger, ownership
+        self._owned: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_owned": set(), "_lock": None, "_stop": None, "_thread": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        self.start()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nas-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2 * HEARTBEAT_INTERVAL_S)
+        self._thread = self._stop = None
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        self.claim_new()
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        self.stop()
+
+    def claim_new(self) -> None:
+        """Own every trial in flight not yet owned; forget those no longer in flight."""
+        flying = {trial_id(entry.trial) for entry in list(self.ledger.flying.values())}
+        with self._lock:
+            new = sorted(flying - self._owned)
+            self._owned = flying
+        if new:
+            self.ownership.own(new)
+
+    def _run(self) -> None:
+        stop = self._stop
+        assert stop is not None, "started by start()"
+        while not stop.wait(HEARTBEAT_INTERVAL_S):
+            try:
+                with self._lock:
+                    owned = sorted(self._owned)
+                self.ownership.beat(owned)
+                # A trial of ours may wait unowned while its spec is measured: a whole grace
+                # period for unowned trials here, and never one this driver has in flight.
+                mine = frozenset(trial_id(e.trial) for e in list(self.ledger.flying.values()))
+                self.ownership.requeue_orphans(unowned_after=GRACE_PERIOD_S, mine=mine)
+            except Exception as exc:  # the database away for a while: beat again next time
+                _log.warning("nas search: heartbeat failed (%s: %s)", type(exc).__name__, exc)

@@ -1,0 +1,202 @@
+"""Several drivers on one study, without Ray: who owns a RUNNING trial, the shared budget, no
+spec trained twice, the resume folder.
+
+Real Optuna studies in real SQLite files (and PostgreSQL when ``NAS_TEST_POSTGRES_URL`` is set);
+a "driver" is a :class:`~nas.search.drivers.SharedStudySearcher` called the way Tune calls it,
+or a trial whose ``nas:driver`` owner names another host or a dead process.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from nas.config import SearchConfig
+from nas.search import heartbeat
+from nas.search.drivers import SharedStudySearcher
+from nas.search.handle import StudyHandle
+from nas.search.heartbeat import OWNER_ATTR, Ownership, claim
+from nas.search.ledger import INTERRUPTED
+from nas.search.study import DUPLICATE, finished_count, prepare_study
+from nas.space import SearchSpace
+from storage import artifact_store, open_storage
+from storage.internals import trial_id
+from workers.signals import SIGNALS, signal_key
+from workers.state import TrainState, load_resumable, save_resumable
+from workers.trainable import RESUME_KEY
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
+TINY = {"blocks": ["none", "se"], "positions": ["branch"], "selectors": ["all"]}
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nas.db'}"
+
+
+def _config(trials: int) -> SearchConfig:
+    space = {**TINY, "params": {"se": {"ratio": [8]}}}
+    return SearchConfig.from_dict(
+        {"space": space, "search": {"trials": trials, "pruner": "none", "study": "drivers"}}
+    )
+
+
+def _study(url: str, trials: int = 4) -> optuna.Study:
+    config = _config(trials)
+    study, _ = prepare_study(config, open_storage(url), SearchSpace(config.space, **SHAPE))
+    return study
+
+
+def _driver(url: str, trials: int = 4) -> SharedStudySearcher:
+    """One driver: the study prepared as ``nas search`` does, then its searcher."""
+    config = _config(trials)
+    space = SearchSpace(config.space, **SHAPE)
+    study, _ = prepare_study(config, open_storage(url), space)
+    return SharedStudySearcher(
+        StudyHandle(config, url, None, study),
+        space,
+        data={"dataset": "fashion_mnist"},
+        budget={"epochs": 2},
+        target=trials,
+        artifacts=artifact_store(url),
+    )
+
+
+def _final(value: float) -> dict[str, Any]:
+    signals = {signal_key(name): value for name in SIGNALS}
+    return {"done": True, "epoch": 2, "val_accuracy": value, **signals, "epochs_trained": 2}
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def _own(ownership: Ownership, trial: optuna.trial.Trial, host: str, pid: int) -> None:
+    ownership.beats.set_trial_system_attr(
+        trial_id(trial), OWNER_ATTR, {"host": host, "pid": pid, "token": f"t{pid}"}
+    )
+    ownership.beats.record_heartbeat(trial_id(trial))
+
+
+def test_a_live_drivers_trials_are_left_alone_and_a_dead_ones_queued_again_once(
+    url: str,
+) -> None:
+    study = _study(url)
+    ownership = Ownership(url, "drivers")
+    remote, dead, unowned = study.ask(), study.ask(), study.ask()
+    _own(ownership, remote, "another-machine", 4242)
+    _own(ownership, dead, socket.gethostname(), _dead_pid())
+    live, orphaned = ownership.running()
+    assert {t.number for t in live} == {remote.number, unowned.number}, "fresh: left alone"
+    assert [t.number for t in orphaned] == [dead.number], "its process is gone"
+    assert ownership.requeue_orphans() == 1
+    assert not claim(study, orphaned[0]), "a second driver finds it claimed already"
+    assert ownership.requeue_orphans() == 0
+    after = study.trials
+    assert after[dead.number].state == TrialState.FAIL
+    assert after[dead.number].user_attrs["fail_reason"] == INTERRUPTED
+    assert after[remote.number].state == after[unowned.number].state == TrialState.RUNNING
+    requeued = [t for t in after if t.user_attrs.get("requeued_from") == dead.number]
+    assert len(requeued) == 1 and requeued[0].state == TrialState.WAITING
+
+
+def test_a_stale_heartbeat_and_an_old_unowned_trial_are_orphans(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heartbeat, "GRACE_PERIOD_S", 1)
+    monkeypatch.setattr(heartbeat, "SETTLE_S", 0.5)
+    study = _study(url)
+    ownership = Ownership(url, "drivers")
+    remote, unowned = study.ask(), study.ask()
+    _own(ownership, remote, "another-machine", 4242)
+    assert not ownership.running()[1]
+    time.sleep(2.5)  # SQLite's clock has whole seconds
+    assert {t.number for t in ownership.running()[1]} == {remote.number, unowned.number}
+    assert ownership.running(mine=frozenset({trial_id(unowned)}))[1][0].number == remote.number
+    ownership.beat([trial_id(remote)])
+    assert [t.number for t in ownership.running()[1]] == [unowned.number], "it beat again"
+
+
+def test_prepare_study_waits_for_unowned_trials_then_queues_them(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heartbeat, "SETTLE_S", 1.0)
+    study = _study(url)
+    left = study.ask()  # what a driver killed right after ask leaves
+    started = time.monotonic()
+    again = _study(url)
+    assert time.monotonic() - started >= 1.0, "it gave the asking driver time to claim it"
+    assert again.trials[left.number].user_attrs["fail_reason"] == INTERRUPTED
+
+
+def test_two_drivers_share_the_budget_and_train_no_spec_twice(url: str) -> None:
+    first, second = _driver(url, trials=3), _driver(url, trials=3)
+    a = first.suggest("a")
+    assert isinstance(a, dict)
+    taken = first.ledger.flying["a"]
+    first.study.enqueue_trial(dict(taken.trial.params))  # the second driver draws it too
+    b, c = second.suggest("b"), second.suggest("c")
+    assert isinstance(b, dict) and isinstance(c, dict)
+    assert len({str(x["spec"]) for x in (a, b, c)}) == 3, "drawn again, not trained twice"
+    (dup,) = [t for t in second.study.trials if t.params == taken.trial.params][1:]
+    assert dup.state == TrialState.FAIL
+    assert dup.user_attrs["fail_reason"] == f"{DUPLICATE}{taken.trial.number}"
+    assert first.suggest("d") == "FINISHED", "3 in flight in two drivers fill a budget of 3"
+
+    first.on_trial_complete("a", _final(0.5))
+    assert finished_count(first.study) == 1, "the duplicate does not count"
+    assert second.ledger.trained(taken.spec.canonical_id) is not None, "the other's result"
+    assert second.suggest("e") == "FINISHED"
+    for searcher, ray_id in ((second, "b"), (second, "c")):
+        searcher.on_trial_complete(ray_id, _final(0.4))
+    assert finished_count(first.study) == 3
+
+
+def test_the_resume_folder_lives_until_its_trial_ends(url: str) -> None:
+    driver = _driver(url, trials=4)
+    done, stopped = driver.suggest("a"), driver.suggest("b")
+    assert isinstance(done, dict) and isinstance(stopped, dict)
+    folders = [Path(done[RESUME_KEY]), Path(stopped[RESUME_KEY])]
+    assert folders[0].parent == Path(url[len("sqlite:///") :]).with_suffix(".artifacts") / (
+        "resume/drivers"
+    )
+    for folder in folders:
+        (folder / "epoch-1").mkdir(parents=True)
+    driver.on_trial_complete("a", _final(0.5))
+    assert not folders[0].exists(), "a finished trial's epochs are removed"
+    assert driver.interrupt_all() == 1
+    assert folders[1].is_dir(), "an interrupted one keeps them for its requeued copy"
+
+
+def _state(epoch: int) -> TrainState:
+    return TrainState(
+        epoch=epoch,
+        model={"w": torch.full((2,), float(epoch))},
+        optimizer={},
+        schedule={},
+        generator=torch.Generator().get_state(),
+        history=[{"epoch": float(e)} for e in range(1, epoch + 1)],
+    )
+
+
+def test_resumable_state_keeps_the_newest_whole_epoch(tmp_path: Path) -> None:
+    root = tmp_path / "resume" / "spec"
+    assert load_resumable(root) is None
+    save_resumable(_state(1), root)
+    save_resumable(_state(2), root)
+    assert sorted(p.name for p in root.iterdir()) == ["epoch-2"], "older epochs removed"
+    (root / ".partial-1-3").mkdir()  # a process killed while saving epoch 3
+    (root / "epoch-4").mkdir()  # or a folder damaged some other way
+    loaded = load_resumable(root)
+    assert loaded is not None and loaded.epoch == 2 and float(loaded.model["w"][0]) == 2.0
