@@ -31,6 +31,9 @@ _STAGE_KEYS = ("block", "params", "position", "blocks")
 _PLAIN_MEANING = {"params": "parameters", "position": "insertion point", "blocks": "block selector"}
 _SPEC_KEYS = ("backbone", "width", "in_channels", "num_classes", "input_size", "stages")
 _SCALE_KEYS = ("width", "input_size", "in_channels", "num_classes")
+UNBUILDABLE: tuple[str, ...] = ("divisor",)
+"""Parameter rules a narrower width can break for good (a head count that no longer divides
+the channels); a ``reduction`` past the channels is clamped by the block, not broken."""
 
 
 @dataclass(frozen=True)
@@ -127,26 +130,39 @@ class ArchSpec:
     ) -> ArchSpec:
         """The same attention layout at another scale (a proxy, or another dataset's shape).
 
-        The one way to rescale a spec: the result is validated like a spec read from JSON,
-        so a layout that no longer fits (a reduction ratio larger than the narrowed channels,
-        heads that no longer divide them) is refused with a ``ValueError`` naming the new
-        scale, the stage and the parameter. :func:`workers.proxy.make_proxy` widens a proxy
-        until :meth:`problems_at` is empty before it rescales.
+        The one way to rescale a spec, validated: the spec with the new sizes is checked like
+        one read from JSON, and the new width must build every block. A parameter that
+        cannot be built at it (heads or groups that no longer divide the channels) is refused
+        with a ``ValueError`` naming the new scale, the stage and the parameter. A reduction
+        ratio larger than the *narrowed* channels is kept, as the block clamps its hidden
+        width to one channel (SE's ``max(1, C // r)``): a proxy keeps the layout it ranks.
+        :func:`workers.proxy.make_proxy` widens a proxy until :meth:`problems_at` with
+        :data:`UNBUILDABLE` rules is empty before it rescales.
         """
         values = (width, input_size, in_channels, num_classes)
         changed = {k: v for k, v in zip(_SCALE_KEYS, values, strict=True) if v is not None}
+        sizes = {k: v for k, v in changed.items() if k != "width"}
         try:
-            return ArchSpec.from_dict({**self.to_dict(), **changed})
+            spec = ArchSpec.from_dict({**self.to_dict(), **sizes})
+            if width is None or width == spec.width:
+                return spec
+            if not 0 < width <= 8:
+                raise ValueError(f"width: must be in (0, 8], got {width}")
+            problems = spec.problems_at(width, rules=UNBUILDABLE)
+            if problems:
+                raise ValueError(problems[0])
+            return replace(spec, width=float(width))
         except ValueError as exc:
             scale = ", ".join(f"{k} {v}" for k, v in changed.items())
             raise ValueError(f"rescaled to {scale}: {exc}") from None
 
-    def problems_at(self, width: float) -> list[str]:
-        """Why this layout's parameters would not fit at ``width`` (empty when they all do)."""
+    def problems_at(self, width: float, *, rules: tuple[str, ...] | None = None) -> list[str]:
+        """Why this layout's parameters would not fit at ``width`` (empty when they all do);
+        ``rules`` limits the check to parameters with those rules (``None``: every rule)."""
         return [
             problem
             for index, stage in enumerate(self.stages)
-            for problem in stage_problems(index, stage, self.info, width)
+            for problem in stage_problems(index, stage, self.info, width, rules=rules)
         ]
 
     @classmethod
@@ -216,7 +232,14 @@ def _positive(name: str, value: Any) -> int:
     return value
 
 
-def stage_problems(index: int, stage: StageSpec, backbone: Backbone, width: float) -> list[str]:
+def stage_problems(
+    index: int,
+    stage: StageSpec,
+    backbone: Backbone,
+    width: float,
+    *,
+    rules: tuple[str, ...] | None = None,
+) -> list[str]:
     """Why ``stage``'s parameters do not fit the channels it meets at ``width`` (empty: they do).
 
     Every width the block meets where ``stage`` puts it (:meth:`StageShape.attention_widths`)
@@ -230,6 +253,8 @@ def stage_problems(index: int, stage: StageSpec, backbone: Backbone, width: floa
     problems = []
     for channels in shape.attention_widths(stage.position, stage.blocks):
         for name, value in stage.params.items():
+            if rules is not None and info.param_index[name].rule not in rules:
+                continue
             problem = info.param_index[name].check(value, channels)
             if problem:
                 problems.append(f"stages[{index}].params.{name}: {problem}")

@@ -2,18 +2,19 @@
 
 The layout (which block, with which parameters, where) is kept exactly; only the scale
 changes, and the stem and classifier adapt to the dataset's channels and classes. Narrowing
-can make a declared parameter illegal (a ``reduction`` ratio larger than the narrowed
-channels, a ``divisor`` such as heads or groups that no longer divides them), and the one
-rescale, :meth:`ArchSpec.with_scale`, refuses such a spec. So the width is first raised to the
-smallest multiplier >= the requested one at which every parameter fits (the full spec's own
-width always does), and the notes say so.
+can break a ``divisor`` parameter (heads or groups that no longer divide the channels), and
+the one rescale, :meth:`ArchSpec.with_scale`, refuses such a spec. So the width is first raised
+to the smallest multiplier >= the requested one at which every divisor divides (the full
+spec's own width always does), and the notes say so. A ``reduction`` ratio larger than the
+narrowed channels is harmless (blocks clamp hidden widths to >= 1, as SE's ``max(1, C // r)``)
+and keeps the requested width: raising it would train SE at ratio 16 at full width.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from searchspace.spec import ArchSpec
+from searchspace.spec import UNBUILDABLE, ArchSpec
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,19 @@ def make_proxy(
         if full != small:
             notes.append(f"{field} {full} -> {small}")
     if chosen != target:
-        why = spec.problems_at(target)[0]
-        notes.append(f"width {target} raised to {chosen} so every parameter fits ({why})")
+        why = spec.problems_at(target, rules=UNBUILDABLE)[0]
+        notes.append(f"width {target} raised to {chosen} so every divisor divides ({why})")
     return Proxy(proxy, tuple(notes))
 
 
 def _buildable_width(spec: ArchSpec, width: float) -> float:
     """The smallest multiplier >= ``width`` (in steps of one channel of the widest stage)."""
-    if width >= spec.width or not spec.problems_at(width):
+    if width >= spec.width or not spec.problems_at(width, rules=UNBUILDABLE):
         return width
     step = 1.0 / max(spec.info.planes)
     candidate = width
     while candidate < spec.width:
         candidate = round(candidate + step, 6)
-        if not spec.problems_at(candidate):
+        if not spec.problems_at(candidate, rules=UNBUILDABLE):
             return min(candidate, spec.width)
     return spec.width

@@ -155,6 +155,8 @@ class StudySearcher(Searcher):
         if entry is None:
             return
         trial, result = entry.trial, result or {}
+        if result.get("node_id"):  # workers.trainable: the Ray node the trial trained on
+            trial.set_user_attr("node_id", str(result["node_id"]))
         self._record_epoch(entry, result)
         if error or result.get("error") or entry.error:
             reason = result.get("error") or entry.error or "the trial raised in its Ray worker"

@@ -11,7 +11,7 @@ from searchspace.backbones import get_backbone
 from searchspace.catalog import POSITIONS
 from searchspace.layout import block_channels, scaled_channels, stage_shapes
 from searchspace.resnet import ResNet
-from searchspace.spec import ArchSpec
+from searchspace.spec import UNBUILDABLE, ArchSpec
 
 
 def _triples(backbone: str, width: float) -> list[tuple[int, int, int]]:
@@ -121,15 +121,22 @@ def test_rescale_keeps_the_layout_and_validates() -> None:
     assert small == small.validated()
 
 
+def test_narrowing_keeps_a_reduction_past_the_channels() -> None:
+    """Ratio 32 on the 8 channels of width 0.25 is clamped by SE to one hidden channel: the
+    rescale keeps it (a proxy ranks the layout it was given), while a spec *written* that
+    way is refused."""
+    stages = [{}, {"block": "se", "params": {"ratio": 32}}, {}]
+    spec = ArchSpec.from_dict({"backbone": "resnet20", "stages": stages})
+    assert spec.problems_at(0.25) and not spec.problems_at(0.25, rules=UNBUILDABLE)
+    small = spec.with_scale(width=0.25)
+    assert small.width == 0.25 and small.stages == spec.stages
+    with pytest.raises(ValueError, match=r"stages\[1\]\.params\.ratio: 32 leaves < 1 of the 8"):
+        ArchSpec.from_dict({"backbone": "resnet20", "width": 0.25, "stages": stages})
+
+
 @pytest.mark.parametrize(
     ("stages", "width", "message"),
     [
-        (
-            [{}, {"block": "se", "params": {"ratio": 32}}, {}],
-            0.25,
-            r"^rescaled to width 0\.25: stages\[1\]\.params\.ratio: 32 leaves < 1 of the 8 "
-            r"channels",
-        ),
         (
             [{"block": "sasa", "params": {"heads": 8}}, {}, {}],
             0.25,
