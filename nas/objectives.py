@@ -44,9 +44,7 @@ class Objective:
 OBJECTIVES: dict[str, Objective] = {}
 
 
-def register_objective(
-    name: str, *, direction: str, about: str
-) -> Callable[[Measure], Measure]:
+def register_objective(name: str, *, direction: str, about: str) -> Callable[[Measure], Measure]:
     """Register ``measure`` as objective ``name`` (a duplicate name raises ``KeyError``)."""
     assert direction in DIRECTIONS, f"objective {name!r}: direction {direction!r}"
 
