@@ -28,7 +28,11 @@ DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 ADDRESS_VARIABLES = ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")
 """Ray's own variables for the job server, in Ray's order of precedence."""
 START_HINT = "start a head with `ray start --head` (job server on :8265) or pass --address"
-QUIET_LOGGERS = ("ray.dashboard", "ray._private.runtime_env.packaging")
+QUIET_LOGGERS = (
+    "ray.dashboard.modules.dashboard_sdk",
+    "ray.dashboard.modules.job.sdk",
+    "ray._private.runtime_env.packaging",
+)
 """Ray's INFO lines of a client (package uploaded, websocket closed): not news to a user."""
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 

@@ -71,8 +71,8 @@ class Submission:
     @property
     def entrypoint(self) -> str:
         """The job's shell command; ``$NAS_STORAGE`` is set by its ``runtime_env``."""
-        search = shlex.join(["python", "-m", "nas", "search", self.config_name])
-        return f'{search} --storage "$NAS_STORAGE" {shlex.join(self.flags)}'
+        search = shlex.join(["python", "-m", "nas", "search", self.config_name, *self.flags])
+        return f'{search} --storage "$NAS_STORAGE"'
 
     def check_storage_reaches(self, job_server_url: str) -> None:
         """``ValueError`` when the storage is a SQLite file and the job server another machine."""

@@ -229,7 +229,7 @@ def test_the_job_ships_the_config_file_and_names_the_storage(
     assert (folder / "tiny.toml").read_text() == config.read_text()
     assert request["runtime_env"]["working_dir"] == str(folder)
     assert request["entrypoint"] == (
-        'python -m nas search tiny.toml --storage "$NAS_STORAGE" --study s1 --trials 3'
+        'python -m nas search tiny.toml --study s1 --trials 3 --storage "$NAS_STORAGE"'
     )
     assert request["metadata"]["nas_study"] == "s1"
 
