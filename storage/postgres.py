@@ -3,11 +3,18 @@
 The driver is psycopg 3 (``postgresql+psycopg://``), installed by the optional extra
 ``pip install 'attention-nas[postgres]'``. The server is contacted once before Optuna builds its
 tables, so a wrong host, port, password or database name is one line instead of a traceback.
+
+After that check the server may go away for a while (restarted, failed over): with psycopg,
+every new connection is made by :func:`connect_patiently`, which retries for up to
+:data:`RECONNECT_S`, and ``pool_pre_ping`` replaces a pooled connection the restart closed. So a
+storage call during a short outage waits for the server instead of failing the search.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import time
 from typing import Any
 
 import sqlalchemy
@@ -16,6 +23,8 @@ from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
 CONNECT_TIMEOUT_S = 5
 """Seconds to wait for the server when connecting."""
+RECONNECT_S = 120.0
+"""How long a new connection keeps trying a server that went away after the first check."""
 
 INSTALL_HINT = "pip install 'attention-nas[postgres]'"
 
@@ -57,7 +66,28 @@ def prepare_postgres(url: URL, create: bool = True) -> dict[str, Any]:
         ) from None
     finally:
         engine.dispose()
+    if url.get_driver_name() == "psycopg":
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        engine_kwargs["creator"] = functools.partial(connect_patiently, conninfo, RECONNECT_S)
     return engine_kwargs
+
+
+def connect_patiently(conninfo: str, patience_s: float) -> Any:
+    """A psycopg connection to ``conninfo``, retried once a second for up to ``patience_s``.
+
+    A module-level function under ``functools.partial``, so the engine kwargs still pickle
+    (``RDBStorage`` rebuilds its engine from them in other processes).
+    """
+    import psycopg
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _first_line(exc: SQLAlchemyError) -> str:

@@ -127,10 +127,11 @@ def _take_over(study: optuna.Study) -> list[str]:
     """Queue again the trials of dead drivers; leave live drivers theirs, and draw other specs
     than they do (a sampler seeded like theirs would propose the same ones)."""
     notes: list[str] = []
-    resumed = fail_interrupted(study)
+    ownership = _ownership(study)
+    resumed = ownership.requeue_orphans(settle=True)
     if resumed:
         notes.append(f"resumed: {resumed} interrupted trials marked FAIL and queued again")
-    others = len(_ownership(study).running()[0])
+    others = len(ownership.running()[0])
     if others:
         study.sampler.reseed_rng()
         notes.append(

@@ -29,11 +29,20 @@ from nas.search.study import DUPLICATE, finished_count, prepare_study
 from nas.space import SearchSpace
 from storage import artifact_store, open_storage
 from storage.internals import trial_id
+from tests.nas import test_faults as faults
+from tests.nas.test_faults import (
+    Search,
+    assert_budget_and_no_duplicates,
+    trials_of,
+    wait_until,
+    write_search,
+)
 from workers.signals import SIGNALS, signal_key
 from workers.state import TrainState, load_resumable, save_resumable
 from workers.trainable import RESUME_KEY
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+scratch, postgres = faults.scratch, faults.postgres  # the fault tests' fixtures, shared
 SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
 TINY = {"blocks": ["none", "se"], "positions": ["branch"], "selectors": ["all"]}
 
@@ -200,3 +209,66 @@ def test_resumable_state_keeps_the_newest_whole_epoch(tmp_path: Path) -> None:
     (root / "epoch-4").mkdir()  # or a folder damaged some other way
     loaded = load_resumable(root)
     assert loaded is not None and loaded.epoch == 2 and float(loaded.model["w"][0]) == 2.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_two_drivers_on_one_study_reach_the_budget_and_train_no_spec_twice(
+    backend: str, tmp_path: Path, scratch: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two ``nas search`` processes, same config (same seed), same study, started apart."""
+    study, artifacts = f"two-{backend}", tmp_path / "artifacts"
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres").url
+    config = write_search(tmp_path, study, trials=6, concurrency=1, epochs=3)
+    first = Search(config, url, tmp_path / "first.log", scratch, artifacts)
+    try:
+        running = [TrialState.RUNNING]
+        wait_until(
+            "the first driver's first trial",
+            lambda: any(t.state in running for t in trials_of(url, study)),
+            first,
+        )
+        second = Search(config, url, tmp_path / "second.log", scratch, artifacts)
+        try:
+            assert second.wait() == 0, second.tail()
+            assert first.wait() == 0, first.tail()
+        finally:
+            second.kill_all()
+    finally:
+        first.kill_all()
+    assert "in training by another nas search" in second.tail()
+    after = trials_of(url, study)
+    assert_budget_and_no_duplicates(after, 6)
+    reasons = [t.user_attrs.get("fail_reason") for t in after]
+    assert INTERRUPTED not in reasons, "neither driver failed the other's trials"
+    trained_by = {
+        t.system_attrs[OWNER_ATTR]["pid"]
+        for t in after
+        if t.state == TrialState.COMPLETE and "reused_from" not in t.user_attrs
+    }
+    assert trained_by == {first.process.pid, second.process.pid}, "both drivers trained"
+
+
+@pytest.mark.postgres
+def test_a_storage_call_during_a_postgres_restart_waits_for_the_server(
+    postgres: faults.Postgres,
+) -> None:
+    import threading
+
+    study = optuna.create_study(storage=open_storage(postgres.url), study_name="restart-unit")
+    study.set_user_attr("before", 1)
+    postgres.stop()
+    back = threading.Timer(3.0, postgres.start)
+    back.start()
+    started = time.monotonic()
+    try:
+        study.set_user_attr("during", 2)  # the pooled connection is dead, the server down
+    finally:
+        back.join()
+    assert time.monotonic() - started >= 2.0, "it waited for the server"
+    loaded = optuna.load_study(study_name="restart-unit", storage=open_storage(postgres.url))
+    assert loaded.user_attrs == {"before": 1, "during": 2}

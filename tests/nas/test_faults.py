@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -72,9 +73,13 @@ def write_search(
 class Search:
     """One ``nas search`` subprocess in a session of its own (so its Ray goes with it)."""
 
-    def __init__(self, config: Path, url: str, log: Path, scratch: Path) -> None:
+    def __init__(
+        self, config: Path, url: str, log: Path, scratch: Path, artifacts: Path | None = None
+    ) -> None:
         env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(REPO)}
         command = [sys.executable, "-m", "nas", "search", str(config), "--storage", url]
+        if artifacts is not None:
+            command += ["--artifacts", str(artifacts)]
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -108,6 +113,70 @@ def scratch() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="nas-fault-", dir="/tmp"))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+class Postgres:
+    """A PostgreSQL server of this test module's own (so restarting it disturbs no one)."""
+
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir, self.root, self.data = bindir, root, root / "data"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, *args: str) -> None:
+        owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*owner, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        log = str(self.root / "server.log")
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            log,
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
+
+    def stop(self) -> None:
+        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A fresh PostgreSQL cluster on a free port (trust auth), skipped without the server."""
+    bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not bindirs:
+        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
+    pytest.importorskip("psycopg")
+    root = Path(tempfile.mkdtemp(prefix="nas-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    server = Postgres(bindirs[-1].parent, root)
+    try:
+        server.run(
+            str(server.bindir / "initdb"),
+            "-D",
+            str(server.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+        )
+        server.start()
+    except (subprocess.CalledProcessError, OSError, LookupError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"cannot run a PostgreSQL server here: {exc}")
+    yield server
+    with contextlib.suppress(subprocess.CalledProcessError):
+        server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def trials_of(url: str, study: str) -> list[FrozenTrial]:
@@ -237,3 +306,26 @@ def test_trial_worker_killed_mid_epoch_fails_with_reason_and_search_goes_on(
     assert len(failed) == 1, [t.user_attrs.get("fail_reason") for t in after]
     assert "worker process has died" in failed[0].user_attrs["fail_reason"], "Ray's reason"
     assert len([t for t in after if t.state == TrialState.COMPLETE]) == 3
+
+
+def test_postgres_restarted_mid_search_the_driver_waits_and_finishes(
+    tmp_path: Path, scratch: Path, postgres: Postgres
+) -> None:
+    config = write_search(tmp_path, "restart", trials=4)
+    artifacts = tmp_path / "artifacts"
+    search = Search(config, postgres.url, tmp_path / "search.log", scratch, artifacts)
+    try:
+        wait_until(
+            "a trial mid-training",
+            lambda: bool(mid_training(trials_of(postgres.url, "restart"))),
+            search,
+        )
+        postgres.stop()
+        time.sleep(5.0)  # the database away while trials report epochs
+        postgres.start()
+        assert search.wait() == 0, search.tail()
+    finally:
+        search.kill_all()
+    after = trials_of(postgres.url, "restart")
+    assert_budget_and_no_duplicates(after, 4)
+    assert all(t.state == TrialState.COMPLETE for t in after), [t.user_attrs for t in after]
