@@ -29,8 +29,8 @@ from nas.search.study import DUPLICATE, finished_count, prepare_study
 from nas.space import SearchSpace
 from storage import artifact_store, open_storage
 from storage.internals import trial_id
-from tests.nas import test_faults as faults
-from tests.nas.test_faults import (
+from tests.nas import faults
+from tests.nas.faults import (
     Search,
     assert_budget_and_no_duplicates,
     trials_of,
@@ -42,7 +42,7 @@ from workers.state import TrainState, load_resumable, save_resumable
 from workers.trainable import RESUME_KEY
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-scratch, postgres = faults.scratch, faults.postgres  # the fault tests' fixtures, shared
+scratch, postgres = faults.scratch, faults.postgres  # fixtures shared with test_faults
 SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
 TINY = {"blocks": ["none", "se"], "positions": ["branch"], "selectors": ["all"]}
 
@@ -118,6 +118,16 @@ def test_a_live_drivers_trials_are_left_alone_and_a_dead_ones_queued_again_once(
     assert after[remote.number].state == after[unowned.number].state == TrialState.RUNNING
     requeued = [t for t in after if t.user_attrs.get("requeued_from") == dead.number]
     assert len(requeued) == 1 and requeued[0].state == TrialState.WAITING
+
+    # A driver starting now: waits for the unowned trial to be claimed, then takes it over.
+    config = _config(4)
+    _, notes = prepare_study(config, open_storage(url), SearchSpace(config.space, **SHAPE))
+    assert notes[:2] == [
+        "resumed: 1 interrupted trials marked FAIL and queued again",
+        "1 trials are in training by another nas search on this study (heartbeat within the "
+        "grace period): left to it; the two share the trial budget",
+    ]
+    assert study.trials[remote.number].state == TrialState.RUNNING
 
 
 def test_a_stale_heartbeat_and_an_old_unowned_trial_are_orphans(

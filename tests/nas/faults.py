@@ -1,0 +1,209 @@
+"""Helpers for the fault and several-driver tests: tiny searches as real ``nas search``
+subprocesses, a PostgreSQL server of the tests' own, and what every such test checks.
+
+Not collected (``tests/test_imports.py``): ``tests/nas/test_faults.py`` and
+``tests/nas/test_drivers.py`` import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import FrozenTrial, TrialState
+
+from nas.search.study import counts
+from tests.idx import write_banded_fashion_mnist
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = """
+[search]
+study = "{study}"
+trials = {trials}
+concurrency = {concurrency}
+seed = 0
+sampler = "random"
+pruner = "none"
+[space]
+width = 0.5
+blocks = ["none", "se", "eca"]
+positions = ["branch", "stage_end"]
+[data]
+data_dir = "{data}"
+download = false
+[proxy]
+epochs = {epochs}
+train_samples = 800
+val_samples = 100
+width = 0.25
+batch_size = 50
+augment = false
+[confirm]
+after_search = false
+"""
+
+
+def write_search(
+    tmp_path: Path, study: str, *, trials: int, concurrency: int = 2, epochs: int = 4
+) -> Path:
+    """A search config for ``study`` on banded data under ``tmp_path``; returns its path."""
+    data = write_banded_fashion_mnist(tmp_path / "idx", n=1000)
+    path = tmp_path / f"{study}.toml"
+    path.write_text(
+        CONFIG.format(study=study, trials=trials, concurrency=concurrency, epochs=epochs, data=data)
+    )
+    return path
+
+
+class Search:
+    """One ``nas search`` subprocess in a session of its own (so its Ray goes with it)."""
+
+    def __init__(
+        self, config: Path, url: str, log: Path, scratch: Path, artifacts: Path | None = None
+    ) -> None:
+        env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(REPO)}
+        command = [sys.executable, "-m", "nas", "search", str(config), "--storage", url]
+        if artifacts is not None:
+            command += ["--artifacts", str(artifacts)]
+        self.log = log
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def wait(self, timeout: float = 400) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.kill_all()
+
+    def sigkill(self) -> None:
+        """SIGKILL the driver alone, then whatever of its Ray is left (a dead job's cgroup)."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        time.sleep(1.0)
+        self.kill_all()
+
+    def kill_all(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A short ``TMPDIR`` for the searches (Ray's socket paths must be short)."""
+    folder = Path(tempfile.mkdtemp(prefix="nas-fault-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class Postgres:
+    """A PostgreSQL server of this test module's own (so restarting it disturbs no one)."""
+
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir, self.root, self.data = bindir, root, root / "data"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, *args: str) -> None:
+        owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*owner, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        log = str(self.root / "server.log")
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            log,
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
+
+    def stop(self) -> None:
+        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A fresh PostgreSQL cluster on a free port (trust auth), skipped without the server."""
+    bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not bindirs:
+        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
+    pytest.importorskip("psycopg")
+    root = Path(tempfile.mkdtemp(prefix="nas-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    server = Postgres(bindirs[-1].parent, root)
+    try:
+        server.run(
+            str(server.bindir / "initdb"),
+            "-D",
+            str(server.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+        )
+        server.start()
+    except (subprocess.CalledProcessError, OSError, LookupError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"cannot run a PostgreSQL server here: {exc}")
+    yield server
+    with contextlib.suppress(subprocess.CalledProcessError):
+        server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def trials_of(url: str, study: str) -> list[FrozenTrial]:
+    """The study's trials, or none while it does not exist yet."""
+    try:
+        return optuna.load_study(study_name=study, storage=url).get_trials(deepcopy=True)
+    except KeyError:
+        return []
+
+
+def wait_until(what: str, check: Callable[[], bool], search: Search, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert search.process.poll() is None, f"search ended before {what}:\n{search.tail()}"
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s:\n{search.tail()}"
+        time.sleep(0.3)
+
+
+def mid_training(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """RUNNING trials with at least one epoch reported."""
+    return [t for t in trials if t.state == TrialState.RUNNING and t.intermediate_values]
+
+
+def assert_budget_and_no_duplicates(trials: list[FrozenTrial], budget: int) -> None:
+    """The budget reached exactly, nothing left RUNNING, no spec trained twice."""
+    ended = [t for t in trials if t.state.is_finished()]
+    assert sum(counts(t) for t in ended) == budget, [t.user_attrs for t in trials]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    trained = [
+        t.user_attrs["spec_id"]
+        for t in trials
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and "reused_from" not in t.user_attrs
+    ]
+    assert len(trained) == len(set(trained)), f"a spec was trained twice: {sorted(trained)}"
