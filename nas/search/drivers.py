@@ -21,10 +21,12 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from nas.objectives import ALWAYS
@@ -34,6 +36,8 @@ from nas.search.searcher import MAX_DRAWS, StudySearcher
 from nas.search.study import DUPLICATE, finished_count
 from storage.internals import storage_of, trial_id
 from workers.trainable import RESUME_KEY
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import optuna
@@ -113,7 +117,13 @@ class SharedStudySearcher(StudySearcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         entry = self.ledger.entry(trial_id)
-        super().on_trial_complete(trial_id, result, error)
+        try:
+            super().on_trial_complete(trial_id, result, error)
+        except UpdateFinishedTrialError:
+            # Another driver took it over (this one was silent past the grace period, e.g. the
+            # database away that long) and queued it again: its copy trains it, ours is void.
+            _log.warning("nas search: trial %s was taken over by another driver", trial_id)
+            return
         if entry is None or self.resume_root is None:
             return
         if _fail_reason(self.study, entry.trial) != INTERRUPTED:

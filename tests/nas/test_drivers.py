@@ -282,3 +282,15 @@ def test_a_storage_call_during_a_postgres_restart_waits_for_the_server(
     assert time.monotonic() - started >= 2.0, "it waited for the server"
     loaded = optuna.load_study(study_name="restart-unit", storage=open_storage(postgres.url))
     assert loaded.user_attrs == {"before": 1, "during": 2}
+
+
+def test_a_trial_another_driver_took_over_is_left_to_its_copy(url: str) -> None:
+    driver = _driver(url, trials=4)
+    assert isinstance(driver.suggest("a"), dict)
+    number = driver.ledger.flying["a"].trial.number
+    assert claim(driver.study, driver.study.trials[number]), "as after a long silence"
+    driver.on_trial_complete("a", _final(0.5))  # no error: the search goes on
+    trials = driver.study.trials
+    assert trials[number].user_attrs["fail_reason"] == INTERRUPTED
+    assert [t.user_attrs.get("requeued_from") for t in trials].count(number) == 1
+    assert not driver.ledger.flying
