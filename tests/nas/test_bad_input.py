@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -395,3 +397,27 @@ def test_bad_input_is_one_line(
     assert re.search(row.pattern, lines[0]), lines[0]
     assert not Path(NOT_CREATED.replace("{tmp}", str(scratch))).exists()
     assert not any(tmp_path.iterdir()), f"created {list(tmp_path.iterdir())}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "text", "what"),
+    [
+        (["cost", "/dev/stdin"], '{"backbone": "resnet20"}', "spec file"),
+        (
+            ["search", "/dev/stdin", "--storage", "sqlite:///{tmp}/s.db"],
+            "[search]\n",
+            "config file",
+        ),
+    ],
+)
+def test_dev_stdin_as_a_file_is_one_line(
+    argv: list[str], text: str, what: str, tmp_path: Path
+) -> None:
+    """``/dev/stdin`` fed by a pipe (``echo ... | nas cost /dev/stdin``) is named as a pipe,
+    with the way to read standard input where the command has one, and nothing is created."""
+    command = [sys.executable, "-m", "nas", *(a.replace("{tmp}", str(tmp_path)) for a in argv)]
+    done = subprocess.run(command, input=text, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"{what} '/dev/stdin' is not a regular file (a pipe or device)" in lines[0]
+    assert not any(tmp_path.iterdir())
