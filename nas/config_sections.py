@@ -1,0 +1,115 @@
+"""The sections of a ``nas search`` config, one frozen dataclass each, with their defaults.
+
+:class:`nas.config.SearchConfig` holds one of each, checked field by field when the file is
+read (the checks are in :mod:`nas.config`); ``[data]`` and ``[proxy]`` are the workers' own
+``DataConfig`` and ``ProxyBudget``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from nas.objectives import OBJECTIVES
+from searchspace.catalog import Choice
+from workers.signals import SIGNALS
+
+
+@dataclass(frozen=True)
+class SearchSection:
+    """``[search]``: what study, where, how many trials, how they are proposed and pruned."""
+
+    study: str = "attention-nas"
+    storage: str | None = None
+    artifacts: str | None = None
+    trials: int = 12
+    concurrency: int = 2
+    seed: int | None = 0
+    sampler: str = "nsga2"
+    pruner: str = "pareto"
+
+
+@dataclass(frozen=True)
+class SpaceSection:
+    """``[space]``: the backbone and which choices the sampler may make.
+
+    ``stages``/``blocks``/``positions``/``selectors`` of ``None`` mean "all"; ``params`` maps
+    a block to ``{param: [values]}``: any values the parameter accepts (the catalog's choices
+    or, for open rules such as ``reduction``, other legal integers).
+    """
+
+    backbone: str = "resnet20"
+    width: float = 1.0
+    stages: tuple[int, ...] | None = None
+    blocks: tuple[str, ...] | None = None
+    positions: tuple[str, ...] | None = None
+    selectors: tuple[str, ...] | None = None
+    params: Mapping[str, Mapping[str, tuple[Choice, ...]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectivesSection:
+    """``[objectives]``: the proxy's ranking signal (max), MACs (min), then ``extra``.
+
+    ``signal`` names a :data:`workers.signals.SIGNALS` entry: what a trial's first objective
+    value and its per-epoch intermediate values (the pruner's input) are. The study's metric
+    names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``). The
+    default, minus the last epoch's training loss, ranked architectures most like longer
+    training did of every signal measured (``docs/fidelity.md``). ``extra`` names
+    :data:`nas.objectives.OBJECTIVES` entries (``params``, ``latency_ms``, or any registered).
+    """
+
+    extra: tuple[str, ...] = ()
+    signal: str = "neg_sotl_e"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (SIGNALS[self.signal].metric_name, "macs", *self.extra)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("maximize", *(OBJECTIVES[name].direction for name in ("macs", *self.extra)))
+
+
+@dataclass(frozen=True)
+class ResourcesSection:
+    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = auto.
+
+    ``max_trial_seconds`` caps one trial's training time: checked after every epoch, a trial
+    past it stops and is stored FAIL with the reason (a slow block on a small CPU, say SASA,
+    cannot hold the whole search up). ``None``: no limit.
+
+    ``reuse_actors`` trains the next trial in the Ray worker process the last one finished in
+    (Tune's ``reuse_actors``): no new process, no second import of torch, the dataset still in
+    memory. Off, every trial starts a fresh process (``docs/performance.md`` has the ratio).
+
+    ``storage_path`` is Ray Tune's working folder (trial checkpoints, which the driver reads
+    the weights from): ``None`` = a temporary folder removed at the end; a folder or a URI
+    (``s3://...``) is kept. With trials on several machines every node must reach it (a
+    shared NFS folder, a bucket): ``docs/cluster.md``.
+    """
+
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None
+    max_trial_seconds: float | None = 900.0
+    reuse_actors: bool = True
+    storage_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmSection:
+    """``[confirm]``: retrain the front at a higher fidelity than the proxy (``nas.confirm``).
+
+    ``scale`` multiplies the proxy's training images (a larger subset; more epochs when the
+    proxy already uses the whole split), ``val_samples`` is the confirmation's validation
+    subset (``None``: the whole split), ``seeds`` the runs averaged per member, ``members``
+    caps how many front members are confirmed (the highest-accuracy ones; ``None``: all).
+    ``after_search`` confirms at the end of every ``nas search``; ``nas confirm`` does it for
+    an existing study.
+    """
+
+    after_search: bool = True
+    scale: float = 4.0
+    val_samples: int | None = 5000
+    seeds: int = 1
+    members: int | None = 8
