@@ -284,3 +284,22 @@ def test_extra_objectives_params_and_latency(url: str) -> None:
     trial = study.trials[0]
     assert trial.values[2] == trial.user_attrs["params"]
     assert trial.values[3] == trial.user_attrs["latency_ms"] > 0
+
+
+def test_a_checkpoint_on_a_remote_filesystem_is_fetched_to_a_local_folder(tmp_path: Path) -> None:
+    """With ``storage_path`` on ``s3://`` & co. Tune's checkpoint path is not a local folder:
+    the weights are copied to one before the searcher uploads them."""
+    import pyarrow.fs
+    from ray.tune import Checkpoint
+
+    from nas.search.scheduler import local_checkpoint_dir
+
+    (tmp_path / "bucket" / "ckpt").mkdir(parents=True)
+    (tmp_path / "bucket" / "ckpt" / "model.pt").write_bytes(b"weights")
+    local = Checkpoint(str(tmp_path / "bucket" / "ckpt"))
+    assert local_checkpoint_dir(local) == str(tmp_path / "bucket" / "ckpt")
+    remote_fs = pyarrow.fs.SubTreeFileSystem(str(tmp_path / "bucket"), pyarrow.fs.LocalFileSystem())
+    remote = Checkpoint("ckpt", filesystem=remote_fs)
+    fetched = Path(local_checkpoint_dir(remote))
+    assert fetched != tmp_path / "bucket" / "ckpt"
+    assert (fetched / "model.pt").read_bytes() == b"weights"
