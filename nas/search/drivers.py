@@ -8,9 +8,8 @@
   (:class:`~nas.search.heartbeat.Ownership`), not only its own.
 - **Dedup.** A spec some other driver completed is reused as the searcher reuses its own; a
   drawn spec that a live RUNNING trial with a smaller number is training already is not
-  trained again: that trial is FAIL with ``fail_reason`` :data:`~nas.search.study.DUPLICATE`
-  (outside the budget) and another spec is drawn. The smaller number wins, so of two drivers
-  that draw one spec at once exactly one trains it.
+  trained again: the drawn trial waits for that one's result (:mod:`nas.search.twins`) and
+  another spec is drawn.
 - **Ownership.** :attr:`SharedStudySearcher.heartbeat` is the Tune callback that owns and
   beats for this driver's trials (:class:`~nas.search.heartbeat.DriverHeartbeat`).
 - **Resume.** Every trial config carries ``resume_dir``: ``<artifacts>/resume/<study>/<spec
@@ -23,17 +22,20 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
+from ray.tune.search import Searcher
 
 from nas.objectives import ALWAYS
 from nas.search.heartbeat import DriverHeartbeat, Ownership
-from nas.search.ledger import INTERRUPTED, Completed, TrialLedger
+from nas.search.ledger import INTERRUPTED, Completed, TrialEntry, TrialLedger
 from nas.search.searcher import MAX_DRAWS, StudySearcher
-from nas.search.study import DUPLICATE, finished_count
+from nas.search.study import finished_count
+from nas.search.twins import POLL_S, Twins
 from storage.internals import storage_of, trial_id
 from workers.trainable import RESUME_KEY
 
@@ -55,6 +57,14 @@ class SharedLedger(TrialLedger):
 
     ownership: Ownership
     measured_keys: tuple[str, ...] = ()
+    twins: Twins
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "twins": Twins()}
+
+    def held(self) -> list[TrialEntry]:
+        """This driver's trials waiting for a twin (RUNNING, not in flight in Tune)."""
+        return self.twins.held()
 
     def full(self, target: int) -> bool:
         study = self.ownership.study
@@ -93,25 +103,44 @@ class SharedStudySearcher(StudySearcher):
         keys = (*ALWAYS, *self.measures)
         ledger = SharedLedger.of_study(handle.study, keys)
         assert isinstance(ledger, SharedLedger), "of_study builds the class it is called on"
-        ledger.ownership, ledger.measured_keys = self.ownership, keys
+        ledger.ownership, ledger.measured_keys, ledger.twins = self.ownership, keys, Twins()
         self.ledger: SharedLedger = ledger
         self.heartbeat = DriverHeartbeat(self.ledger, self.ownership)
         self.resume_root = resume_root(handle) if self.artifacts is not None else None
+        self._full_checked, self._was_full = 0.0, False
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        twins = self.ledger.twins
+        twins.settle(self.study, self.ledger)
+        if twins.ready:
+            return self._start(trial_id, twins.ready.pop(0))
+        if twins.waiting and self._full():
+            return None  # not FINISHED: Tune asks again, and a twin's result may free a trial
         for _ in range(MAX_DRAWS):
             config = super().suggest(trial_id)
             if not isinstance(config, dict):
-                return config
+                return None if twins.waiting and config == Searcher.FINISHED else config
             entry = self.ledger.entry(trial_id)
             assert entry is not None, "StudySearcher.suggest starts the trial it proposes"
-            first = self.ledger.in_training(entry.spec.canonical_id, entry.trial.number)
-            if first is None:
+            if self.ledger.in_training(entry.spec.canonical_id, entry.trial.number) is None:
                 return self._with_resume_dir(config, entry.spec.canonical_id)
             self.ledger.finish(trial_id)
-            entry.trial.set_user_attr("fail_reason", f"{DUPLICATE}{first}")
-            self.study.tell(entry.trial, state=TrialState.FAIL)
+            twins.wait(entry)
         return None
+
+    def _full(self) -> bool:
+        """``ledger.full``, looked up at most once per :data:`~nas.search.twins.POLL_S` (Tune
+        asks often while trials wait for their twins)."""
+        if time.monotonic() >= self._full_checked + POLL_S:
+            self._was_full = self.ledger.full(self.target)
+            self._full_checked = time.monotonic()
+        return self._was_full
+
+    def _start(self, trial_id: str, entry: TrialEntry) -> dict[str, Any]:
+        """Give Tune a held trial whose twin ended without a result: it trains itself."""
+        self.ledger.start(trial_id, entry)
+        config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
+        return self._with_resume_dir(config, entry.spec.canonical_id)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
@@ -124,6 +153,7 @@ class SharedStudySearcher(StudySearcher):
             # database away that long) and queued it again: its copy trains it, ours is void.
             _log.warning("nas search: trial %s was taken over by another driver", trial_id)
             return
+        self.ledger.twins.settle(self.study, self.ledger, now=True)
         if entry is None or self.resume_root is None:
             return
         if _fail_reason(self.study, entry.trial) != INTERRUPTED:
@@ -132,7 +162,9 @@ class SharedStudySearcher(StudySearcher):
     def interrupt_all(self) -> int:
         """As :meth:`StudySearcher.interrupt_all`, then stop beating: the run is over."""
         try:
-            return super().interrupt_all()
+            return super().interrupt_all() + self.ledger.twins.interrupt_all(
+                self.study, self.ledger
+            )
         finally:
             self.heartbeat.stop()
 

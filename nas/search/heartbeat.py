@@ -264,12 +264,18 @@ class DriverHeartbeat(Callback):
 
     def claim_new(self) -> None:
         """Own every trial in flight not yet owned; forget those no longer in flight."""
-        flying = {trial_id(entry.trial) for entry in list(self.ledger.flying.values())}
+        flying = {trial_id(entry.trial) for entry in self._held()}
         with self._lock:
             new = sorted(flying - self._owned)
             self._owned = flying
         if new:
             self.ownership.own(new)
+
+    def _held(self) -> list[Any]:
+        """This driver's RUNNING trials: in flight in Tune, and waiting ones (``held()``, a
+        :class:`~nas.search.drivers.SharedLedger`'s trials waiting for a twin)."""
+        held = getattr(self.ledger, "held", None)
+        return [*list(self.ledger.flying.values()), *(held() if held is not None else [])]
 
     def _run(self) -> None:
         stop = self._stop
@@ -281,7 +287,7 @@ class DriverHeartbeat(Callback):
                 self.ownership.beat(owned)
                 # A trial of ours may wait unowned while its spec is measured: a whole grace
                 # period for unowned trials here, and never one this driver has in flight.
-                mine = frozenset(trial_id(e.trial) for e in list(self.ledger.flying.values()))
+                mine = frozenset(trial_id(e.trial) for e in self._held())
                 self.ownership.requeue_orphans(unowned_after=GRACE_PERIOD_S, mine=mine)
             except Exception as exc:  # the database away for a while: beat again next time
                 _log.warning("nas search: heartbeat failed (%s: %s)", type(exc).__name__, exc)

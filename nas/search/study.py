@@ -37,10 +37,7 @@ UNCHANGED = {"data": ("download",), "proxy": ("device",)}
 """Keys that may change on resume: where files come from and where training runs."""
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-"""States of ended trials; all count towards the budget but interrupted and duplicate FAILs."""
-DUPLICATE = "duplicate: the spec is in training as trial "
-"""``fail_reason`` prefix of a drawn trial whose spec another live trial (of this or another
-driver) was already training: not trained, not in the budget (:mod:`nas.search.drivers`)."""
+"""States of ended trials; all count towards the budget but interrupted FAILs."""
 
 
 def prepare_study(
@@ -153,12 +150,11 @@ def _ownership(study: optuna.Study) -> Ownership:
 
 
 def finished_count(study: optuna.Study) -> int:
-    """Trials towards the budget: every ended trial but those failed as interrupted (queued
-    again) or as a duplicate of a spec in training (never trained)."""
+    """Trials towards the budget: every ended trial but those failed as interrupted (their
+    parameters are queued again)."""
     return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED_STATES) if counts(t))
 
 
 def counts(trial: optuna.trial.FrozenTrial) -> bool:
     """Whether the ended ``trial`` counts towards the trial budget."""
-    reason = str(trial.user_attrs.get("fail_reason") or "")
-    return reason != INTERRUPTED and not reason.startswith(DUPLICATE)
+    return trial.user_attrs.get("fail_reason") != INTERRUPTED

@@ -25,7 +25,7 @@ from nas.search.drivers import SharedStudySearcher
 from nas.search.handle import StudyHandle
 from nas.search.heartbeat import OWNER_ATTR, Ownership, claim
 from nas.search.ledger import INTERRUPTED
-from nas.search.study import DUPLICATE, finished_count, prepare_study
+from nas.search.study import finished_count, prepare_study
 from nas.space import SearchSpace
 from storage import artifact_store, open_storage
 from storage.internals import trial_id
@@ -160,7 +160,7 @@ def test_prepare_study_waits_for_unowned_trials_then_queues_them(
 
 
 def test_two_drivers_share_the_budget_and_train_no_spec_twice(url: str) -> None:
-    first, second = _driver(url, trials=3), _driver(url, trials=3)
+    first, second = _driver(url, trials=4), _driver(url, trials=4)
     a = first.suggest("a")
     assert isinstance(a, dict)
     taken = first.ledger.flying["a"]
@@ -168,18 +168,38 @@ def test_two_drivers_share_the_budget_and_train_no_spec_twice(url: str) -> None:
     b, c = second.suggest("b"), second.suggest("c")
     assert isinstance(b, dict) and isinstance(c, dict)
     assert len({str(x["spec"]) for x in (a, b, c)}) == 3, "drawn again, not trained twice"
-    (dup,) = [t for t in second.study.trials if t.params == taken.trial.params][1:]
-    assert dup.state == TrialState.FAIL
-    assert dup.user_attrs["fail_reason"] == f"{DUPLICATE}{taken.trial.number}"
-    assert first.suggest("d") == "FINISHED", "3 in flight in two drivers fill a budget of 3"
+    (twin,) = second.ledger.held()
+    assert twin.trial.params == taken.trial.params, "it waits for the first driver's trial"
+    assert first.suggest("d") == "FINISHED", "3 in flight and 1 waiting fill a budget of 4"
 
     first.on_trial_complete("a", _final(0.5))
-    assert finished_count(first.study) == 1, "the duplicate does not count"
     assert second.ledger.trained(taken.spec.canonical_id) is not None, "the other's result"
-    assert second.suggest("e") == "FINISHED"
-    for searcher, ray_id in ((second, "b"), (second, "c")):
-        searcher.on_trial_complete(ray_id, _final(0.4))
-    assert finished_count(first.study) == 3
+    time.sleep(1.1)  # the waiting trial looks again after POLL_S
+    assert second.suggest("e") == "FINISHED", "its waiting trial told, the budget is full"
+    told = second.study.trials[twin.trial.number]
+    assert told.state == TrialState.COMPLETE and told.values == first.study.trials[0].values
+    assert told.user_attrs["reused_from"] == taken.trial.number
+    assert finished_count(first.study) == 2 and not second.ledger.held()
+    for ray_id in ("b", "c"):
+        second.on_trial_complete(ray_id, _final(0.4))
+    assert finished_count(first.study) == 4
+    assert second.suggest("f") == "FINISHED"
+
+
+def test_a_waiting_trial_trains_itself_when_its_twin_is_interrupted(url: str) -> None:
+    first, second = _driver(url, trials=4), _driver(url, trials=4)
+    assert isinstance(first.suggest("a"), dict)
+    taken = first.ledger.flying["a"]
+    first.study.enqueue_trial(dict(taken.trial.params))
+    second.suggest("b"), second.suggest("c")  # the reference left, then the same params
+    assert second.ledger.held(), "waiting for trial a"
+    assert first.interrupt_all() == 1  # the first driver stops: a is FAIL (interrupted)
+    time.sleep(1.1)  # the waiting trial looks again after POLL_S
+    again = second.suggest("d")
+    assert isinstance(again, dict) and again["spec"] == taken.spec.to_dict(), "it trains now"
+    assert second.ledger.flying["d"].trial.params == taken.trial.params
+    assert not second.ledger.held()
+    assert second.interrupt_all() == 3
 
 
 def test_the_resume_folder_lives_until_its_trial_ends(url: str) -> None:
