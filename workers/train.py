@@ -67,13 +67,16 @@ def train_proxy(
     ``train_loss``, ``images_per_s``, ``lr``, ``epoch_time_s`` and every ranking signal of
     the epochs so far (``signal/<name>``, :mod:`workers.signals`). Returns those signals and:
     ``best_val_accuracy``, ``last_val_accuracy``, ``val_accuracy`` (the last),
-    ``epochs_trained``, ``wall_time_s``, ``params``, ``macs``, ``proxy``, ``stopped_early``.
+    ``epochs_trained``, ``wall_time_s``, ``params``, ``macs``, ``proxy``, ``stopped_early``
+    and, on a GPU, ``device_memory_mb`` (:func:`device_memory_mb`).
 
     Raises :class:`workers.failures.TrainingFailed` on NaN/inf loss, out-of-memory, or an
     exception inside the model, and ``ValueError`` for missing data or a bad budget.
     """
     started = time.perf_counter()
     device = resolve_device(budget.device)
+    if device.type == "cuda":  # a reused Ray actor must not report the last trial's peak
+        torch.cuda.reset_peak_memory_stats(device)
     proxy = plan_proxy(spec, data, budget)
     splits = _load(data, budget, proxy, device)
     loop = _build_loop(proxy.spec, budget, splits, device, resume)
@@ -95,7 +98,19 @@ def train_proxy(
             stopped = epoch < budget.epochs
             break
     wall = earlier + time.perf_counter() - started
-    return _final(spec, proxy, budget, splits, history, wall, stopped)
+    final = _final(spec, proxy, budget, splits, history, wall, stopped)
+    memory = device_memory_mb(device)
+    if memory is not None:
+        final["device_memory_mb"] = memory
+    return final
+
+
+def device_memory_mb(device: torch.device) -> float | None:
+    """Peak memory this run allocated on ``device`` in MiB (``None`` on a CPU): what a trial
+    really needs of a GPU it shares with others (``[resources] gpus_per_trial = 1/k``)."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
 
 
 def _load(data: DataConfig, budget: ProxyBudget, proxy: Proxy, device: torch.device) -> Splits:

@@ -203,6 +203,9 @@ class StudySearcher(Searcher):
         wall = result.get("wall_time_s", result.get("time_total_s"))
         if wall is not None:
             trial.set_user_attr("wall_time_s", float(wall))
+        memory = result.get("device_memory_mb")
+        if memory is not None:  # trained on a GPU: its peak, for packing trials on one
+            trial.set_user_attr("device_memory_mb", float(memory))
         proxy = nested(result, "proxy")
         if proxy:
             trial.set_user_attr("proxy", proxy)

@@ -21,7 +21,7 @@ from workers.failures import TrainingFailed
 from workers.loop import Loop
 from workers.recipe import make_optimizer, make_schedule
 from workers.state import TrainState
-from workers.train import plan_proxy, train_proxy
+from workers.train import device_memory_mb, plan_proxy, resolve_device, train_proxy
 
 
 def _data(root: Path) -> DataConfig:
@@ -67,6 +67,10 @@ def test_metrics_and_final_result(
         10,
     )
     assert (proxy["train_samples"], proxy["val_samples"], proxy["epochs"]) == (96, 24, 2)
+    # peak GPU memory is reported where a trial trained on a GPU, never invented on a CPU
+    on_gpu = resolve_device(tiny_budget.device).type == "cuda"
+    assert ("device_memory_mb" in final) == on_gpu
+    assert device_memory_mb(torch.device("cpu")) is None
 
 
 def test_two_runs_on_cpu_are_identical(
