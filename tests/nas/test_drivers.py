@@ -314,3 +314,50 @@ def test_a_trial_another_driver_took_over_is_left_to_its_copy(url: str) -> None:
     assert trials[number].user_attrs["fail_reason"] == INTERRUPTED
     assert [t.user_attrs.get("requeued_from") for t in trials].count(number) == 1
     assert not driver.ledger.flying
+
+
+@pytest.mark.slow
+def test_a_running_driver_takes_over_the_trials_of_one_killed_beside_it(
+    tmp_path: Path, scratch: Path
+) -> None:
+    """Two drivers on one SQLite study; the second is SIGKILLed mid-trial: the first queues its
+    trial again (the process is gone), trains it from its kept epoch and reaches the budget."""
+    url, study = f"sqlite:///{tmp_path / 'nas.db'}", "takeover"
+    config = write_search(tmp_path, study, trials=6, concurrency=1, epochs=4)
+    first = Search(config, url, tmp_path / "first.log", scratch)
+    try:
+        wait_until(
+            "the first driver's first trial",
+            lambda: any(t.state == TrialState.RUNNING for t in trials_of(url, study)),
+            first,
+        )
+        second = Search(config, url, tmp_path / "second.log", scratch)
+
+        def second_mid_trial() -> list[optuna.trial.FrozenTrial]:
+            pid = second.process.pid
+            return [
+                t
+                for t in faults.mid_training(trials_of(url, study))
+                if (t.system_attrs.get(OWNER_ATTR) or {}).get("pid") == pid
+            ]
+
+        try:
+            wait_until(
+                "a trial of the second driver mid-training",
+                lambda: bool(second_mid_trial()),
+                second,
+            )
+            (killed,) = second_mid_trial()
+            second.sigkill()
+        finally:
+            second.kill_all()
+        assert first.wait() == 0, first.tail()
+    finally:
+        first.kill_all()
+    after = trials_of(url, study)
+    assert_budget_and_no_duplicates(after, 6)
+    assert after[killed.number].user_attrs["fail_reason"] == INTERRUPTED
+    (copy,) = [t for t in after if t.user_attrs.get("requeued_from") == killed.number]
+    assert copy.state == TrialState.COMPLETE
+    assert copy.system_attrs[OWNER_ATTR]["pid"] == first.process.pid, "the first trained it"
+    assert min(copy.intermediate_values) > 1, "from the epoch the killed driver kept"
