@@ -43,9 +43,11 @@ def open_storage(
     ``create=False`` is for readers (``nas pareto``, ``nas studies``): a SQLite file that does
     not exist yet is an error instead of a new empty database.
 
-    ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` for callers that want
-    Optuna to fail trials whose process died. Raises ``ValueError`` (one line) for an unknown
-    scheme, an unusable SQLite path, a missing driver or an unreachable server.
+    ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` (the search's
+    heartbeats, :mod:`nas.search.heartbeat`). A PostgreSQL storage is a
+    :class:`~storage.patient.PatientStorage`: its calls wait out a short server restart.
+    Raises ``ValueError`` (one line) for an unknown scheme, an unusable SQLite path, a missing
+    driver or an unreachable server.
     """
     import optuna
 
@@ -60,8 +62,11 @@ def open_storage(
             f"use {EXAMPLES}"
         )
     engine_kwargs = prepare(parsed, create)
+    from storage.patient import PatientStorage  # imports Optuna's RDB module: only here
+
+    kind = PatientStorage if backend == "postgresql" else optuna.storages.RDBStorage
     try:
-        return optuna.storages.RDBStorage(
+        return kind(
             parsed.render_as_string(hide_password=False),
             engine_kwargs=engine_kwargs,
             heartbeat_interval=heartbeat_interval,

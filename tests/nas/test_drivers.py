@@ -361,3 +361,49 @@ def test_a_running_driver_takes_over_the_trials_of_one_killed_beside_it(
     assert copy.state == TrialState.COMPLETE
     assert copy.system_attrs[OWNER_ATTR]["pid"] == first.process.pid, "the first trained it"
     assert min(copy.intermediate_values) > 1, "from the epoch the killed driver kept"
+
+
+@pytest.mark.postgres
+def test_writes_going_on_while_postgres_restarts_all_land(postgres: faults.Postgres) -> None:
+    import threading
+
+    storage = open_storage(postgres.url)
+    study = optuna.create_study(storage=storage, study_name="restart-writes")
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for i in range(400):
+                study.set_user_attr(f"k{i}", i)
+                time.sleep(0.01)
+        except BaseException as exc:
+            errors.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    time.sleep(0.5)
+    postgres.stop()  # "fast": the writer's connection is cut, mid-transaction or not
+    time.sleep(2.0)
+    postgres.start()
+    writer.join(timeout=120)
+    assert not errors, errors
+    loaded = optuna.load_study(study_name="restart-writes", storage=open_storage(postgres.url))
+    assert loaded.user_attrs == {f"k{i}": i for i in range(400)}
+
+
+def test_a_lost_connection_is_told_from_other_storage_errors() -> None:
+    import sqlalchemy.exc
+    from optuna.exceptions import StorageInternalError
+
+    from storage.patient import lost_connection
+
+    cut = sqlalchemy.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+    try:
+        try:
+            raise cut
+        except sqlalchemy.exc.OperationalError as exc:
+            raise StorageInternalError("An exception is raised during the commit.") from exc
+    except StorageInternalError as wrapped:
+        assert lost_connection(wrapped)
+    assert not lost_connection(StorageInternalError("exceeding max length"))
+    assert not lost_connection(ValueError("no such study"))
