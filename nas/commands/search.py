@@ -18,12 +18,32 @@ PRUNER_NAMES = "pareto (default), hyperband, median, none, successive_halving"
 a test keeps them equal to the registries, which the config checks names against."""
 
 
+SEARCH_FLAGS = (
+    "study",
+    "storage",
+    "artifacts",
+    "trials",
+    "concurrency",
+    "seed",
+    "sampler",
+    "pruner",
+)
+"""The flags that override ``[search]`` keys, here and in ``nas submit``."""
+STORAGE_HELP = "storage URL or .db path (default nas-results/nas.db)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "config", nargs="?", help="TOML config (docs/search.example.toml); default: built-in"
     )
+    add_search_flags(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_search_flags(parser: argparse.ArgumentParser, *, storage_help: str = STORAGE_HELP) -> None:
+    """The flags of a search run: :data:`SEARCH_FLAGS`, ``--no-confirm``, ``--verbose``."""
     parser.add_argument("--study", help="study name (default attention-nas)")
-    parser.add_argument("--storage", help="storage URL or .db path (default nas-results/nas.db)")
+    parser.add_argument("--storage", help=storage_help)
     parser.add_argument("--artifacts", help="directory for trained weights (non-SQLite storage)")
     parser.add_argument("--trials", type=int, help="finished trials the study should reach")
     parser.add_argument("--concurrency", type=int, help="trials trained at once")
@@ -34,7 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-confirm", action="store_true", help="skip retraining the front ([confirm])"
     )
     parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def search_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """``{flag: value}`` of :data:`SEARCH_FLAGS` (``None``: not given)."""
+    return {name: getattr(args, name) for name in SEARCH_FLAGS}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,16 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from storage import resolve_url
 
     config = SearchConfig.from_toml(args.config) if args.config else SearchConfig()
-    config = config.with_overrides(
-        study=args.study,
-        storage=args.storage,
-        artifacts=args.artifacts,
-        trials=args.trials,
-        concurrency=args.concurrency,
-        seed=args.seed,
-        sampler=args.sampler,
-        pruner=args.pruner,
-    )
+    config = config.with_overrides(**search_overrides(args))
     if args.no_confirm:
         config = replace(config, confirm=replace(config.confirm, after_search=False))
     url = resolve_url(config.search.storage)

@@ -13,32 +13,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nas.commands.search import PRUNER_NAMES, SAMPLER_NAMES
+from nas.commands.search import add_search_flags, search_overrides
 
 NAME = "submit"
 HELP = "submit `nas search CONFIG.toml` as a job to a Ray cluster (prints the job id)"
 ORDER = 32
-OVERRIDES = ("study", "storage", "artifacts", "trials", "concurrency", "seed", "sampler", "pruner")
-"""``nas search``'s ``[search]`` flags, checked here and passed on to the job."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="TOML config of the search (docs/search.example.toml)")
     add_address(parser)
-    parser.add_argument("--study", help="study name (default attention-nas)")
-    parser.add_argument(
-        "--storage", help="storage URL or .db path, made absolute here (default nas-results/nas.db)"
+    add_search_flags(
+        parser,
+        storage_help="storage URL or .db path, made absolute here (default nas-results/nas.db)",
     )
-    parser.add_argument("--artifacts", help="directory for trained weights (non-SQLite storage)")
-    parser.add_argument("--trials", type=int, help="finished trials the study should reach")
-    parser.add_argument("--concurrency", type=int, help="trials trained at once")
-    parser.add_argument("--seed", type=int, help="sampler seed")
-    parser.add_argument("--sampler", help=f"Optuna sampler: {SAMPLER_NAMES}")
-    parser.add_argument("--pruner", help=f"pruner: {PRUNER_NAMES}")
-    parser.add_argument(
-        "--no-confirm", action="store_true", help="skip retraining the front ([confirm])"
-    )
-    parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
     parser.add_argument(
         "--wait", action="store_true", help="follow the job's output; exit with its status"
     )
@@ -58,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.jobs.submission import Submission
     from storage import redact
 
-    overrides = {name: getattr(args, name) for name in OVERRIDES}
+    overrides = search_overrides(args)
     submission = Submission.prepare(
         args.config, overrides, no_confirm=args.no_confirm, verbose=args.verbose
     )

@@ -25,33 +25,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas.search.study import counts
 from tests.idx import write_banded_fashion_mnist
+from tests.nas.searches import RANDOM, search_toml
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = """
-[search]
-study = "{study}"
-trials = {trials}
-concurrency = {concurrency}
-seed = 0
-sampler = "random"
-pruner = "none"
-[space]
-width = 0.5
-blocks = ["none", "se", "eca"]
-positions = ["branch", "stage_end"]
-[data]
-data_dir = "{data}"
-download = false
-[proxy]
-epochs = {epochs}
-train_samples = 800
-val_samples = 100
-width = 0.25
-batch_size = 50
-augment = false
-[confirm]
-after_search = false
-"""
 
 
 def write_search(
@@ -60,9 +36,9 @@ def write_search(
     """A search config for ``study`` on banded data under ``tmp_path``; returns its path."""
     data = write_banded_fashion_mnist(tmp_path / "idx", n=1000)
     path = tmp_path / f"{study}.toml"
-    path.write_text(
-        CONFIG.format(study=study, trials=trials, concurrency=concurrency, epochs=epochs, data=data)
-    )
+    search = {"study": study, "trials": trials, "concurrency": concurrency, **RANDOM}
+    proxy = {"epochs": epochs, "train_samples": 800, "val_samples": 100}
+    path.write_text(search_toml(data=data, search=search, proxy=proxy))
     return path
 
 

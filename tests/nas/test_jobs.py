@@ -29,33 +29,7 @@ from nas.cli import main
 from nas.jobs.server import ADDRESS_VARIABLES, JobServer, status_name
 from nas.jobs.submission import Submission, on_this_machine
 from tests.idx import write_banded_fashion_mnist
-
-CONFIG = """
-[search]
-study = "from-toml"
-trials = {trials}
-concurrency = 2
-seed = 0
-sampler = "random"
-pruner = "none"
-[space]
-width = 0.5
-blocks = ["none", "se", "eca"]
-positions = ["branch"]
-[data]
-data_dir = "{data}"
-download = false
-[proxy]
-epochs = {epochs}
-train_samples = 150
-val_samples = 50
-width = 0.5
-batch_size = 50
-augment = false
-[confirm]
-after_search = false
-"""
-
+from tests.nas.searches import RANDOM, search_toml
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl=None is deprecated:DeprecationWarning")
 """Ray's own tail_job_logs (ray/dashboard/modules/job/sdk.py) passes aiohttp ssl=None."""
@@ -67,7 +41,11 @@ TOKEN = secrets.token_hex(32)
 def _config(tmp_path: Path, *, trials: int = 2, epochs: int = 1, data: str = "") -> Path:
     data = data or str(write_banded_fashion_mnist(tmp_path / "idx", n=200))
     path = tmp_path / "tiny.toml"
-    path.write_text(CONFIG.format(trials=trials, epochs=epochs, data=data))
+    search = {"study": "from-toml", "trials": trials, "concurrency": 2, **RANDOM}
+    proxy = {"epochs": epochs, "train_samples": 150, "val_samples": 50, "width": 0.5}
+    path.write_text(
+        search_toml(data=data, search=search, proxy=proxy, space={"positions": ["branch"]})
+    )
     return path
 
 
@@ -318,5 +296,5 @@ def test_submit_takes_every_flag_of_nas_search() -> None:
         return {flag for action in parser._actions for flag in action.option_strings}
 
     missing = options(search) - options(submit) - {"--json"}
-    assert not missing, f"nas submit lacks {sorted(missing)}: add them to OVERRIDES/Submission"
-    assert {f"--{name}" for name in submit.OVERRIDES} <= options(submit)
+    assert not missing, f"nas submit lacks {sorted(missing)}: add them to add_search_flags"
+    assert {f"--{name}" for name in search.SEARCH_FLAGS} <= options(submit)

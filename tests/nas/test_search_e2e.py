@@ -19,43 +19,25 @@ from nas.cli import main
 from nas.frontier import pareto_mask
 from nas.search.searcher import INTERRUPTED
 from tests.idx import write_banded_fashion_mnist
+from tests.nas.searches import RANDOM, search_toml
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """
-[search]
-study = "e2e"
-concurrency = 2
-seed = 0
-sampler = "random"
-pruner = "none"
-[space]
-width = 0.5
-blocks = ["none", "se", "eca"]
-positions = ["branch", "stage_end"]
-[data]
-data_dir = "{data}"
-download = false
-[proxy]
-{proxy}
-[confirm]
-after_search = false
-"""
 PROXY = {
     "epochs": 2,
     "train_samples": 150,
     "val_samples": 50,
     "width": 0.5,
     "batch_size": 50,
-    "augment": "false",
+    "augment": False,
 }
 
 
 def _config(tmp_path: Path, **proxy: object) -> Path:
     data = write_banded_fashion_mnist(tmp_path / "idx", n=200)
-    lines = "\n".join(f"{k} = {v}" for k, v in {**PROXY, **proxy}.items())
+    search = {"study": "e2e", "concurrency": 2, **RANDOM}
     path = tmp_path / "search.toml"
-    path.write_text(CONFIG.format(data=data, proxy=lines))
+    path.write_text(search_toml(data=data, search=search, proxy={**PROXY, **proxy}))
     return path
 
 
