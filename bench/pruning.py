@@ -1,15 +1,16 @@
 """Evidence for ``docs/pruning.md``: the same search without pruning, with median pruning on
 accuracy, and with the Pareto pruner, side by side in one storage.
 
-Each arm (a pruner, optionally with ``[pruner]`` options: ``pareto:min_resource=2``) gets its own
-study (``<prefix>-<arm>``) with the same seed, sampler, trial budget,
-proxy and data, run one after the other through :func:`nas.search.run_search` so each has the
-whole machine. Then the studies are read back and compared on:
+Each arm (a pruner, optionally with ``[pruner]`` options: ``pareto:min_resource=2``) gets its
+own study (``<prefix>-<arm>``) with the same seed, sampler, trial budget, proxy (the search's
+default unless ``--epochs``/``--train-samples``/``--val-samples`` say otherwise) and data, and no
+confirmation of the front, run one after the other through :func:`nas.search.run_search` so
+each has the whole machine. Then the studies are read back and compared on:
 
 - total epochs trained (one intermediate value per trained epoch, every trial state);
 - wall time of each search;
-- hypervolume of the final front (COMPLETE trials, accuracy max / MACs min) against a fixed
-  reference point, and its ratio to the no-pruning one;
+- hypervolume of the final front (COMPLETE trials, the study's signal max / MACs min) against
+  one reference point for every arm, and its ratio to the no-pruning one;
 - which members of the no-pruning front each pruner killed: the trials with the same spec
   (``user_attrs["spec_id"]``) in its study that ended PRUNED. With NSGA-II's random first
   generation (population 50 > the budget here) and the same seed, all three studies propose
@@ -65,6 +66,15 @@ def bench_config(arm: str, args: argparse.Namespace) -> Any:
     from nas.config import SearchConfig
 
     pruner, options = parse_arm(arm)
+    proxy = {
+        key: value
+        for key, value in (
+            ("epochs", args.epochs),
+            ("train_samples", args.train_samples),
+            ("val_samples", args.val_samples),
+        )
+        if value is not None
+    }
     data: dict[str, Any] = {"dataset": "fashion_mnist", "download": False}
     if args.data_dir:
         data["data_dir"] = args.data_dir
@@ -81,12 +91,8 @@ def bench_config(arm: str, args: argparse.Namespace) -> Any:
             },
             "pruner": options,
             "data": data,
-            "proxy": {
-                "epochs": args.epochs,
-                "train_samples": args.train_samples,
-                "val_samples": args.val_samples,
-                "seed": args.seed,
-            },
+            "proxy": {**proxy, "seed": args.seed},
+            "confirm": {"after_search": False},  # what pruning saves is proxy epochs
         }
     )
 
@@ -125,6 +131,7 @@ def arm_summary(study: Any) -> dict[str, Any]:
         specs.setdefault(trial.user_attrs.get("spec_id", ""), set()).add(trial.state.name)
     return {
         "study": study.study_name,
+        "signal": (study.metric_names or ["value"])[0],
         "epochs": sum(len(t.intermediate_values) for t in trials),
         "wall_time_s": study.user_attrs.get("bench_wall_time_s"),
         "states": states,
@@ -186,17 +193,26 @@ def compare(arms: dict[str, dict[str, Any]], ref: Sequence[float]) -> dict[str, 
 
 
 def reference_point(arms: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[float]:
-    """``(accuracy, MACs)``: the flags, or MACs 10 % above the largest COMPLETE trial's."""
-    if args.ref_macs is not None:
-        return [args.ref_accuracy, args.ref_macs]
-    macs = [values[1] for arm in arms.values() for _, _, values in arm["complete"]]
-    return [args.ref_accuracy, 1.1 * max(macs) if macs else 1.0]
+    """``(signal, MACs)``, the same for every arm: the flags, or just past the worst trials.
+
+    The signal's reference is the worst COMPLETE trial's value less a tenth of the range of
+    all COMPLETE values (the first objective is the study's signal, ``neg_sotl_e`` by
+    default, so no fixed accuracy fits it); MACs' is 10 % above the largest COMPLETE trial's.
+    """
+    complete = [values for arm in arms.values() for _, _, values in arm["complete"]]
+    signal = [values[0] for values in complete] or [0.0]
+    macs = [values[1] for values in complete] or [1.0]
+    ref_value = min(signal) - 0.1 * (max(signal) - min(signal))
+    return [
+        ref_value if args.ref_value is None else args.ref_value,
+        1.1 * max(macs) if args.ref_macs is None else args.ref_macs,
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
-    ref_acc, ref_macs = report["reference"]
+    ref_value, ref_macs = report["reference"]
     lines = [
-        f"reference point: accuracy {ref_acc}, MACs {ref_macs / 1e6:.2f} M; "
+        f"reference point: {report['signal']} {ref_value:.4f}, MACs {ref_macs / 1e6:.2f} M; "
         f"no-pruning front: {len(report['baseline_front'])} trials",
         "",
         "| pruner | epochs | wall (s) | states | hypervolume | vs none | front | "
@@ -231,11 +247,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--train-samples", type=int, default=2000)
-    parser.add_argument("--val-samples", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the proxy's")
+    parser.add_argument("--train-samples", type=int, default=None, help="default: the proxy's")
+    parser.add_argument("--val-samples", type=int, default=None, help="default: the proxy's")
     parser.add_argument("--data-dir", default=None, help="Fashion-MNIST IDX directory")
-    parser.add_argument("--ref-accuracy", type=float, default=0.5)
+    parser.add_argument(
+        "--ref-value",
+        type=float,
+        default=None,
+        help="first objective's reference (default: the worst COMPLETE trial's, less a tenth "
+        "of the range)",
+    )
     parser.add_argument("--ref-macs", type=float, default=None, help="default: 1.1 x max MACs")
     parser.add_argument("--summary-only", action="store_true", help="read, do not train")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
@@ -259,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for arm in args.pruners
     }
     report = compare(arms, reference_point(arms, args))
+    report["signal"] = next(iter(arms.values()))["signal"] if arms else "value"
     print(markdown(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
