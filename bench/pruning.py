@@ -1,5 +1,5 @@
-"""Evidence for ``docs/pruning.md``: the same search without pruning, with median pruning on
-accuracy, and with the Pareto pruner, side by side in one storage.
+"""Evidence for ``docs/pruning.md``: the same search without pruning, with median pruning on the
+study's signal, and with the Pareto pruner, side by side in one storage.
 
 Each arm (a pruner, optionally with ``[pruner]`` options: ``pareto:min_resource=2``) gets its
 own study (``<prefix>-<arm>``) with the same seed, sampler, trial budget, proxy (the search's
