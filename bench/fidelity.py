@@ -10,7 +10,8 @@ ranking signal:
 - Kendall tau and Spearman rho against the reference accuracy (mean over its seeds), for one
   proxy seed and for the mean of the proxy's seeds (what averaging seeds would buy);
 - the proxy's own seed-to-seed tau, and the reference's (its noise floor);
-- the mean wall time of one proxy run and its ratio to the ``today`` arm (the pre-#11 default).
+- the mean wall time of one proxy run and its ratio to the ``today`` arm (the pre-#11 default;
+  the first arm listed when ``today`` is not run).
 
 Signals read from one run's learning curve: the last and the best validation accuracy, the
 negated final validation loss, and the negated sums of training losses of Ru et al., "Speedy

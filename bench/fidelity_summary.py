@@ -84,8 +84,10 @@ def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
     reference = mean_over(ref_seeds)
     ref_time = [r["wall_time_s"] for (a, _), rs in by.items() if a == "reference"
                 for r in rs.values()]  # fmt: skip
-    base_time = _mean_time(by, "today")
+    base = "today" if "today" in arms or not arms else arms[0]
+    base_time = _mean_time(by, base)
     out: dict[str, Any] = {
+        "cost_base": base,
         "reference": {
             "seeds": sorted(ref_seeds),
             "specs": len(reference),
@@ -153,7 +155,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
         + ".",
         "",
         "| arm | signal | tau (1 seed) | rho (1 seed) | tau (seed mean) | rho (seed mean) "
-        "| proxy seed-to-seed tau | s per run | cost vs today |",
+        f"| proxy seed-to-seed tau | s per run | cost vs {summary['cost_base']} |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for arm, row in summary["arms"].items():

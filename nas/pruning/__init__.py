@@ -1,13 +1,14 @@
 """Pruners for multi-objective ``nas search`` studies.
 
 ``make_pruner(name, **options)`` builds one by name (``pruner_names()`` lists them):
-``"pareto"`` (default, :class:`ParetoPruner`: MO-ASHA on accuracy and MACs), ``"median"``,
-``"successive_halving"``, ``"hyperband"`` (Optuna's, on accuracy alone, through
+``"pareto"`` (default, :class:`ParetoPruner`: MO-ASHA on the study's signal and MACs),
+``"median"``, ``"successive_halving"``, ``"hyperband"`` (Optuna's, on the signal alone, through
 :class:`AccuracyPruner`) and ``"none"``.
 
 Contract with the search: after each epoch it writes
-``storage.set_trial_intermediate_value(trial_id, epoch, val_accuracy)`` (``Trial.report``
-refuses multi-objective studies), then asks
+``storage.set_trial_intermediate_value(trial_id, epoch, signal)``, the study's first objective
+at that epoch (``[objectives] signal``, by default ``neg_sotl_e``; ``Trial.report`` refuses
+multi-objective studies), then asks
 ``study.pruner.prune(study, storage.get_trial(trial_id))``; on True it stops the trial and tells
 it PRUNED. ``user_attrs["macs"]`` must be set before the first epoch for the Pareto pruner.
 """

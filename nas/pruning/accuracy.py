@@ -18,9 +18,9 @@ class AccuracyPruner(BasePruner):
     """Run ``inner`` (an Optuna single-objective pruner) on the intermediate values only.
 
     The study is handed to ``inner`` through :class:`SingleObjectiveView` with the direction
-    of the study's first objective, validation accuracy (maximise): intermediate values are
-    that accuracy per epoch (``docs/study-format.md``). Single-objective studies pass through
-    unchanged in effect.
+    of the study's first objective (maximise): intermediate values are that objective's signal
+    per epoch (``[objectives] signal``, by default ``neg_sotl_e``; ``docs/study-format.md``).
+    Single-objective studies pass through unchanged in effect.
 
     Args:
         inner: e.g. ``optuna.pruners.MedianPruner()``.

@@ -2,8 +2,9 @@
 
 Optuna's ``MedianPruner``, ``SuccessiveHalvingPruner`` and ``HyperbandPruner`` read
 ``study.direction``, which raises on a multi-objective study (optuna/optuna#3450). They only
-ever compare intermediate values, which in our studies are validation accuracy
-(``docs/study-format.md``), so all they need is a study whose one direction is accuracy's.
+ever compare intermediate values, which in our studies are the first objective's signal per
+epoch (``docs/study-format.md``), so all they need is a study whose one direction is that
+objective's (maximise).
 ``HyperbandPruner`` builds its own per-bracket ``Study`` objects from ``study._storage``, so
 wrapping the ``Study`` is not enough: the view has to be the storage itself.
 

@@ -1,7 +1,7 @@
 """``SamplerView``: Optuna's samplers on our multi-objective studies, as Optuna expects them.
 
-The search stores each epoch's validation accuracy as an intermediate value of its trial, pruned
-ones included, so the dashboard and the pruners see the learning curves
+The search stores each epoch's signal (the first objective) as an intermediate value of its
+trial, pruned ones included, so the dashboard and the pruners see the learning curves
 (``docs/study-format.md``). Optuna itself never writes intermediate values in a multi-objective
 study (``Trial.report`` refuses), and its samplers rely on that: ``TPESampler`` ranks a pruned
 trial by its last intermediate value against ``study.direction``, which raises on a

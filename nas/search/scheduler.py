@@ -1,12 +1,12 @@
 """A Ray Tune scheduler that lets the Optuna study's pruner stop trials after each epoch.
 
 Optuna's ``Trial.report``/``should_prune`` refuse multi-objective studies, so the epoch's
-validation accuracy is written as an intermediate value through the storage and the study's
-pruner (``nas.pruning.make_pruner``) is asked directly with the stored trial. A ``True``
-answer returns ``STOP`` and marks the trial pruned, so :class:`nas.search.searcher.StudySearcher`
-tells it ``PRUNED``. Otherwise this is Tune's FIFO scheduler. It also hands the searcher what
-only the scheduler sees: the trial's last checkpoint directory and, for a trial that raised,
-its error.
+signal (the study's first objective, ``[objectives] signal``) is written as an intermediate
+value through the storage and the study's pruner (``nas.pruning.make_pruner``) is asked
+directly with the stored trial. A ``True`` answer returns ``STOP`` and marks the trial
+pruned, so :class:`nas.search.searcher.StudySearcher` tells it ``PRUNED``. Otherwise this is
+Tune's FIFO scheduler. It also hands the searcher what only the scheduler sees: the trial's
+last checkpoint directory and, for a trial that raised, its error.
 """
 
 from __future__ import annotations
