@@ -12,9 +12,10 @@ each has the whole machine. Then the studies are read back and compared on:
 - hypervolume of the final front (COMPLETE trials, the study's signal max / MACs min) against
   one reference point for every arm, and its ratio to the no-pruning one;
 - which members of the no-pruning front each pruner killed: the trials with the same spec
-  (``user_attrs["spec_id"]``) in its study that ended PRUNED. With NSGA-II's random first
-  generation (population 50 > the budget here) and the same seed, all three studies propose
-  the same specs in the same order, so the match is exact.
+  (``user_attrs["spec_id"]``) in its study that ended PRUNED. With the same seed, every arm
+  proposes the same first trials (the reference designs, then NSGA-II's random first
+  generation); later generations are bred from each arm's own results, so arms can diverge
+  there, and a no-pruning front member that an arm never proposed is not counted as killed.
 
 Run by hand (several minutes; needs the Fashion-MNIST IDX files)::
 
