@@ -36,8 +36,8 @@ def make_pruner(name: str = DEFAULT_PRUNER, **options: Any) -> BasePruner:
     """Build the pruner registered as ``name`` with ``options``.
 
     Every registered pruner works on the multi-objective studies of ``nas search``
-    (``docs/study-format.md``): intermediate values are the study's
-    signal (its first objective, higher is better) per epoch.
+    (``docs/study-format.md``): intermediate values are the study's signal (its first
+    objective, higher is better) per epoch.
 
     Raises:
         ValueError: unknown name, unknown option, or an option value the pruner refuses.
