@@ -7,15 +7,21 @@ default unless ``--epochs``/``--train-samples``/``--val-samples`` say otherwise)
 confirmation of the front, run one after the other through :func:`nas.search.run_search` so
 each has the whole machine. Then the studies are read back and compared on:
 
-- total epochs trained (one intermediate value per trained epoch, every trial state);
-- wall time of each search;
+- total epochs trained (one intermediate value per trained epoch, every trial state) and
+  their ratio to the no-pruning arm's;
+- seconds spent training (the trials' ``wall_time_s``) and wall time of each search: an
+  epoch's cost differs between specs by up to 8x on a CPU, so an arm that proposes slower
+  specs can train fewer epochs in more seconds;
 - hypervolume of the final front (COMPLETE trials, the study's signal max / MACs min) against
   one reference point for every arm, and its ratio to the no-pruning one;
 - which members of the no-pruning front each pruner killed: the trials with the same spec
   (``user_attrs["spec_id"]``) in its study that ended PRUNED. With the same seed, every arm
   proposes the same first trials (the reference designs, then NSGA-II's random first
   generation); later generations are bred from each arm's own results, so arms can diverge
-  there, and a no-pruning front member that an arm never proposed is not counted as killed.
+  there, and a no-pruning front member that an arm never proposed is not counted as killed
+  (it is listed as not proposed). ``--sampler random`` makes the comparison exact: a seeded
+  random sampler proposes the same specs in the same order whatever the results, so every
+  arm trains (or prunes) every no-pruning front member, and seconds compare like for like.
 
 Run by hand (several minutes; needs the Fashion-MNIST IDX files)::
 
@@ -87,7 +93,7 @@ def bench_config(arm: str, args: argparse.Namespace) -> Any:
                 "trials": args.trials,
                 "concurrency": args.concurrency,
                 "seed": args.seed,
-                "sampler": "nsga2",
+                "sampler": args.sampler,
                 "pruner": pruner,
             },
             "pruner": options,
@@ -134,6 +140,7 @@ def arm_summary(study: Any) -> dict[str, Any]:
         "study": study.study_name,
         "signal": (study.metric_names or ["value"])[0],
         "epochs": sum(len(t.intermediate_values) for t in trials),
+        "train_s": sum(float(t.user_attrs.get("wall_time_s") or 0.0) for t in trained),
         "wall_time_s": study.user_attrs.get("bench_wall_time_s"),
         "states": states,
         "complete": [(t.number, t.user_attrs.get("spec_id"), list(t.values[:2])) for t in complete],
@@ -164,33 +171,45 @@ def _killed(states: Sequence[str]) -> bool:
 
 
 def compare(arms: dict[str, dict[str, Any]], ref: Sequence[float]) -> dict[str, Any]:
-    """Per arm: epochs, wall, hypervolume (and ratio to ``none``), baseline front members lost."""
+    """Per arm: epochs and training seconds (and how many times fewer than ``none``), wall,
+    hypervolume (and ratio to ``none``), and the baseline front members it pruned or never
+    proposed."""
     baseline = arms.get("none")
     base_front = front_of(baseline["complete"]) if baseline else []
     base_hv = hypervolume(baseline["complete"], ref) if baseline else float("nan")
     rows = {}
     for name, arm in arms.items():
         hv = hypervolume(arm["complete"], ref)
-        killed = [
-            {"spec_id": spec_id, "baseline_trial": number, "values": values}
+        member = [
+            ({"spec_id": spec_id, "baseline_trial": number, "values": values}, spec_id)
             for number, spec_id, values in base_front
-            if _killed(arm["states_by_spec"].get(spec_id, []))
         ]
+        killed = [row for row, spec in member if _killed(arm["states_by_spec"].get(spec, []))]
+        unseen = [row for row, spec in member if spec not in arm["states_by_spec"]]
         rows[name] = {
             "study": arm["study"],
             "epochs": arm["epochs"],
+            "epochs_fewer": _ratio(baseline["epochs"], arm["epochs"]) if baseline else None,
+            "train_s": round(arm["train_s"], 1),
+            "train_s_fewer": _ratio(baseline["train_s"], arm["train_s"]) if baseline else None,
             "wall_time_s": arm["wall_time_s"],
             "states": arm["states"],
             "hypervolume": hv,
             "hypervolume_ratio": hv / base_hv if base_hv else float("nan"),
             "front_size": len(front_of(arm["complete"])),
             "baseline_front_killed": killed,
+            "baseline_front_not_proposed": unseen,
         }
     return {
         "reference": list(ref),
         "baseline_front": [[n, s, v] for n, s, v in base_front],
         "arms": rows,
     }
+
+
+def _ratio(baseline: float, arm: float) -> float | None:
+    """How many times less ``arm`` cost than ``baseline`` (``None`` when the arm cost 0)."""
+    return round(baseline / arm, 2) if arm else None
 
 
 def reference_point(arms: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[float]:
@@ -216,22 +235,29 @@ def markdown(report: dict[str, Any]) -> str:
         f"reference point: {report['signal']} {ref_value:.4f}, MACs {ref_macs / 1e6:.2f} M; "
         f"no-pruning front: {len(report['baseline_front'])} trials",
         "",
-        "| pruner | epochs | wall (s) | states | hypervolume | vs none | front | "
-        "none-front members pruned |",
-        "|---|---|---|---|---|---|---|---|",
+        "| pruner | epochs (x fewer) | training s (x fewer) | wall (s) | states | hypervolume "
+        "| vs none | front | none-front members pruned | not proposed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in report["arms"].items():
         states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(row["states"].items()))
-        killed = ", ".join(
-            f"#{k['baseline_trial']} ({k['values'][0]:.3f}, {k['values'][1] / 1e6:.1f} M)"
-            for k in row["baseline_front_killed"]
-        )
+        killed = _members(row["baseline_front_killed"])
+        unseen = _members(row["baseline_front_not_proposed"])
         lines.append(
-            f"| {name} | {row['epochs']} | {row['wall_time_s']} | {states} | "
+            f"| {name} | {row['epochs']} ({row['epochs_fewer']}x) | "
+            f"{row['train_s']:.0f} ({row['train_s_fewer']}x) | {row['wall_time_s']} | {states} | "
             f"{row['hypervolume'] / 1e6:.3f} M | {row['hypervolume_ratio']:.3f} | "
-            f"{row['front_size']} | {len(row['baseline_front_killed'])}: {killed or '-'} |"
+            f"{row['front_size']} | {killed} | {unseen} |"
         )
     return "\n".join(lines)
+
+
+def _members(rows: Sequence[dict[str, Any]]) -> str:
+    """``2: #3 (0.812, 40.1 M), #7 (...)``, or ``0: -``."""
+    listed = ", ".join(
+        f"#{k['baseline_trial']} ({k['values'][0]:.3f}, {k['values'][1] / 1e6:.1f} M)" for k in rows
+    )
+    return f"{len(rows)}: {listed or '-'}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -246,6 +272,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "'none' is the baseline",
     )
     parser.add_argument("--trials", type=int, default=15)
+    parser.add_argument(
+        "--sampler",
+        default="nsga2",
+        help="every arm's sampler (default nsga2, the search's); 'random' proposes the same "
+        "specs in every arm, so the front comparison is exact",
+    )
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="default: the proxy's")
