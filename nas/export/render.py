@@ -188,11 +188,8 @@ def _docstring(spec: ArchSpec, origin: Origin, module_name: str, torchvision: bo
     stages = [f"    stage {i + 1}: {stage.label()}" for i, stage in enumerate(spec.stages)]
     papers = []
     for block in sorted({s.block for s in spec.stages} - {"none"}):
-        citation, _, link = block_info(block).paper.rpartition(", ")
-        if link.startswith("http"):
-            papers += [f"    {block}: {citation},", f"        {link}"]
-        else:
-            papers.append(f"    {block}: {block_info(block).paper}")
+        info = block_info(block)
+        papers += [f"    {block}: {info.citation},", f"        {info.paper_url}"]
     imports = ["Imports only torch and the standard library."]
     if torchvision:
         imports = ["Imports torch, the standard library and torchvision (a block here calls"]

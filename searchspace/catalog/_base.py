@@ -133,6 +133,11 @@ class BlockInfo:
         return self.paper.rpartition(", ")[2]
 
     @property
+    def citation(self) -> str:
+        """:attr:`paper` without its link: ``"First et al., Title, Venue"``."""
+        return self.paper.rpartition(", ")[0]
+
+    @property
     def defaults(self) -> dict[str, Choice]:
         return {p.name: p.default for p in self.params}
 

@@ -1,0 +1,39 @@
+"""Session-wide hooks: end the pytest process without interpreter teardown.
+
+The suite starts and stops a local Ray many times in this one process (a module's
+``ray_cluster``, the trainable tests, ``run_search`` itself), and a CI run (2026-12-03) died
+with SIGSEGV after its last test had passed and its summary was printed: in interpreter
+finalisation, most likely in Ray's C++ core worker, which is not safe to destruct after
+restarts in one process (ray-project/ray#31145); Ray's own worker processes leave with
+``os._exit`` and never destruct it (ray-project/ray#18899). So once pytest has finished
+(results reported, plugins unconfigured), a Ray still up is shut down the normal way and the
+process leaves with pytest's exit status, skipping finalisation. A crash during a test still
+fails the run, with every thread's stack from faulthandler (``.ci/test`` runs
+``python -X faulthandler``). ``NAS_TEST_FULL_TEARDOWN=1`` exits normally instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+_EXIT_STATUS: list[int] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _EXIT_STATUS or os.environ.get("NAS_TEST_FULL_TEARDOWN") == "1":
+        return  # not a finished session (e.g. --help), or asked for a normal exit
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_EXIT_STATUS[-1])
