@@ -180,12 +180,13 @@ def compare(arms: dict[str, dict[str, Any]], ref: Sequence[float]) -> dict[str, 
     rows = {}
     for name, arm in arms.items():
         hv = hypervolume(arm["complete"], ref)
-        member = [
-            ({"spec_id": spec_id, "baseline_trial": number, "values": values}, spec_id)
+        members = [
+            {"spec_id": spec_id, "baseline_trial": number, "values": values}
             for number, spec_id, values in base_front
         ]
-        killed = [row for row, spec in member if _killed(arm["states_by_spec"].get(spec, []))]
-        unseen = [row for row, spec in member if spec not in arm["states_by_spec"]]
+        seen = arm["states_by_spec"]
+        killed = [m for m in members if _killed(seen.get(m["spec_id"], []))]
+        unseen = [m for m in members if m["spec_id"] not in seen]
         rows[name] = {
             "study": arm["study"],
             "epochs": arm["epochs"],
