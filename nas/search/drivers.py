@@ -5,7 +5,9 @@
 
 - **Budget.** It stops proposing when the *study* holds ``[search] trials`` trials that count
   (:func:`nas.search.study.counts`) or are RUNNING in a live driver
-  (:class:`~nas.search.heartbeat.Ownership`), not only its own.
+  (:class:`~nas.search.heartbeat.Ownership`), not only its own. It ends only when none of those
+  is another's: a driver that dies has its trials queued again (first, before any new draw),
+  and a live one takes them over.
 - **Dedup.** A spec some other driver completed is reused as the searcher reuses its own; a
   drawn spec that a live RUNNING trial with a smaller number is training already is not
   trained again: the drawn trial waits for that one's result (:mod:`nas.search.twins`) and
@@ -66,9 +68,23 @@ class SharedLedger(TrialLedger):
         """This driver's trials waiting for a twin (RUNNING, not in flight in Tune)."""
         return self.twins.held()
 
+    def in_hand(self) -> frozenset[int]:
+        """Optuna trial ids of this driver's RUNNING trials: in flight in Tune or held here
+        waiting for a twin."""
+        return frozenset(trial_id(e.trial) for e in [*self.flying.values(), *self.held()])
+
     def full(self, target: int) -> bool:
-        study = self.ownership.study
-        return finished_count(study) + len(self.ownership.running()[0]) >= target
+        """Whether ended and live RUNNING trials reach ``target``; a dead driver's trials are
+        queued again first, so that the next ``ask`` takes their copies, not a new draw."""
+        live = self.ownership.take_over(self.in_hand())
+        return finished_count(self.ownership.study) + len(live) >= target
+
+    def others_running(self) -> bool:
+        """Whether RUNNING trials not in flight here are live: another driver's (queued again
+        here should that driver die) or this driver's waiting for a twin. While any is, a full
+        budget may open again."""
+        flying = {trial_id(e.trial) for e in self.flying.values()}
+        return any(trial_id(t) not in flying for t in self.ownership.take_over(self.in_hand()))
 
     def trained(self, spec_id: str) -> Completed | None:
         if spec_id not in self.completed:
@@ -107,19 +123,22 @@ class SharedStudySearcher(StudySearcher):
         self.ledger: SharedLedger = ledger
         self.heartbeat = DriverHeartbeat(self.ledger, self.ownership)
         self.resume_root = resume_root(handle) if self.artifacts is not None else None
-        self._full_checked, self._was_full = 0.0, False
+        self._idle_until = 0.0  # the budget was full while others' trials ran: look again then
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         twins = self.ledger.twins
         twins.settle(self.study, self.ledger)
         if twins.ready:
             return self._start(trial_id, twins.ready.pop(0))
-        if twins.waiting and self._full():
-            return None  # not FINISHED: Tune asks again, and a twin's result may free a trial
+        if time.monotonic() < self._idle_until:
+            return None  # Tune asks often while this driver waits for others' trials to end
         for _ in range(MAX_DRAWS):
             config = super().suggest(trial_id)
+            if config == Searcher.FINISHED and self.ledger.others_running():
+                self._idle_until = time.monotonic() + POLL_S
+                return None  # not FINISHED: Tune asks again, and the budget may open again
             if not isinstance(config, dict):
-                return None if twins.waiting and config == Searcher.FINISHED else config
+                return config
             entry = self.ledger.entry(trial_id)
             assert entry is not None, "StudySearcher.suggest starts the trial it proposes"
             if self.ledger.in_training(entry.spec.canonical_id, entry.trial.number) is None:
@@ -127,14 +146,6 @@ class SharedStudySearcher(StudySearcher):
             self.ledger.finish(trial_id)
             twins.wait(entry)
         return None
-
-    def _full(self) -> bool:
-        """``ledger.full``, looked up at most once per :data:`~nas.search.twins.POLL_S` (Tune
-        asks often while trials wait for their twins)."""
-        if time.monotonic() >= self._full_checked + POLL_S:
-            self._was_full = self.ledger.full(self.target)
-            self._full_checked = time.monotonic()
-        return self._was_full
 
     def _start(self, trial_id: str, entry: TrialEntry) -> dict[str, Any]:
         """Give Tune a held trial whose twin ended without a result: it trains itself."""

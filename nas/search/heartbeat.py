@@ -39,12 +39,14 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 from ray.tune import Callback
 
-from nas.search.ledger import INTERRUPTED, TrialLedger
+from nas.search.ledger import INTERRUPTED
 from nas.search.searcher import requeue
 from storage.internals import stale_trial_ids, storage_of, study_id, trial_id
 
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
+
+    from nas.search.drivers import SharedLedger
 
 HEARTBEAT_INTERVAL_S = 5
 """Seconds between two heartbeats of a driver's trials (and two looks for orphans)."""
@@ -175,6 +177,13 @@ class Ownership:
         orphaned = self.running(unowned_after=unowned_after, mine=mine)[1]
         return sum(claim(self.study, trial) for trial in orphaned)
 
+    def take_over(self, mine: frozenset[int]) -> list[FrozenTrial]:
+        """What a running driver does: queue again the orphans (an unowned trial only after a
+        whole grace period: one of ours may wait unowned while its spec is measured; never
+        trial ids ``mine``), then return the live RUNNING trials."""
+        self.requeue_orphans(unowned_after=GRACE_PERIOD_S, mine=mine)
+        return self.running(unowned_after=GRACE_PERIOD_S, mine=mine)[0]
+
     def own(self, trial_ids: list[int]) -> None:
         """Write this driver as the owner of ``trial_ids`` and record their first heartbeat."""
         owner = this_driver().to_dict()
@@ -226,7 +235,7 @@ class DriverHeartbeat(Callback):
     queues again the orphans of dead drivers (so a running driver takes over their trials).
     """
 
-    def __init__(self, ledger: TrialLedger, ownership: Ownership) -> None:
+    def __init__(self, ledger: SharedLedger, ownership: Ownership) -> None:
         self.ledger, self.ownership = ledger, ownership
         self._owned: set[int] = set()
         self._lock = threading.Lock()
@@ -264,18 +273,12 @@ class DriverHeartbeat(Callback):
 
     def claim_new(self) -> None:
         """Own every trial in flight not yet owned; forget those no longer in flight."""
-        flying = {trial_id(entry.trial) for entry in self._held()}
+        flying = self.ledger.in_hand()
         with self._lock:
             new = sorted(flying - self._owned)
-            self._owned = flying
+            self._owned = set(flying)
         if new:
             self.ownership.own(new)
-
-    def _held(self) -> list[Any]:
-        """This driver's RUNNING trials: in flight in Tune, and waiting ones (``held()``, a
-        :class:`~nas.search.drivers.SharedLedger`'s trials waiting for a twin)."""
-        held = getattr(self.ledger, "held", None)
-        return [*list(self.ledger.flying.values()), *(held() if held is not None else [])]
 
     def _run(self) -> None:
         stop = self._stop
@@ -285,9 +288,6 @@ class DriverHeartbeat(Callback):
                 with self._lock:
                     owned = sorted(self._owned)
                 self.ownership.beat(owned)
-                # A trial of ours may wait unowned while its spec is measured: a whole grace
-                # period for unowned trials here, and never one this driver has in flight.
-                mine = frozenset(trial_id(e.trial) for e in self._held())
-                self.ownership.requeue_orphans(unowned_after=GRACE_PERIOD_S, mine=mine)
+                self.ownership.take_over(self.ledger.in_hand())
             except Exception as exc:  # the database away for a while: beat again next time
                 _log.warning("nas search: heartbeat failed (%s: %s)", type(exc).__name__, exc)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
@@ -43,7 +44,9 @@ def write_search(
 
 
 class Search:
-    """One ``nas search`` subprocess in a session of its own (so its Ray goes with it)."""
+    """One ``nas search`` subprocess in a session of its own: every process it starts, Ray's
+    included, stays in that session (Ray's trial workers take process groups of their own, so
+    a process-group kill misses them; a session kill does not)."""
 
     def __init__(
         self, config: Path, url: str, log: Path, scratch: Path, artifacts: Path | None = None
@@ -65,18 +68,54 @@ class Search:
             self.kill_all()
 
     def sigkill(self) -> None:
-        """SIGKILL the driver alone, then whatever of its Ray is left (a dead job's cgroup)."""
+        """SIGKILL the driver, then every process of its session, and wait until all are gone:
+        nothing of the killed search (a Ray worker finishing its epoch) runs after this."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
-        time.sleep(1.0)
         self.kill_all()
 
-    def kill_all(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+    def kill_all(self, timeout: float = 30) -> None:
+        """SIGKILL every live process of the search's session until none is left."""
+        deadline = time.monotonic() + timeout
+        while pids := [p.pid for p in processes() if p.session == self.process.pid and p.live]:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            assert time.monotonic() < deadline, f"processes {pids} outlived SIGKILL"
+            time.sleep(0.1)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=1)
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+
+@dataclass(frozen=True)
+class Process:
+    """One row of ``/proc``: ``pid``, parent, session, whether it runs (not a zombie), title."""
+
+    pid: int
+    parent: int
+    session: int
+    live: bool
+    title: str
+
+
+def processes() -> list[Process]:
+    """Every process ``/proc`` shows now (those that end while it is read are left out)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            title = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, session, ...
+        live = fields[0] not in ("Z", "X")
+        found.append(Process(int(entry.name), int(fields[1]), int(fields[3]), live, title))
+    return found
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def test_two_drivers_share_the_budget_and_train_no_spec_twice(url: str) -> None:
     assert len({str(x["spec"]) for x in (a, b, c)}) == 3, "drawn again, not trained twice"
     (twin,) = second.ledger.held()
     assert twin.trial.params == taken.trial.params, "it waits for the first driver's trial"
-    assert first.suggest("d") == "FINISHED", "3 in flight and 1 waiting fill a budget of 4"
+    assert first.suggest("d") is None, "a full budget, but the second's trials may yet return"
 
     first.on_trial_complete("a", _final(0.5))
     assert second.ledger.trained(taken.spec.canonical_id) is not None, "the other's result"
@@ -184,6 +184,38 @@ def test_two_drivers_share_the_budget_and_train_no_spec_twice(url: str) -> None:
         second.on_trial_complete(ray_id, _final(0.4))
     assert finished_count(first.study) == 4
     assert second.suggest("f") == "FINISHED"
+    time.sleep(1.1)  # an idle driver looks again after POLL_S
+    assert first.suggest("g") == "FINISHED", "nothing of another driver's left running"
+
+
+def test_a_full_budget_waits_for_another_drivers_trial_and_takes_it_over_when_it_dies(
+    url: str,
+) -> None:
+    """The budget is full with another live driver's trial: this driver does not finish (Tune
+    would never ask again); once that driver is gone it trains the trial's copy, not a new
+    draw, even before its heartbeat thread has looked."""
+    other, driver = _driver(url, trials=2), _driver(url, trials=2)
+    assert isinstance(other.suggest("x"), dict)
+    theirs = other.ledger.flying["x"].trial
+    owner = subprocess.Popen(["sleep", "60"])  # the other driver's process
+    try:
+        _own(driver.ownership, theirs, socket.gethostname(), owner.pid)
+        assert isinstance(driver.suggest("a"), dict)
+        assert driver.suggest("b") is None, "full, but not FINISHED while the other trains"
+        driver.on_trial_complete("a", _final(0.5))
+        assert driver.suggest("c") is None
+    finally:
+        owner.kill()
+        owner.wait()
+    time.sleep(1.1)  # an idle driver looks again after POLL_S
+    copy = driver.suggest("d")
+    assert isinstance(copy, dict), "the dead driver's trial, queued again and taken"
+    taken = driver.ledger.flying["d"].trial
+    assert taken.params == theirs.params
+    assert driver.study.trials[taken.number].user_attrs["requeued_from"] == theirs.number
+    driver.on_trial_complete("d", _final(0.4))
+    assert driver.suggest("e") == "FINISHED"
+    assert finished_count(driver.study) == 2
 
 
 def test_a_waiting_trial_trains_itself_when_its_twin_is_interrupted(url: str) -> None:

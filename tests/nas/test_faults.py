@@ -83,28 +83,13 @@ def _kept_epoch(folder: Path) -> int:
     return max((int(p.name.split("-")[1]) for p in folder.glob("epoch-*")), default=0)
 
 
-def _ray_workers(root: int) -> list[int]:
-    """Pids of Tune trial processes (``ray::ImplicitFunc``) under process ``root``."""
-    children: dict[int, list[int]] = {}
-    titles: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            titles[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        for child in children.get(pid, []):
-            todo.append(child)
-            if "ImplicitFunc" in titles.get(child, ""):
-                found.append(child)
-    return found
+def _ray_workers(search: Search) -> list[int]:
+    """Pids of the search's live Tune trial processes (``ray::ImplicitFunc``)."""
+    return [
+        p.pid
+        for p in faults.processes()
+        if p.session == search.process.pid and p.live and "ImplicitFunc" in p.title
+    ]
 
 
 def test_trial_worker_killed_mid_epoch_fails_with_reason_and_search_goes_on(
@@ -116,8 +101,8 @@ def test_trial_worker_killed_mid_epoch_fails_with_reason_and_search_goes_on(
         wait_until(
             "a trial mid-training", lambda: bool(mid_training(trials_of(url, "worker"))), search
         )
-        wait_until("its Ray worker", lambda: bool(_ray_workers(search.process.pid)), search)
-        os.kill(_ray_workers(search.process.pid)[0], signal.SIGKILL)
+        wait_until("its Ray worker", lambda: bool(_ray_workers(search)), search)
+        os.kill(_ray_workers(search)[0], signal.SIGKILL)
         assert search.wait() == 0, search.tail()
     finally:
         search.kill_all()
