@@ -2,11 +2,21 @@
 
 Correlations are computed on the specs every compared run finished (a spec that failed in any
 run of an arm or of the reference is left out of that arm's numbers, and counted).
+
+The reference is itself a noisy measurement, so no proxy can correlate with it better than its
+**noise ceiling**: the square root of its reliability, the reliability of a mean of ``k`` seeds
+being Spearman-Brown's ``k r / (1 + (k - 1) r)`` of the seed-to-seed Spearman ``r`` (Spearman,
+"The proof and measurement of association between two things", 1904; Brown, 1910). One proxy
+seed's rho divided by that ceiling estimates its rank correlation with a noise-free reference
+(Spearman's correction for attenuation, applied to the reference only: the proxy's own noise is
+what a search lives with). It is an estimate under the usual assumptions (errors independent
+between seeds and of the true score), printed beside the measured values, never instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import defaultdict
 from itertools import combinations
@@ -73,9 +83,17 @@ def mean_over(seeds: dict[int, dict[str, float]]) -> dict[str, float]:
     return {k: statistics.fmean(v[k] for v in seeds.values()) for k in common}
 
 
-def seed_tau(seeds: dict[int, dict[str, float]]) -> float:
-    pairs = [tau(seeds[a], seeds[b])[0] for a, b in combinations(sorted(seeds), 2)]
+def seed_tau(seeds: dict[int, dict[str, float]], *, which: int = 0) -> float:
+    """Mean pairwise Kendall tau between seeds (``which=1``: Spearman rho)."""
+    pairs = [tau(seeds[a], seeds[b])[which] for a, b in combinations(sorted(seeds), 2)]
     return statistics.fmean(pairs) if pairs else float("nan")
+
+
+def noise_ceiling(seed_rho: float, seeds: int) -> float:
+    """The highest Spearman rho any measure can show against the mean of ``seeds`` runs whose
+    pairwise rho is ``seed_rho``: the root of its Spearman-Brown reliability (module docstring)."""
+    reliability = seeds * seed_rho / (1 + (seeds - 1) * seed_rho)
+    return math.sqrt(reliability) if reliability > 0 else float("nan")
 
 
 def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
@@ -86,12 +104,16 @@ def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
                 for r in rs.values()]  # fmt: skip
     base = "today" if "today" in arms or not arms else arms[0]
     base_time = _mean_time(by, base)
+    ref_rho = seed_tau(ref_seeds, which=1)
+    ceiling = noise_ceiling(ref_rho, len(ref_seeds))
     out: dict[str, Any] = {
         "cost_base": base,
         "reference": {
             "seeds": sorted(ref_seeds),
             "specs": len(reference),
             "seed_tau": seed_tau(ref_seeds),
+            "seed_rho": ref_rho,
+            "noise_ceiling_rho": ceiling,
             "accuracy_range": [
                 min(reference.values(), default=0),
                 max(reference.values(), default=0),
@@ -118,9 +140,11 @@ def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
                 continue
             single = [tau(v, reference) for v in seeds.values()]
             mean_t, mean_r, n = tau(mean_over(seeds), reference)
+            rho_one_seed = statistics.fmean(r for _, r, _ in single)
             rows[sig] = {
                 "tau_one_seed": statistics.fmean(t for t, _, _ in single),
-                "rho_one_seed": statistics.fmean(r for _, r, _ in single),
+                "rho_one_seed": rho_one_seed,
+                "rho_one_seed_noise_free_reference": rho_one_seed / ceiling,
                 "tau_seed_mean": mean_t,
                 "rho_seed_mean": mean_r,
                 "seed_tau": seed_tau(seeds),
@@ -150,18 +174,21 @@ def to_markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"Reference: {ref['specs']} specs at seeds {ref['seeds']}, accuracy "
         f"{ref['accuracy_range'][0]:.3f}-{ref['accuracy_range'][1]:.3f}, seed-to-seed Kendall "
-        f"tau {ref['seed_tau']:.2f}, {ref['mean_time_s']:.0f} s per run"
+        f"tau {ref['seed_tau']:.2f} (rho {ref['seed_rho']:.2f}), {ref['mean_time_s']:.0f} s per run"
         + (f"; failed: {', '.join(ref['failed'])}" if ref["failed"] else "")
-        + ".",
+        + f". Noise ceiling of its {len(ref['seeds'])}-seed mean: rho "
+        f"{ref['noise_ceiling_rho']:.2f} (no proxy can show more).",
         "",
-        "| arm | signal | tau (1 seed) | rho (1 seed) | tau (seed mean) | rho (seed mean) "
-        f"| proxy seed-to-seed tau | s per run | cost vs {summary['cost_base']} |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| arm | signal | tau (1 seed) | rho (1 seed) | rho (1 seed) / ceiling | tau (seed mean) "
+        "| rho (seed mean) | proxy seed-to-seed tau | s per run | cost vs "
+        f"{summary['cost_base']} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for arm, row in summary["arms"].items():
         for sig, s in row["signals"].items():
             lines.append(
                 f"| {arm} | {sig} | {s['tau_one_seed']:.2f} | {s['rho_one_seed']:.2f} "
+                f"| {s['rho_one_seed_noise_free_reference']:.2f} "
                 f"| {s['tau_seed_mean']:.2f} | {s['rho_seed_mean']:.2f} | {s['seed_tau']:.2f} "
                 f"| {row['mean_time_s']:.1f} | {row['time_ratio']:.2f}x |"
             )
