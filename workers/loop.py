@@ -9,7 +9,7 @@ synchronise every step yet still names the exact step where training diverged.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +27,9 @@ CHECK_EVERY = 8
 
 @dataclass
 class Loop:
-    """The trainable parts of one run and the recipe they follow."""
+    """The trainable parts of one run and the recipe they follow; ``step_losses`` holds the
+    last epoch's per-step training losses, ``(steps,)`` on the device (for ``bench/rungs.py``:
+    where in a run the signal starts to rank)."""
 
     spec: ArchSpec
     model: nn.Module
@@ -35,6 +37,7 @@ class Loop:
     schedule: torch.optim.lr_scheduler.LRScheduler
     budget: ProxyBudget
     device: torch.device
+    step_losses: torch.Tensor | None = field(default=None, repr=False)
 
     @property
     def autocast(self) -> torch.autocast:
@@ -67,6 +70,7 @@ class Loop:
                 self._check(losses, checked, step, epoch)
                 checked = step
         self._check(losses, checked, step, epoch)
+        self.step_losses = losses[:step]
         elapsed = time.perf_counter() - started
         return {
             "train_loss": float(losses[:step].mean()) if step else float("nan"),

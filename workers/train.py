@@ -77,9 +77,7 @@ def train_proxy(
     device = resolve_device(budget.device)
     if device.type == "cuda":  # a reused Ray actor must not report the last trial's peak
         torch.cuda.reset_peak_memory_stats(device)
-    proxy = plan_proxy(spec, data, budget)
-    splits = _load(data, budget, proxy, device)
-    loop = _build_loop(proxy.spec, budget, splits, device, resume)
+    proxy, splits, loop = prepare_run(spec, data, budget, device, resume)
     history = list(resume.history) if resume else []
     earlier = resume.wall_time_s if resume else 0.0
     stopped = False
@@ -111,6 +109,20 @@ def device_memory_mb(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
     return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def prepare_run(
+    spec: ArchSpec,
+    data: DataConfig,
+    budget: ProxyBudget,
+    device: torch.device,
+    resume: TrainState | None = None,
+) -> tuple[Proxy, Splits, Loop]:
+    """What :func:`train_proxy` trains, before its first epoch: the proxy, its data and its
+    loop (seeded by ``budget.seed``; at ``resume``'s state when given)."""
+    proxy = plan_proxy(spec, data, budget)
+    splits = _load(data, budget, proxy, device)
+    return proxy, splits, _build_loop(proxy.spec, budget, splits, device, resume)
 
 
 def _load(data: DataConfig, budget: ProxyBudget, proxy: Proxy, device: torch.device) -> Splits:

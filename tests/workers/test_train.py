@@ -165,6 +165,16 @@ def test_nan_loss_fails_with_the_step_and_advice(tiny_spec: ArchSpec) -> None:
         loop.train_epoch(3, batches)
 
 
+def test_an_epoch_keeps_its_step_losses(tiny_spec: ArchSpec) -> None:
+    budget = ProxyBudget(epochs=1, batch_size=4)
+    spec = tiny_spec.with_scale(width=0.25, in_channels=1, num_classes=10, input_size=12)
+    loop, batches = _loop(spec, build_model(spec), budget)
+    metrics = loop.train_epoch(1, batches)
+    assert loop.step_losses is not None and loop.step_losses.shape == (len(batches),)
+    assert float(loop.step_losses.mean()) == pytest.approx(metrics["train_loss"])
+    assert bool((loop.step_losses > 0).all()), "every step's loss, none left at zero"
+
+
 class _Broken(nn.Module):
     block_name = "se"
 
