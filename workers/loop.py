@@ -73,7 +73,7 @@ class Loop:
         self.step_losses = losses[:step]
         elapsed = time.perf_counter() - started
         return {
-            "train_loss": float(losses[:step].mean()) if step else float("nan"),
+            "train_loss": float(self.step_losses.mean()) if step else float("nan"),
             "images_per_s": seen / max(elapsed, 1e-9),
             "lr": float(self.schedule.get_last_lr()[0]),
         }
