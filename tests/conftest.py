@@ -22,6 +22,15 @@ import pytest
 _EXIT_STATUS: list[int] = []
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full-matrix",
+        action="store_true",
+        help="run every sampler with every pruner in tests/nas/test_search_matrix.py, not only "
+        "each with the other's default (.ci/newest runs it on the newest versions)",
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _EXIT_STATUS.append(int(exitstatus))

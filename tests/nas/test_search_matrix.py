@@ -1,4 +1,4 @@
-"""Every registered sampler with every registered pruner runs a real search to its budget.
+"""Every registered sampler and every registered pruner runs a real search to its budget.
 
 Real local Ray, real SQLite, real Fashion-MNIST (the IDX files ``.ci/setup`` installs from
 Debian), a proxy of 200 training images. Each search goes past its sampler's start-up trials
@@ -6,7 +6,11 @@ Debian), a proxy of 200 training images. Each search goes past its sampler's sta
 stored) and a FAIL trial (the ``se_branch`` reference fails in its Ray worker) present when the
 sampler proposes: the two conditions under which Optuna 5's samplers broke (issue #10).
 
-The defaults a user gets are run as they are by ``test_search_defaults.py``.
+By default each sampler runs with the default pruner and each pruner with the default sampler
+(what a user who changes one of the two runs; a sampler sees every pruner's PRUNED trials the
+same way, through ``SamplerView``). ``pytest --full-matrix`` runs every pair: ``.ci/newest``
+does, on the newest versions, so CI runs the whole matrix on every change. The defaults a user
+gets are run as they are, in a fresh process, by ``test_search_defaults.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.config import SearchConfig
+from nas.config_sections import SearchSection
 from nas.frontier import pareto_mask
 from nas.pruning import PRUNERS
 from nas.sampling import SAMPLERS
@@ -87,8 +92,28 @@ def fails_one_reference(config: dict[str, Any]) -> None:
     proxy_trainable(config)
 
 
-@pytest.mark.parametrize("pruner", PRUNERS.names())
-@pytest.mark.parametrize("sampler", SAMPLERS.names())
+def matrix_pairs(full: bool) -> list[tuple[str, str]]:
+    """Every (sampler, pruner) pair, or each one with the other's default."""
+    defaults = SearchSection()
+    pairs = [(s, p) for s in SAMPLERS.names() for p in PRUNERS.names()]
+    if full:
+        return pairs
+    return [(s, p) for s, p in pairs if s == defaults.sampler or p == defaults.pruner]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if {"sampler", "pruner"} <= set(metafunc.fixturenames):
+        pairs = matrix_pairs(bool(metafunc.config.getoption("full_matrix")))
+        metafunc.parametrize(("sampler", "pruner"), pairs, ids=[f"{s}-{p}" for s, p in pairs])
+
+
+def test_the_default_matrix_covers_every_sampler_and_every_pruner() -> None:
+    pairs = matrix_pairs(full=False)
+    assert {s for s, _ in pairs} == set(SAMPLERS.names())
+    assert {p for _, p in pairs} == set(PRUNERS.names())
+    assert len(matrix_pairs(full=True)) == len(SAMPLERS.names()) * len(PRUNERS.names())
+
+
 def test_sampler_with_pruner_runs_to_budget(
     tmp_path: Path, ray_cluster: None, sampler: str, pruner: str
 ) -> None:
