@@ -81,8 +81,6 @@ REFERENCE: dict[str, Any] = {
 }  # fmt: skip
 """60,000 training images seen: 10x the 6,000 of every arm above but ``3x3000`` (6.7x)."""
 
-SIGNALS: tuple[str, ...] = ("last_acc", "best_acc", "neg_val_loss", "neg_sotl", "neg_sotl_e")
-
 
 def draw_specs(count: int, seed: int) -> dict[str, dict[str, Any]]:
     """``count`` distinct specs from the default space (random sampler) plus the references."""
@@ -129,7 +127,8 @@ def train_one(spec: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
     def on_epoch(metrics: dict[str, float]) -> None:
         if os.getppid() != parent:  # the bench was stopped: do not train on as an orphan
             raise SystemExit(1)
-        curve.append({k: metrics[k] for k in ("epoch", "val_accuracy", "val_loss", "train_loss")})
+        keys = ("epoch", "val_accuracy", "val_loss", "train_loss", "train_loss_tail")
+        curve.append({k: metrics[k] for k in keys})
 
     started = time.perf_counter()
     try:

@@ -32,22 +32,35 @@ SIGNALS: dict[str, str] = {
     "neg_sotl": "-sum of training losses, all epochs (SoTL)",
     "neg_sotl_e": "-training loss, last epoch (SoTL-E)",
     "epoch1_acc": "validation accuracy after epoch 1 (what a pruner's first rung sees)",
-    "epoch1_neg_loss": "-training loss of epoch 1 (the default signal at the first rung)",
+    "epoch1_neg_loss": "-training loss of epoch 1 (neg_sotl_e at the first rung)",
+    "neg_tail_loss": "-training loss of the last third of the last epoch's steps",
+    "epoch1_neg_tail": "-training loss of the last third of epoch 1 (neg_tail_loss at the "
+    "first rung; runs recorded before it existed leave both out)",
 }
+
+
+AS_SEARCHED: dict[str, tuple[str, int | None]] = {
+    "last_acc": ("last_val_accuracy", None),
+    "best_acc": ("best_val_accuracy", None),
+    "neg_sotl": ("neg_sotl", None),
+    "neg_sotl_e": ("neg_sotl_e", None),
+    "neg_tail_loss": ("neg_tail_loss", None),
+    "epoch1_acc": ("last_val_accuracy", 1),
+    "epoch1_neg_loss": ("neg_sotl_e", 1),
+    "epoch1_neg_tail": ("neg_tail_loss", 1),
+}
+"""Bench signal -> the search's signal (``workers.signals.SIGNALS``) and the epochs of the
+curve it reads (``None``: all of them)."""
 
 
 def signal(curve: list[dict[str, float]], name: str) -> float:
     """One ranking signal of a learning curve (higher is better for every signal)."""
-    values = {
-        "last_acc": lambda: curve[-1]["val_accuracy"],
-        "best_acc": lambda: max(m["val_accuracy"] for m in curve),
-        "neg_val_loss": lambda: -curve[-1]["val_loss"],
-        "neg_sotl": lambda: -sum(m["train_loss"] for m in curve),
-        "neg_sotl_e": lambda: -curve[-1]["train_loss"],
-        "epoch1_acc": lambda: curve[0]["val_accuracy"],
-        "epoch1_neg_loss": lambda: -curve[0]["train_loss"],
-    }
-    return float(values[name]())
+    from workers.signals import SIGNALS as SEARCH_SIGNALS
+
+    if name == "neg_val_loss":  # not a search signal
+        return -float(curve[-1]["val_loss"])
+    searched, epochs = AS_SEARCHED[name]
+    return SEARCH_SIGNALS[searched].score(curve[:epochs])
 
 
 def table(runs: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
@@ -60,11 +73,13 @@ def table(runs: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, dict[st
 
 def per_seed(by: dict, arm: str, sig: str) -> dict[int, dict[str, float]]:
     """``seed -> spec -> signal`` of the finished, non-failed runs of ``arm``."""
-    seeds = sorted(s for a, s in by if a == arm)
-    return {
-        s: {k: signal(r["curve"], sig) for k, r in by[arm, s].items() if "curve" in r}
-        for s in seeds
-    }
+    out = {}
+    for seed in sorted(s for a, s in by if a == arm):
+        values = {k: signal(r["curve"], sig) for k, r in by[arm, seed].items() if "curve" in r}
+        values = {k: v for k, v in values.items() if not math.isnan(v)}  # not recorded
+        if values:
+            out[seed] = values
+    return out
 
 
 def tau(a: dict[str, float], b: dict[str, float]) -> tuple[float, float, int]:

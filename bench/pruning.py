@@ -97,6 +97,7 @@ def bench_config(arm: str, args: argparse.Namespace) -> Any:
                 "pruner": pruner,
             },
             "pruner": options,
+            "objectives": {"signal": args.signal} if args.signal else {},
             "data": data,
             "proxy": {**proxy, "seed": args.seed},
             "confirm": {"after_search": False},  # what pruning saves is proxy epochs
@@ -217,7 +218,7 @@ def reference_point(arms: dict[str, dict[str, Any]], args: argparse.Namespace) -
     """``(signal, MACs)``, the same for every arm: the flags, or just past the worst trials.
 
     The signal's reference is the worst COMPLETE trial's value less a tenth of the range of
-    all COMPLETE values (the first objective is the study's signal, ``neg_sotl_e`` by
+    all COMPLETE values (the first objective is the study's signal, ``neg_tail_loss`` by
     default, so no fixed accuracy fits it); MACs' is 10 % above the largest COMPLETE trial's.
     """
     complete = [values for arm in arms.values() for _, _, values in arm["complete"]]
@@ -278,6 +279,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="nsga2",
         help="every arm's sampler (default nsga2, the search's); 'random' proposes the same "
         "specs in every arm, so the front comparison is exact",
+    )
+    parser.add_argument(
+        "--signal",
+        default=None,
+        help="[objectives] signal of every arm (default: the search's); what the pruners read "
+        "and the front is drawn on",
     )
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

@@ -8,10 +8,11 @@ specs of a ``bench/fidelity.py`` run, keeps every step's training loss, and repo
 at every third of an epoch, the Kendall tau against that run's reference accuracy of
 
 - ``window``: minus the mean training loss of the third of an epoch before the rung (what a
-  sub-epoch rung reporting every third of an epoch would read), and
+  sub-epoch rung reporting every third of an epoch would read; at whole epochs the
+  ``neg_tail_loss`` signal, which this measurement made the default), and
 - ``epoch``: minus the mean training loss of the last epoch's worth of steps before the rung
-  (of every step, before the first epoch ends): at whole epochs, exactly the value the search
-  reports and its pruners read (``neg_sotl_e``: the epoch's mean training loss);
+  (of every step, before the first epoch ends): at whole epochs the ``neg_sotl_e`` signal (the
+  epoch's mean training loss), the default before;
 
 for one seed (mean over seeds) and for the seed mean, and the proxy's own seed-to-seed tau.
 The training-speed signals are Ru et al.'s (SoTL/SoTL-E, "Speedy Performance Estimation for

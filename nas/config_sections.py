@@ -54,13 +54,15 @@ class ObjectivesSection:
     ``signal`` names a :data:`workers.signals.SIGNALS` entry: what a trial's first objective
     value and its per-epoch intermediate values (the pruner's input) are. The study's metric
     names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``). The
-    default, minus the last epoch's training loss, ranked architectures most like longer
-    training did of every signal measured (``docs/fidelity.md``). ``extra`` names
+    default, minus the training loss of the last third of the last epoch, ranks at the end of
+    the run like the whole last epoch's loss, which ranked architectures most like longer
+    training did of every signal measured (``docs/fidelity.md``), and at the pruner's first
+    rung better, without the warm-up (``docs/pruning.md``). ``extra`` names
     :data:`nas.objectives.OBJECTIVES` entries (``params``, ``latency_ms``, or any registered).
     """
 
     extra: tuple[str, ...] = ()
-    signal: str = "neg_sotl_e"
+    signal: str = "neg_tail_loss"
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -24,6 +24,11 @@ from workers.failures import TrainingFailed
 CHECK_EVERY = 8
 """Steps between NaN/inf checks of the loss (one device synchronisation each)."""
 
+TAIL_FRACTION = 1 / 3
+"""The share of an epoch's last steps whose mean loss is the epoch's ``train_loss_tail``: it
+leaves out the learning-rate warm-up and the epoch's first, fastest-falling steps, where the
+training loss ranks architectures worst (``docs/pruning.md``, measured by ``bench/rungs.py``)."""
+
 
 @dataclass
 class Loop:
@@ -45,7 +50,9 @@ class Loop:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda)
 
     def train_epoch(self, epoch: int, batches: Batches) -> dict[str, float]:
-        """One pass over ``batches``: ``train_loss``, ``images_per_s``, ``lr`` (at the end)."""
+        """One pass over ``batches``: ``train_loss`` (the mean over its steps),
+        ``train_loss_tail`` (the mean over its last :data:`TAIL_FRACTION` of steps),
+        ``images_per_s``, ``lr`` (at the end)."""
         self.model.train()
         losses = torch.zeros(len(batches), device=self.device)
         seen, checked, step = 0, 0, 0
@@ -72,8 +79,10 @@ class Loop:
         self._check(losses, checked, step, epoch)
         self.step_losses = losses[:step]
         elapsed = time.perf_counter() - started
+        tail = self.step_losses[min(round(step * (1 - TAIL_FRACTION)), step - 1) :]
         return {
             "train_loss": float(self.step_losses.mean()) if step else float("nan"),
+            "train_loss_tail": float(tail.mean()) if step else float("nan"),
             "images_per_s": seen / max(elapsed, 1e-9),
             "lr": float(self.schedule.get_last_lr()[0]),
         }

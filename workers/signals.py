@@ -3,13 +3,15 @@
 A search ranks architectures by one number per proxy run, and that number is worth what its
 rank correlation with longer training is worth (``docs/fidelity.md`` measures each signal
 here). Every signal is computed from the per-epoch history ``[{"val_accuracy", "val_loss",
-"train_loss", ...}, ...]`` of the epochs so far, is higher-is-better, and is reported after
-every epoch under ``signal/<name>`` (the pruner compares trials at the same epoch by it) and
-in the final metrics. This module imports no torch.
+"train_loss", "train_loss_tail", ...}, ...]`` of the epochs so far, is higher-is-better, and
+is reported after every epoch under ``signal/<name>`` (the pruner compares trials at the same
+epoch by it) and in the final metrics (an epoch saved before ``train_loss_tail`` existed
+scores NaN on ``neg_tail_loss``). This module imports no torch.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -52,6 +54,12 @@ SIGNALS: dict[str, Signal] = {
         "neg_sotl_e",
         "minus the mean training loss of the last epoch (SoTL-E, Ru et al. 2021)",
         lambda h: -float(h[-1]["train_loss"]),
+    ),
+    "neg_tail_loss": Signal(
+        "neg_tail_loss",
+        "minus the mean training loss of the last third of the last epoch's steps (SoTL-E "
+        "without the warm-up and the epoch's first steps, which rank worst: docs/pruning.md)",
+        lambda h: -float(h[-1].get("train_loss_tail", math.nan)),
     ),
 }
 """Signal name -> definition; ``[objectives] signal`` picks one for a search."""

@@ -7,7 +7,7 @@
 
 Contract with the search: after each epoch it writes
 ``storage.set_trial_intermediate_value(trial_id, epoch, signal)``, the study's first objective
-at that epoch (``[objectives] signal``, by default ``neg_sotl_e``; ``Trial.report`` refuses
+at that epoch (``[objectives] signal``, by default ``neg_tail_loss``; ``Trial.report`` refuses
 multi-objective studies), then asks
 ``study.pruner.prune(study, storage.get_trial(trial_id))``; on True it stops the trial and tells
 it PRUNED. ``user_attrs["macs"]`` must be set before the first epoch for the Pareto pruner.

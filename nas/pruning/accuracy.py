@@ -19,7 +19,7 @@ class AccuracyPruner(BasePruner):
 
     The study is handed to ``inner`` through :class:`SingleObjectiveView` with the direction
     of the study's first objective (maximise): intermediate values are that objective's signal
-    per epoch (``[objectives] signal``, by default ``neg_sotl_e``; ``docs/study-format.md``).
+    per epoch (``[objectives] signal``, by default ``neg_tail_loss``; ``docs/study-format.md``).
     Single-objective studies pass through unchanged in effect.
 
     Args:

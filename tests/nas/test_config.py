@@ -26,7 +26,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert config.space.backbone == "resnet20"
     assert config.space.stages is None and config.space.blocks is None
     assert config.proxy == ProxyBudget()  # one set of proxy defaults: the workers'
-    assert config.objectives.names == ("neg_sotl_e", "macs")  # docs/fidelity.md
+    assert config.objectives.names == ("neg_tail_loss", "macs")  # docs/fidelity.md
     assert config.objectives.directions == ("maximize", "minimize")
 
 

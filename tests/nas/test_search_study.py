@@ -250,7 +250,7 @@ def test_a_registered_objective_runs_through_the_config(url: str) -> None:
     try:
         study, searcher = _setup(url, trials=2, extra=["attended"])
         assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MAXIMIZE"]
-        assert study.metric_names == ["neg_sotl_e", "macs", "attended"]
+        assert study.metric_names == ["neg_tail_loss", "macs", "attended"]
         for key in ("a", "b"):
             assert searcher.suggest(key) is not None
             searcher.on_trial_complete(key, _final(0.5))
@@ -270,7 +270,7 @@ def test_extra_objectives_params_and_latency(url: str) -> None:
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE", "MINIMIZE"]
-    assert study.metric_names == ["neg_sotl_e", "macs", "params", "latency_ms"]
+    assert study.metric_names == ["neg_tail_loss", "macs", "params", "latency_ms"]
     searcher = StudySearcher(
         StudyHandle(config, url, None, study),
         space,

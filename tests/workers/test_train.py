@@ -57,6 +57,7 @@ def test_metrics_and_final_result(
     assert seen[0]["signal/best_val_accuracy"] == seen[0]["val_accuracy"]
     assert final["signal/best_val_accuracy"] == final["best_val_accuracy"]
     assert final["signal/neg_sotl_e"] == -seen[-1]["train_loss"]
+    assert final["signal/neg_tail_loss"] == -seen[-1]["train_loss_tail"]
     full = count_cost(tiny_spec)
     assert (final["macs"], final["params"]) == (full.macs, full.params)
     proxy = final["proxy"]
@@ -138,7 +139,11 @@ def test_learns_the_tiny_task(fashion_dir: Path, tiny_spec: ArchSpec) -> None:
 def _loop(spec: ArchSpec, model: nn.Module, budget: ProxyBudget) -> tuple[Loop, TensorBatches]:
     images = torch.randint(0, 255, (8, 1, 12, 12), dtype=torch.uint8)
     batches = TensorBatches(
-        images, torch.arange(8) % 10, Normalize.from_images(images), 4, generator=torch.Generator()
+        images,
+        torch.arange(8) % 10,
+        Normalize.from_images(images),
+        budget.batch_size,
+        generator=torch.Generator(),
     )
     optimizer = make_optimizer(model, budget)
     loop = Loop(
@@ -173,6 +178,17 @@ def test_an_epoch_keeps_its_step_losses(tiny_spec: ArchSpec) -> None:
     assert loop.step_losses is not None and loop.step_losses.shape == (len(batches),)
     assert float(loop.step_losses.mean()) == pytest.approx(metrics["train_loss"])
     assert bool((loop.step_losses > 0).all()), "every step's loss, none left at zero"
+    assert len(batches) == 2, "the last third of two steps rounds to the last one"
+    assert metrics["train_loss_tail"] == pytest.approx(float(loop.step_losses[-1]))
+    assert metrics["train_loss_tail"] != pytest.approx(metrics["train_loss"])
+
+
+def test_an_epoch_of_one_step_has_that_steps_loss_as_its_tail(tiny_spec: ArchSpec) -> None:
+    spec = tiny_spec.with_scale(width=0.25, in_channels=1, num_classes=10, input_size=12)
+    loop, batches = _loop(spec, build_model(spec), ProxyBudget(epochs=1, batch_size=8))
+    metrics = loop.train_epoch(1, batches)
+    assert len(batches) == 1 and math.isfinite(metrics["train_loss_tail"])
+    assert metrics["train_loss_tail"] == pytest.approx(metrics["train_loss"])
 
 
 class _Broken(nn.Module):
