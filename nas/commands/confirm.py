@@ -21,9 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", default="attention-nas", help="study name")
     parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
     parser.add_argument("--config", help="take [confirm] and [resources] from this TOML file")
-    parser.add_argument("--scale", type=float, help="x the proxy's training images (default 4)")
-    parser.add_argument("--seeds", type=int, help="runs averaged per member (default 1)")
-    parser.add_argument("--members", type=int, help="confirm at most this many (default 8)")
+    parser.add_argument(
+        "--scale", type=float, help="x the proxy's training images (default: the study's [confirm])"
+    )
+    parser.add_argument("--seeds", type=int, help="runs averaged per member (default: the study's)")
+    parser.add_argument(
+        "--members", type=int, help="confirm at most this many (default: the study's)"
+    )
     parser.add_argument("--redo", action="store_true", help="retrain members confirmed before")
 
 

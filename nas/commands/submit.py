@@ -36,7 +36,8 @@ def add_address(parser: argparse.ArgumentParser) -> None:
     """``--address``, shared by the job commands."""
     parser.add_argument(
         "--address",
-        help="Ray job server (default: $RAY_ADDRESS, else http://127.0.0.1:8265)",
+        help="Ray job server (default: $RAY_API_SERVER_ADDRESS, $RAY_ADDRESS, "
+        "else http://127.0.0.1:8265)",
     )
 
 

@@ -74,8 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help=f"{', '.join(dataset_names())} (default {data.dataset})")
     parser.add_argument(
         "--data-dir",
-        help="dataset files (default: $NAS_DATA_DIR, /usr/share/datasets/fashion-mnist, "
-        "else torchvision's download)",
+        help="dataset files (default: the dataset's own search path, for fashion_mnist "
+        "$NAS_DATA_DIR, /usr/share/datasets/fashion-mnist, ~/.cache/attention-nas; for cifar "
+        "~/.cache/attention-nas; else torchvision's download there)",
     )
     parser.add_argument(
         "--no-download", action="store_true", help="never let torchvision download missing files"

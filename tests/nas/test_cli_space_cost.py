@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -33,6 +34,14 @@ def test_cost_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec.write_text(json.dumps({"backbone": "resnet50"}))
     assert main(["cost", str(spec), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"macs": 4_089_184_256, "params": 25_557_032}
+
+
+def test_cost_reads_the_spec_from_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"backbone": "resnet50"})))
+    assert main(["cost", "-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["macs"] == 4_089_184_256
 
 
 def test_cost_bad_spec_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

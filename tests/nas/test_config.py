@@ -145,6 +145,24 @@ def test_cli_reports_config_error_with_exit_2(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_example_is_the_defaults() -> None:
+    """Its header says "every key, with its default": ``nas search docs/search.example.toml``
+    searches the same space, with the same sampler, pruner and proxy, as ``nas search``."""
+    from nas.pruning import pruner_options
+    from nas.sampling.registry import SAMPLERS
+    from nas.space import SearchSpace
+
+    example, default = SearchConfig.from_toml(EXAMPLE), SearchConfig()
+    for section in ("search", "data", "proxy", "objectives", "resources", "confirm"):
+        assert getattr(example, section) == getattr(default, section), section
+    shape = {"in_channels": 1, "input_size": 28, "num_classes": 10}
+    for proxy_width in (None, default.proxy.width):  # the narrow proxy hides wide values
+        space = SearchSpace(example.space, **shape, proxy_width=proxy_width).distributions()
+        assert space == SearchSpace(default.space, **shape, proxy_width=proxy_width).distributions()
+    assert example.sampler.items() <= SAMPLERS.options(default.search.sampler).items()
+    assert example.pruner.items() <= pruner_options(default.search.pruner).items()
+
+
 def test_example_data_and_proxy_are_valid_worker_settings() -> None:
     config = SearchConfig.from_toml(EXAMPLE)
     assert config.data.dataset == "fashion_mnist"

@@ -32,12 +32,15 @@ def new_study(tmp_path: Path, pruner: optuna.pruners.BasePruner) -> optuna.Study
 
 
 def train(
-    study: optuna.Study, curve: Sequence[float], macs: int | None = 10**9
+    study: optuna.Study, curve: Sequence[float], macs: int | None = 10**9, **costs: int
 ) -> optuna.trial.FrozenTrial:
-    """One trial as the search runs it: accuracy per epoch, a pruning decision after each."""
+    """One trial as the search runs it: accuracy per epoch, a pruning decision after each;
+    ``costs`` are more user attributes (``cost_attrs``)."""
     trial = study.ask()
     if macs is not None:
         trial.set_user_attr("macs", macs)
+    for name, value in costs.items():
+        trial.set_user_attr(name, value)
     storage = study._storage
     for epoch, accuracy in enumerate(curve, start=1):
         storage.set_trial_intermediate_value(trial._trial_id, epoch, accuracy)
@@ -81,6 +84,37 @@ def test_warm_up_and_rung_epochs(tmp_path: Path) -> None:
         train(late, [0.9, 0.9, 0.9, 0.9, 0.9], macs=10**8)
     slow = train(late, [0.1, 0.1, 0.1, 0.1, 0.1], macs=10**9)
     assert sorted(slow.intermediate_values) == [1, 2], "first rung at epoch 2"
+
+
+def test_min_trials_per_rung_sets_the_warm_up(tmp_path: Path) -> None:
+    """Four ever worse trials after a good one: the default warm-up (``reduction_factor``, 3
+    trials at the rung) prunes from the third, ``min_trials_per_rung=5`` only the fifth."""
+
+    def states(**options: int) -> list[TrialState]:
+        path = tmp_path / str(options)
+        path.mkdir()
+        study = new_study(path, make_pruner("pareto", reduction_factor=3, **options))
+        train(study, [0.9, 0.9], macs=10**8)
+        return [train(study, [acc, acc], macs=10**9).state for acc in (0.4, 0.3, 0.2, 0.1)]
+
+    c, p = TrialState.COMPLETE, TrialState.PRUNED
+    assert states() == [c, p, p, p]
+    assert states(min_trials_per_rung=5) == [c, c, c, p]
+
+
+def test_cost_attrs_add_an_objective(tmp_path: Path) -> None:
+    """Worse on the signal and on MACs than the first trials, a trial with the fewest
+    parameters is on the rung's first front once ``params`` is a cost too."""
+
+    def slim_trial(cost_attrs: tuple[str, ...]) -> TrialState:
+        (tmp_path / cost_attrs[-1]).mkdir()
+        study = new_study(tmp_path / cost_attrs[-1], make_pruner("pareto", cost_attrs=cost_attrs))
+        for _ in range(3):
+            train(study, [0.9, 0.9], macs=10**8, params=10**6)
+        return train(study, [0.5, 0.5], macs=10**9, params=10**4).state
+
+    assert slim_trial(("macs",)) == TrialState.PRUNED
+    assert slim_trial(("macs", "params")) == TrialState.COMPLETE
 
 
 def test_trial_without_macs_is_never_pruned_nor_counted(tmp_path: Path) -> None:
