@@ -54,7 +54,9 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     front = {m.number for m in StudyFront.load(storage_of(study), "confirm").members}
     capsys.readouterr()
 
-    args = ["confirm", "--study", "confirm", "--storage", url, "--scale", "2"]
+    later = tmp_path / "later.toml"  # [confirm] of a file; the rest of it is not read
+    later.write_text("[proxy]\nepochs = 9\n[confirm]\nscale = 2.0\nval_samples = 150\n")
+    args = ["confirm", "--study", "confirm", "--storage", url, "--config", str(later)]
     assert main(args) == 0
     plural = "member" if len(front) == 1 else "members"
     assert f"{len(front)} front {plural} confirmed" in capsys.readouterr().out
@@ -64,6 +66,8 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     for number, confirmation in first.items():
         trial = study.trials[number]
         assert confirmation.budget["train_samples"] == 600, "2x the proxy's 300 images"
+        assert confirmation.budget["val_samples"] == 150, "the file's, not the proxy's 100"
+        assert confirmation.budget["epochs"] == 3, "the study's proxy, not the file's"
         assert confirmation.budget["width"] == trial.user_attrs["proxy"]["width"]
         assert 0.0 < confirmation.val_accuracy <= 1.0
         note = get_note(optuna.trial.Trial(study, trial_id(trial)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -210,3 +211,21 @@ def test_proxy_scale_falls_back_to_the_spec_for_unrecorded_fields() -> None:
         proxy_spec(full, {"width": float("nan")})
     with pytest.raises(ValueError, match="no 'proxy' attribute"):
         proxy_spec(full, None)
+
+
+def test_artifacts_flag_finds_weights_kept_elsewhere(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--artifacts DIR``: the checkpoints in DIR, not in the folder beside the SQLite file
+    (what a PostgreSQL storage, which has no such folder, always needs)."""
+    from storage.artifacts import artifacts_dir_for
+
+    moved = tmp_path / "moved"
+    shutil.copytree(artifacts_dir_for(url), moved)
+    module = export(url, tmp_path, "--trial", "0", "--weights", "--artifacts", str(moved))
+    module.build_model().load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    (tmp_path / "empty").mkdir()
+    flags = ["--trial", "0", "--weights", "--artifacts", str(tmp_path / "empty")]
+    assert main(["export", "--storage", url, "-o", str(tmp_path / "m.py"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "checkpoint-0" in err, err

@@ -7,6 +7,7 @@ start plus a few two-epoch trainings on 150 images.
 from __future__ import annotations
 
 import io
+import json
 import tomllib
 from pathlib import Path
 
@@ -91,8 +92,12 @@ def test_search_resume_and_front(
     assert len(requeued) == 1
     assert requeued[0].params["s0.block"] == crashed.params["s0.block"]
 
-    assert main(["search", str(config), "--storage", url, "--trials", "6"]) == 0
-    assert "already has 6 finished trials (budget 6)" in capsys.readouterr().out
+    assert main(["search", str(config), "--storage", url, "--trials", "6", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "already has 6 finished trials (budget 6)" in err, "--json: the log goes to stderr"
+    shown = json.loads(out)
+    assert shown["study"] == "e2e" and shown["finished"] == shown["target"] == 6
+    assert shown["front"] and {m["trial"] for m in shown["front"]} <= {t.number for t in finished}
     assert len(_study(url).trials) == len(study.trials), "a finished study starts nothing"
 
     complete = study.get_trials(states=(TrialState.COMPLETE,))
