@@ -184,6 +184,26 @@ def test_a_run_that_does_nothing_keeps_the_stored_config(
     assert snapshot(url, STUDY) == before, "the stored config says seed 0, sampler nsga2"
 
 
+@pytest.mark.parametrize(
+    ("proxy", "status"), [('device = "cpu"', 0), ("lr = 0.05", 2)], ids=["allowed", "refused"]
+)
+def test_resume_may_change_where_and_how_trials_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], proxy: str, status: int
+) -> None:
+    """What docs/search.md lets a resumed study change: where data comes from, where and with
+    what a trial runs, and the confirmation after it; none of it changes a trial's result (a
+    recipe change does)."""
+    _, url = make_study(tmp_path, MIXED)
+    extra = (
+        f"[data]\ndownload = true\n[proxy]\n{proxy}\n[resources]\ncpus_per_trial = 2.0\n"
+        "max_trial_seconds = 60\n[confirm]\nscale = 2.0\nafter_search = false"
+    )
+    changed = write_config(tmp_path / "changed.toml", url, extra=extra)
+    assert main(["search", str(changed)]) == status  # the budget (3) is reached: no Ray
+    if status == 0:
+        assert "study already has 3 finished trials (budget 3)" in capsys.readouterr().out
+
+
 def test_no_complete_trial_exits_1_with_each_reason_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
