@@ -1,4 +1,8 @@
-"""The accuracy/MACs figure of a study: every COMPLETE trial, the Pareto front, the references.
+"""The score/MACs figure of a study: every COMPLETE trial, the Pareto front, the references.
+
+The y axis is the proxy's score, the study's first objective, under its own name (validation
+accuracy, or a training-loss signal such as ``neg_tail_loss``); a front member retrained longer
+is labelled with its confirmed accuracy.
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch), so it
 works headless and inside processes that have already imported pyplot with another backend.
@@ -9,6 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from nas.front import StudyFront
 
 
 @dataclass(frozen=True)
@@ -20,15 +30,47 @@ class PlotPoint:
     accuracy: float
     on_front: bool
     reference: str | None = None
+    confirmed: float | None = None
+    """The confirmed accuracy of a front member retrained longer (``nas confirm``)."""
 
 
-def plot_front(points: Sequence[PlotPoint], path: Path, title: str) -> None:
-    """Write the figure to ``path`` (format from its suffix, e.g. ``front.png``).
+def score_label(score_name: str) -> str:
+    """The y axis label for a study whose first objective is called ``score_name``."""
+    if score_name == "val_accuracy":
+        return "validation accuracy (proxy)"
+    return f"{score_name} (proxy score, higher is better)"
 
-    Grey dots are all trials; the front is highlighted and joined as a step line (``steps-post``:
-    for MACs between two front points the best attainable accuracy is the cheaper point's);
-    reference designs are labelled by name. The x axis turns logarithmic when MACs span more
-    than 50x.
+
+def plot_front(front: StudyFront, path: Path) -> None:
+    """Write the figure of ``front`` to ``path`` (format from its suffix, e.g. ``front.png``)."""
+    figure = study_figure(front)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=150)
+
+
+def study_figure(front: StudyFront) -> Figure:
+    """:func:`front_figure` of a study's COMPLETE trials and front."""
+    confirmed = {m.number: m.confirmed_accuracy for m in front.members}
+    points = [
+        PlotPoint(
+            r.number,
+            front.macs_of(r),
+            front.accuracy_of(r),
+            r.number in confirmed,
+            r.reference,
+            confirmed.get(r.number),
+        )
+        for r in front.complete
+    ]
+    title = f"{front.study}: {len(front.members)} on the front of {len(front.complete)} trials"
+    return front_figure(points, title, front.score_name)
+
+
+def front_figure(points: Sequence[PlotPoint], title: str, score_name: str) -> Figure:
+    """The figure: grey dots are all trials; the front is highlighted and joined as a step line
+    (``steps-post``: for MACs between two front points the best attainable score is the cheaper
+    point's); reference designs are labelled by name and confirmed members by their confirmed
+    accuracy. The x axis turns logarithmic when MACs span more than 50x.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -64,12 +106,21 @@ def plot_front(points: Sequence[PlotPoint], path: Path, title: str) -> None:
                 fontsize=8,
                 color="tab:red",
             )
+    for p in front:
+        if p.confirmed is not None:
+            axes.annotate(
+                f"{p.confirmed:.3f} confirmed",
+                (p.macs / 1e6, p.accuracy),
+                xytext=(5, -12),
+                textcoords="offset points",
+                fontsize=8,
+                color="tab:blue",
+            )
     if mmacs and min(mmacs) > 0 and max(mmacs) / min(mmacs) > 50:
         axes.set_xscale("log")
     axes.set_xlabel("MACs (M)")
-    axes.set_ylabel("validation accuracy")
+    axes.set_ylabel(score_label(score_name))
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="lower right", fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
+    axes.legend(loc="best", fontsize=8)
+    return figure

@@ -56,18 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plot(path: Path, front: StudyFront) -> None:
-    from nas.plot import PlotPoint, plot_front
+    from nas.plot import plot_front
 
     if not front.complete:
         print(f"no figure written: nothing to draw in {path}", file=sys.stderr)
         return
-    on_front = {m.number for m in front.members}
-    points = [
-        PlotPoint(
-            r.number, front.macs_of(r), front.accuracy_of(r), r.number in on_front, r.reference
-        )
-        for r in front.complete
-    ]
-    title = f"{front.study}: {len(front.members)} on the front of {len(front.complete)} trials"
-    plot_front(points, path, title)
+    plot_front(front, path)
     print(f"wrote {path}", file=sys.stderr)

@@ -32,7 +32,9 @@ class Origin:
     Attributes:
         study: study name, untrusted text.
         trial: trial number.
-        accuracy: best proxy validation accuracy in [0, 1].
+        score: ``(metric name, value)`` of the trial's first objective: the proxy's score
+            under the study's ``[objectives] signal`` (``val_accuracy``, ``neg_tail_loss``...).
+        confirmed: the validation accuracy of the longer confirmation runs, if any.
         macs: MACs of the full-scale spec.
         params: parameters of the full-scale spec.
         proxy: the proxy scale the weights were trained at, when weights are exported.
@@ -44,7 +46,8 @@ class Origin:
     command: str
     study: str | None = None
     trial: int | None = None
-    accuracy: float | None = None
+    score: tuple[str, float] | None = None
+    confirmed: float | None = None
     macs: int | None = None
     params: int | None = None
     weights: str | None = None
@@ -56,10 +59,12 @@ class Origin:
             out.append(f"study: {quoted(self.study)}")
         if self.trial is not None:
             out.append(f"trial: {int(self.trial)}")
-        if self.accuracy is not None:
-            out.append(
-                f"val_accuracy: {_finite('accuracy', self.accuracy):.4f} (best epoch of the proxy)"
-            )
+        if self.confirmed is not None:
+            accuracy = _finite("confirmed", self.confirmed)
+            out.append(f"confirmed val_accuracy: {accuracy:.4f} (the front retrained longer)")
+        if self.score is not None:
+            name, value = self.score
+            out.append(f"{quoted(name)[1:-1]}: {_finite(name, value):.4f} (the proxy's score)")
         if self.macs is not None:
             out.append(f"MACs: {int(self.macs):,} (full scale)")
         if self.params is not None:

@@ -229,3 +229,19 @@ def test_artifacts_flag_finds_weights_kept_elsewhere(
     assert main(["export", "--storage", url, "-o", str(tmp_path / "m.py"), *flags]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "checkpoint-0" in err, err
+
+
+def test_docstring_names_the_studys_score_and_the_confirmed_accuracy(tmp_path: Path) -> None:
+    """A study scored by another signal than accuracy: the docstring says which, and shows the
+    confirmed accuracy where the front was retrained, not the signal as an accuracy."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = optuna.create_study(study_name="tail", storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["neg_tail_loss", "macs"])
+    for values, raw in [((-1.10, 31e6), PLAIN), ((-1.20, 28e6), SE)]:
+        study.add_trial(create_trial(values=list(values), user_attrs={"spec": raw, "params": 9}))
+    study.set_user_attr("confirmed:0", {"number": 0, "val_accuracy": 0.7954})
+    doc = export(url, tmp_path, "--study", "tail", "--trial", "0").__doc__
+    assert "confirmed val_accuracy: 0.7954" in doc and "neg_tail_loss: -1.1000" in doc
+    assert "val_accuracy: -1" not in doc
+    doc = export(url, tmp_path, "--study", "tail", "--trial", "1").__doc__
+    assert "confirmed" not in doc and "neg_tail_loss: -1.2000 (the proxy's score)" in doc

@@ -140,6 +140,23 @@ def test_plot_is_written(url: str, tmp_path: Path, capsys: pytest.CaptureFixture
     assert f"wrote {figure}" in capsys.readouterr().err
 
 
+def test_figure_names_the_score_and_labels_confirmed_members(tmp_path: Path) -> None:
+    """The y axis is the study's first objective under its own name (a loss signal is not
+    drawn as an accuracy), and a confirmed front member carries its confirmed accuracy."""
+    from nas.front import StudyFront
+    from nas.plot import study_figure
+
+    url = f"sqlite:///{tmp_path / 'tail.db'}"
+    study = optuna.create_study(storage=url, study_name="tail", directions=["maximize", "minimize"])
+    study.set_metric_names(["neg_tail_loss", "macs"])
+    for values in ([-1.1, 31e6], [-1.2, 28e6], [-1.3, 30e6]):
+        study.add_trial(create_trial(values=values, user_attrs={"spec": _spec("none")}))
+    study.set_user_attr("confirmed:0", {"number": 0, "val_accuracy": 0.7954})
+    axes = study_figure(StudyFront.load(open_storage(url), "tail")).axes[0]
+    assert axes.get_ylabel() == "neg_tail_loss (proxy score, higher is better)"
+    assert [t.get_text() for t in axes.texts] == ["0.795 confirmed"], "trial 1: not confirmed"
+
+
 def test_unknown_study_lists_studies(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pareto", "--storage", url, "--study", "nope"]) == 2
     err = capsys.readouterr().err
