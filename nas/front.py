@@ -149,6 +149,14 @@ class StudyFront:
         """The metric name of the proxy's score (``val_accuracy`` unless another signal)."""
         return self.metric_names[self.accuracy_column]
 
+    @property
+    def ranked_label(self) -> str:
+        """What the front is ranked by, for messages: ``acc`` (confirmed, or a proxy scored by
+        validation accuracy) or the proxy's score name (``neg_tail_loss``...)."""
+        if self.ranked_by == "confirmed" or self.score_name == ACCURACY:
+            return "acc"
+        return self.score_name
+
     def __len__(self) -> int:
         return len(self.members)
 

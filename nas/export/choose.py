@@ -34,7 +34,8 @@ def describe(front: StudyFront, members: list[FrontMember] | None = None, limit:
     """``trial 3 (acc 0.912, 40.1M MACs), ...`` for messages."""
     shown = members if members is not None else front.members
     text = ", ".join(
-        f"trial {m.number} (acc {m.accuracy(front.ranked_by):.3f}, {m.macs / 1e6:.1f}M MACs)"
+        f"trial {m.number} ({front.ranked_label} {m.accuracy(front.ranked_by):.3f}, "
+        f"{m.macs / 1e6:.1f}M MACs)"
         for m in shown[:limit]
     )
     more = len(shown) - limit
@@ -67,6 +68,12 @@ def choose(front: StudyFront, how: Selection, given: TrialRow | None = None) -> 
             )
         return max(within, key=lambda m: (m.accuracy(accuracy), -m.macs))
     assert how.min_accuracy is not None
+    if front.ranked_label != "acc":
+        raise ValueError(
+            f"--min-accuracy: study {front.study!r} has no confirmed accuracy and its proxy "
+            f"scores are {front.score_name}, not accuracies; run `nas confirm` first, or "
+            "choose by --knee, --max-macs or --trial"
+        )
     floor = how.min_accuracy
     above = [m for m in ranked if m.accuracy(accuracy) >= floor]
     if not above:

@@ -245,3 +245,24 @@ def test_docstring_names_the_studys_score_and_the_confirmed_accuracy(tmp_path: P
     assert "val_accuracy: -1" not in doc
     doc = export(url, tmp_path, "--study", "tail", "--trial", "1").__doc__
     assert "confirmed" not in doc and "neg_tail_loss: -1.2000 (the proxy's score)" in doc
+
+
+def test_a_front_ranked_by_a_loss_signal_is_not_read_as_accuracies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without confirmation the front is ranked by the proxy's score: ``--min-accuracy`` has
+    no accuracy to compare with, and messages name the score."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = optuna.create_study(study_name="tail", storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["neg_tail_loss", "macs"])
+    for values, raw in [((-1.10, 31e6), PLAIN), ((-1.20, 28e6), SE), ((-1.3, 30e6), ECA)]:
+        study.add_trial(create_trial(values=list(values), user_attrs={"spec": raw}))
+    flags = ["export", "--storage", url, "--study", "tail", "-o", str(tmp_path / "m.py")]
+    assert main([*flags, "--min-accuracy", "0.7"]) == 2
+    assert "proxy scores are neg_tail_loss, not accuracies; run `nas confirm`" in (
+        capsys.readouterr().err
+    )
+    assert main([*flags, "--trial", "2"]) == 2
+    assert "trial 1 (neg_tail_loss -1.200, 28.0M MACs)" in capsys.readouterr().err
+    module = export(url, tmp_path, "--study", "tail", "--max-macs", "30e6")
+    assert ArchSpec.from_dict(module.SPEC) == ArchSpec.from_dict(SE), "trial 1, the best within"
