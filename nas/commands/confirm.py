@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.commands._io import open_cli_storage
     from nas.config import SearchConfig
     from nas.confirm import confirm_study
+    from nas.confirm.store import proxy_score
 
     _, storage = open_cli_storage(args.storage)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"study {args.study!r}: {_count(len(done))} confirmed")
     for c in sorted(done, key=lambda c: -c.val_accuracy):
-        print(f"  trial {c.number}: {c.val_accuracy:.4f} (proxy {c.proxy_accuracy:.4f})")
+        print(f"  trial {c.number}: {c.val_accuracy:.4f} (proxy {proxy_score(study, c)})")
     return 0
 
 

@@ -11,7 +11,7 @@ import optuna
 
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
-from nas.confirm.store import Confirmation, confirmations, save
+from nas.confirm.store import Confirmation, confirmations, proxy_score, save
 from nas.front import StudyFront
 from nas.search.resources import trial_resources
 from storage.internals import storage_of
@@ -94,7 +94,7 @@ def _store(
     if stream is not None:
         print(
             f"trial {trial.number}: confirmed {confirmation.val_accuracy:.4f} "
-            f"(proxy {confirmation.proxy_accuracy:.4f})",
+            f"(proxy {proxy_score(study, confirmation)})",
             file=stream,
         )
 

@@ -73,6 +73,12 @@ def confirmations(study: optuna.Study) -> dict[int, Confirmation]:
     return out
 
 
+def proxy_score(study: optuna.Study, confirmation: Confirmation) -> str:
+    """``neg_tail_loss -1.1219``: the trial's proxy score under the study's metric name."""
+    names = study.metric_names
+    return f"{names[0] if names else 'score'} {confirmation.proxy_accuracy:.4f}"
+
+
 def save(study: optuna.Study, confirmation: Confirmation) -> None:
     """Store ``confirmation`` (replacing an earlier one of the trial) and note it on the trial."""
     from optuna_dashboard import save_note
@@ -86,7 +92,7 @@ def save(study: optuna.Study, confirmation: Confirmation) -> None:
     save_note(
         optuna.trial.Trial(study, trial_id(frozen)),
         f"Confirmed validation accuracy **{confirmation.val_accuracy:.4f}** "
-        f"(proxy: {confirmation.proxy_accuracy:.4f}), trained {budget['epochs']} epochs on "
+        f"(proxy {proxy_score(study, confirmation)}), trained {budget['epochs']} epochs on "
         f"{budget['train_samples'] or 'all'} images, validated on "
         f"{budget['val_samples'] or 'all'}; per seed: {per_seed}.",
     )

@@ -8,6 +8,7 @@ trial, and nothing of Tune's own output unless ``--verbose``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,12 @@ QUIET_ENV = {
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
 """Environment that keeps Ray quiet and skips Tune's per-trial CSV/JSON/TensorBoard files."""
+QUIET_LOGGERS = ("ray.tune.execution.experiment_state",)
+"""Loggers silenced unless ``--verbose``. Tune copies its experiment state (for
+``Tuner.restore``, which a search never uses: the study is its state) in a background thread
+while the driver rewrites those files through temporary ones, and on a busy machine the copy
+meets a temporary file already renamed and logs a FileNotFoundError traceback. The trials'
+checkpoints are written by the trainables themselves, not by that copy."""
 
 
 def quiet_ray(verbose: bool) -> None:
@@ -39,6 +46,8 @@ def quiet_ray(verbose: bool) -> None:
     os.environ["RAY_AIR_NEW_OUTPUT"] = "1" if verbose else "0"
     # A trial that raises is stored FAIL with its reason; its traceback only with --verbose.
     os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "1" if verbose else "0"
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.CRITICAL)
 
 
 def build_tuner(

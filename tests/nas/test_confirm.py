@@ -59,7 +59,9 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     args = ["confirm", "--study", "confirm", "--storage", url, "--config", str(later)]
     assert main(args) == 0
     plural = "member" if len(front) == 1 else "members"
-    assert f"{len(front)} front {plural} confirmed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{len(front)} front {plural} confirmed" in out
+    assert "(proxy neg_tail_loss -" in out, "the proxy's score under its name, not as accuracy"
     study = optuna.load_study(study_name="confirm", storage=url)
     first = confirmations(study)
     assert set(first) == front
@@ -72,6 +74,7 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
         assert 0.0 < confirmation.val_accuracy <= 1.0
         note = get_note(optuna.trial.Trial(study, trial_id(trial)))
         assert f"{confirmation.val_accuracy:.4f}" in note, "the dashboard shows it on the trial"
+        assert f"(proxy neg_tail_loss {trial.values[0]:.4f})" in note
 
     assert main(args) == 0, "confirmed members at the same budget are not trained again"
     assert confirmations(optuna.load_study(study_name="confirm", storage=url)) == first
