@@ -50,15 +50,15 @@ def plot_front(front: StudyFront, path: Path) -> None:
 
 def study_figure(front: StudyFront) -> Figure:
     """:func:`front_figure` of a study's COMPLETE trials and front."""
-    confirmed = {m.number: m.confirmed_accuracy for m in front.members}
+    members = {m.number: m for m in front.members}
     points = [
         PlotPoint(
             r.number,
             front.macs_of(r),
             front.accuracy_of(r),
-            r.number in confirmed,
+            r.number in members,
             r.reference,
-            confirmed.get(r.number),
+            members[r.number].confirmed_accuracy if r.number in members else None,
         )
         for r in front.complete
     ]
