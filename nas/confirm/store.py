@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-CONFIRMED_PREFIX = "confirmed:"
+from nas.front import CONFIRMED_PREFIX
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ no head (config, storage and address refusals) run without one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -238,6 +239,11 @@ def test_submit_wait_then_pareto_jobs_and_logs(
     assert main(["jobs", "--address", head]) == 0
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(job)]
     assert "SUCCEEDED" in row and " job " in row and "python -m nas search tiny.toml" in row
+    assert main(["jobs", "--address", head, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    (mine,) = [j for j in listed["jobs"] if j["submission_id"] == job]
+    assert mine["status"] == "SUCCEEDED" and mine["metadata"]["nas_study"] == "job"
+    assert mine["start_time"] <= mine["end_time"], "ISO-8601 UTC times sort as they happened"
     assert main(["logs", job, "--address", head]) == 0
     assert "nas search: study 'job'" in capsys.readouterr().out
     assert main(["logs", "raysubmit_nosuchjob", "--address", head]) == 2
