@@ -150,12 +150,15 @@ class StudyFront:
         return self.metric_names[self.accuracy_column]
 
     @property
+    def ranks_accuracy(self) -> bool:
+        """Whether the front is ranked by accuracies: confirmed ones, or a proxy scored by
+        validation accuracy (not by a training-loss signal such as ``neg_tail_loss``)."""
+        return self.ranked_by == "confirmed" or self.score_name == ACCURACY
+
+    @property
     def ranked_label(self) -> str:
-        """What the front is ranked by, for messages: ``acc`` (confirmed, or a proxy scored by
-        validation accuracy) or the proxy's score name (``neg_tail_loss``...)."""
-        if self.ranked_by == "confirmed" or self.score_name == ACCURACY:
-            return "acc"
-        return self.score_name
+        """What the front is ranked by, for messages: ``acc`` or the proxy's score name."""
+        return "acc" if self.ranks_accuracy else self.score_name
 
     def __len__(self) -> int:
         return len(self.members)

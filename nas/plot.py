@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nas.front import ACCURACY
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -36,7 +38,7 @@ class PlotPoint:
 
 def score_label(score_name: str) -> str:
     """The y axis label for a study whose first objective is called ``score_name``."""
-    if score_name == "val_accuracy":
+    if score_name == ACCURACY:
         return "validation accuracy (proxy)"
     return f"{score_name} (proxy score, higher is better)"
 

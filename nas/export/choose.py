@@ -68,7 +68,7 @@ def choose(front: StudyFront, how: Selection, given: TrialRow | None = None) -> 
             )
         return max(within, key=lambda m: (m.accuracy(accuracy), -m.macs))
     assert how.min_accuracy is not None
-    if front.ranked_label != "acc":
+    if not front.ranks_accuracy:
         raise ValueError(
             f"--min-accuracy: study {front.study!r} has no confirmed accuracy and its proxy "
             f"scores are {front.score_name}, not accuracies; run `nas confirm` first, or "
