@@ -150,7 +150,7 @@ def arm_summary(study: Any) -> dict[str, Any]:
 
 
 def front_of(complete: Sequence[tuple[int, str, list[float]]]) -> list[tuple[int, str, list]]:
-    from nas.frontier import pareto_mask
+    from nas.results.pareto import pareto_mask
 
     if not complete:
         return []
@@ -159,7 +159,7 @@ def front_of(complete: Sequence[tuple[int, str, list[float]]]) -> list[tuple[int
 
 
 def hypervolume(complete: Sequence[tuple[int, str, list[float]]], ref: Sequence[float]) -> float:
-    from nas.frontier import hypervolume_2d
+    from nas.results.pareto import hypervolume_2d
 
     if not complete:
         return 0.0

@@ -20,8 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from nas.frontier import nondominated_ranks
 from nas.pruning import survivors
+from nas.results.pareto import nondominated_ranks
 
 ACC_MACS = ["maximize", "minimize"]
 

@@ -91,7 +91,7 @@ def _from_study(
     from nas.commands._io import open_cli_storage
     from nas.export import Origin
     from nas.export.choose import Selection, choose
-    from nas.front import StudyFront
+    from nas.results.front import StudyFront
     from searchspace.spec import ArchSpec
     from storage.queries import trial_table
 

@@ -1,10 +1,10 @@
 """``nas pareto``: the non-dominated COMPLETE trials of a study, as a table, JSON or a figure.
 
-The front is :class:`nas.front.StudyFront` (the rules are there: members over every objective,
-columns by metric name, reused results listed once, the knee, cheapest first), the same front
-``nas search`` prints at its end and ``nas export`` chooses from. A study with no COMPLETE
-trials yet has an empty front: that is reported and the exit status is 0 (nothing is wrong,
-the search has not finished a trial).
+The front is :class:`nas.results.front.StudyFront` (the rules are there: members over every
+objective, columns by metric name, reused results listed once, the knee, cheapest first), the
+same front ``nas search`` prints at its end and ``nas export`` chooses from. A study with no
+COMPLETE trials yet has an empty front: that is reported and the exit status is 0 (nothing is
+wrong, the search has not finished a trial).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nas.front import StudyFront
+    from nas.results.front import StudyFront
 
 NAME = "pareto"
 HELP = "the Pareto front of a study (accuracy vs MACs): table, --json or --plot front.png"
@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nas.commands._io import check_output, open_cli_storage
-    from nas.front import StudyFront
-    from nas.front_table import format_table, front_heading
+    from nas.results.front import StudyFront
+    from nas.results.table import format_table, front_heading
 
     plot = check_output("--plot", args.plot) if args.plot else None
     _, storage = open_cli_storage(args.storage)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plot(path: Path, front: StudyFront) -> None:
-    from nas.plot import plot_front
+    from nas.results.plot import plot_front
 
     if not front.complete:
         print(f"no figure written: nothing to draw in {path}", file=sys.stderr)

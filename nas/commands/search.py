@@ -129,7 +129,7 @@ def _as_json(result: Any) -> dict[str, Any]:
 
 
 def _print_front(result: Any) -> None:
-    from nas.front_table import format_table, front_heading
+    from nas.results.table import format_table, front_heading
 
     counts = ", ".join(f"{n} {k.lower()}" for k, n in result.counts.items())
     wall = f"{result.wall_time_s:.0f} s"

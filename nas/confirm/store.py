@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-from nas.front import CONFIRMED_PREFIX
+from nas.results.front import CONFIRMED_PREFIX
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Pick the trial to export from a study's Pareto front (:class:`nas.front.StudyFront`).
+"""Pick the trial to export from a study's Pareto front (:class:`nas.results.front.StudyFront`).
 
 Four ways, all among the members of the front: ``--trial N`` (that trial, refused when it is
 not on the front; a trial that reused a member's result is that member's architecture),
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nas.front import FrontMember, StudyFront
+from nas.results.front import FrontMember, StudyFront
 from storage.queries import TrialRow
 
 

@@ -10,7 +10,7 @@ same), needs no epsilon to tune, and gives the two ends of every front an infini
 the cheapest and the most accurate trial of a front are the last of it to be dropped: the cheap
 end of the accuracy/MACs front is protected by construction.
 
-Both come from :mod:`nas.frontier`; this module only turns them into an order.
+Both come from :mod:`nas.results.pareto`; this module only turns them into an order.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nas.frontier import crowding_distance, nondominated_ranks
+from nas.results.pareto import crowding_distance, nondominated_ranks
 
 
 def front_crowding(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ def front_crowding(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
 
     Args:
         values: ``(n, m)`` objective values.
-        ranks: ``(n,)`` front index of each row (:func:`nas.frontier.nondominated_ranks`).
+        ranks: ``(n,)`` front index of each row (:func:`nas.results.pareto.nondominated_ranks`).
     """
     crowding = np.empty(len(ranks))
     for front in np.unique(ranks):

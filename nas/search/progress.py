@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import numpy as np
 from ray.tune import Callback
 
-from nas.frontier import pareto_mask
+from nas.results.pareto import pareto_mask
 from nas.search.ledger import TrialLedger
 
 

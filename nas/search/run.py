@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from nas.config import SearchConfig
-from nas.front import StudyFront
+from nas.results.front import StudyFront
 from nas.search.failure import SearchFailed, describe
 from nas.search.handle import StudyHandle
 from nas.search.preflight import ResourcesMissing, check_before_storage, check_resources

@@ -11,7 +11,7 @@ from optuna_dashboard import get_note
 from nas.cli import main
 from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
-from nas.front import StudyFront
+from nas.results.front import StudyFront
 from storage.internals import storage_of, trial_id
 from tests.nas.searches import small_search
 from workers.budget import ProxyBudget

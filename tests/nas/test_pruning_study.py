@@ -14,8 +14,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from nas.frontier import pareto_mask
 from nas.pruning import ParetoPruner, make_pruner, pruner_names, pruner_options
+from nas.results.pareto import pareto_mask
 from storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

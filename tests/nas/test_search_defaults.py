@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from nas.cli import main
 from nas.confirm import confirmations
-from nas.frontier import pareto_mask
+from nas.results.pareto import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
 from nas.search.searcher import INTERRUPTED
 from tests.nas.searches import small_search

@@ -25,8 +25,8 @@ from optuna.trial import TrialState
 
 from nas.config import SearchConfig
 from nas.config_sections import SearchSection
-from nas.frontier import pareto_mask
 from nas.pruning import PRUNERS
+from nas.results.pareto import pareto_mask
 from nas.sampling import SAMPLERS
 from nas.search import run_search
 from tests.idx import fashion_mnist_dir

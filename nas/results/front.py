@@ -4,7 +4,7 @@ Every reader of a front (``nas search`` at its end, ``nas pareto``, ``nas export
 confirm``) goes through this module, so they agree on the members, the knee and the order:
 
 - **Members**: the COMPLETE trials not dominated over *every* objective of the study
-  (:func:`nas.frontier.pareto_mask`). Trials that reuse the result of an equivalent spec
+  (:func:`nas.results.pareto.pareto_mask`). Trials that reuse the result of an equivalent spec
   (same ``spec_id``, or ``reused_from``) are listed once, under the lowest trial number.
 - **Columns**: accuracy and MACs are the objectives named ``val_accuracy`` and ``macs`` in the
   study's metric names (else the names its stored config gives; objectives 0 and 1 only for a
@@ -116,7 +116,7 @@ class StudyFront:
         """The front of ``rows`` (the study's trials) without reading storage."""
         import numpy as np
 
-        from nas.frontier import pareto_mask
+        from nas.results.pareto import pareto_mask
 
         attrs = study_attrs or {}
         names = objective_names(summary, attrs)
@@ -285,7 +285,7 @@ def _with_knee(
     """``members`` with the knee marked: among the confirmed ones when ranked by confirmed."""
     import numpy as np
 
-    from nas.frontier import knee_index
+    from nas.results.pareto import knee_index
 
     eligible = _eligible(members, ranked_by)
     if not eligible:

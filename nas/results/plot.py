@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nas.front import ACCURACY
+from nas.results.front import ACCURACY
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from nas.front import StudyFront
+    from nas.results.front import StudyFront
 
 
 @dataclass(frozen=True)

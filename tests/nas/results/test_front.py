@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nas.front import StudyFront
+from nas.results.front import StudyFront
 from storage.rows import StudySummary, TrialRow
 
 

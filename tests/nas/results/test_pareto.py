@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from nas.frontier import (
+from nas.results.pareto import (
     crowding_distance,
     hypervolume_2d,
     knee_index,

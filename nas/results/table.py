@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nas.front import StudyFront
+from nas.results.front import StudyFront
 
 
 def front_heading(front: StudyFront) -> str:

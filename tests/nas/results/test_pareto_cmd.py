@@ -143,8 +143,8 @@ def test_plot_is_written(url: str, tmp_path: Path, capsys: pytest.CaptureFixture
 def test_figure_names_the_score_and_labels_confirmed_members(tmp_path: Path) -> None:
     """The y axis is the study's first objective under its own name (a loss signal is not
     drawn as an accuracy), and a confirmed front member carries its confirmed accuracy."""
-    from nas.front import StudyFront
-    from nas.plot import study_figure
+    from nas.results.front import StudyFront
+    from nas.results.plot import study_figure
 
     url = f"sqlite:///{tmp_path / 'tail.db'}"
     study = optuna.create_study(storage=url, study_name="tail", directions=["maximize", "minimize"])
@@ -217,7 +217,7 @@ def test_studies_in_an_empty_storage(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_front_matches_brute_force_on_random_studies(tmp_path: Path) -> None:
     """StudyFront against the definition on a random 2-objective study with ties."""
-    from nas.front import StudyFront
+    from nas.results.front import StudyFront
 
     url = f"sqlite:///{tmp_path / 'random.db'}"
     study = optuna.create_study(
