@@ -28,11 +28,9 @@ if TYPE_CHECKING:
 
 RankBy = Literal["auto", "proxy", "confirmed"]
 ACCURACY, MACS = "val_accuracy", "macs"
-CONFIRMED_ATTR = "confirmed_accuracy"
-"""A trial user attribute holding its confirmed accuracy (a float)."""
 CONFIRMED_PREFIX = "confirmed:"
 """Study user attributes ``confirmed:<trial>`` holding ``{"val_accuracy": float, ...}``."""
-KEYS = ("spec_id", "macs", "params", "reference", "reused_from", CONFIRMED_ATTR)
+KEYS = ("spec_id", "macs", "params", "reference", "reused_from")
 """The trial user_attrs read for every trial; ``spec``, the large one, for members only."""
 
 
@@ -255,8 +253,6 @@ def _confirmed(study_attrs: Mapping[str, Any]) -> dict[int, float]:
 
 def _member(row: TrialRow, accuracy: int, macs: int, confirmed: dict[int, float]) -> FrontMember:
     assert row.values is not None, "only COMPLETE rows with values reach here"
-    own = row.user_attrs.get(CONFIRMED_ATTR)
-    confirmed_accuracy = float(own) if isinstance(own, int | float) else confirmed.get(row.number)
     params = row.params
     return FrontMember(
         number=row.number,
@@ -266,7 +262,7 @@ def _member(row: TrialRow, accuracy: int, macs: int, confirmed: dict[int, float]
         params=params if isinstance(params, int) else None,
         spec_id=row.spec_id,
         reference=row.reference,
-        confirmed_accuracy=confirmed_accuracy,
+        confirmed_accuracy=confirmed.get(row.number),
     )
 
 

@@ -56,12 +56,12 @@ def test_reused_and_equivalent_trials_are_listed_once() -> None:
 def test_confirmed_accuracy_ranks_the_front_when_present() -> None:
     summary = _summary(("val_accuracy", "macs"), ("maximize", "minimize"))
     rows = [
-        _row(0, (0.70, 40e6), confirmed_accuracy=0.70),
+        _row(0, (0.70, 40e6)),
         _row(1, (0.78, 40.2e6)),
         _row(2, (0.84, 44e6)),
-        _row(3, (0.86, 60e6), confirmed_accuracy=0.87),
+        _row(3, (0.86, 60e6)),
     ]
-    attrs = {"confirmed:1": {"val_accuracy": 0.85}, "confirmed:2": {"val_accuracy": 0.86}}
+    attrs = {f"confirmed:{n}": {"val_accuracy": a} for n, a in enumerate((0.70, 0.85, 0.86, 0.87))}
     front = StudyFront.of(summary, rows, study_attrs=attrs)
     assert front.ranked_by == "confirmed"
     assert [m.confirmed_accuracy for m in front.members] == [0.70, 0.85, 0.86, 0.87]
