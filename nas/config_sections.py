@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nas.objectives import OBJECTIVES
+from nas.objectives import ObjectiveVector
 from searchspace.catalog import Choice
-from workers.signals import SIGNALS
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,16 @@ class ObjectivesSection:
     signal: str = "neg_tail_loss"
 
     @property
+    def vector(self) -> ObjectiveVector:
+        return ObjectiveVector.for_signal(self.signal, self.extra)
+
+    @property
     def names(self) -> tuple[str, ...]:
-        return (SIGNALS[self.signal].metric_name, "macs", *self.extra)
+        return self.vector.names
 
     @property
     def directions(self) -> tuple[str, ...]:
-        return ("maximize", *(OBJECTIVES[name].direction for name in ("macs", *self.extra)))
+        return self.vector.directions
 
 
 @dataclass(frozen=True)

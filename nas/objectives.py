@@ -2,8 +2,10 @@
 
 A study's objectives are ``[signal, "macs", *extra]``: the proxy's ranking signal
 (:mod:`workers.signals`, measured by training) and then measures of the architecture itself,
-taken in the driver when a spec is drawn, before any training. Each of those is one entry
-here: a name (the study's metric name and the trial's user attribute), a direction and a
+taken in the driver when a spec is drawn, before any training. That order is written down
+once, :class:`ObjectiveVector` (the study's metric names and directions, the values told to
+it), and read back once, :func:`columns` (where a study's score and MACs are). Each measure is
+one entry here: a name (the study's metric name and the trial's user attribute), a direction and a
 ``measure(spec) -> float``. ``[objectives] extra`` accepts every registered name but
 ``macs``, which every study has; registering a new one is one decorated function::
 
@@ -19,14 +21,19 @@ This module imports no torch: the measures import it when called.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from searchspace.spec import ArchSpec
+from workers.signals import SIGNALS
 
 Measure = Callable[[ArchSpec], float]
 DIRECTIONS = ("maximize", "minimize")
-ALWAYS = ("macs", "params")
+MACS = "macs"
+"""The one measured objective every study has, its second."""
+SCORE_COLUMN, MACS_COLUMN = 0, 1
+"""Where :class:`ObjectiveVector` puts the proxy's score and MACs."""
+ALWAYS = (MACS, "params")
 """Measured for every trial and stored as user attributes, objectives or not (``nas pareto``
 shows params; ``macs`` is every study's second objective)."""
 
@@ -65,13 +72,69 @@ def unregister_objective(name: str) -> None:
 
 def extra_names() -> tuple[str, ...]:
     """What ``[objectives] extra`` may list: every registered objective but ``macs``."""
-    return tuple(name for name in OBJECTIVES if name != "macs")
+    return tuple(name for name in OBJECTIVES if name != MACS)
 
 
 def get_objective(name: str) -> Objective:
     if name not in OBJECTIVES:
         raise ValueError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
     return OBJECTIVES[name]
+
+
+@dataclass(frozen=True)
+class ObjectiveVector:
+    """A study's objectives in their one order: ``[score, "macs", *extra]``.
+
+    ``score`` is the metric name of the proxy's ranking signal (maximised: ``val_accuracy``,
+    ``neg_tail_loss``...), ``extra`` names registered objectives. The search creates the study
+    with :attr:`names` and :attr:`directions`, measures :attr:`measured` when a spec is drawn
+    and tells :meth:`values`; :func:`columns` finds the score and MACs again in a stored study.
+    """
+
+    score: str
+    extra: tuple[str, ...] = ()
+
+    @classmethod
+    def for_signal(cls, signal: str, extra: Iterable[str] = ()) -> ObjectiveVector:
+        """The objectives of a search ranking by ``signal`` (a :data:`SIGNALS` key)."""
+        return cls(SIGNALS[signal].metric_name, tuple(extra))
+
+    @property
+    def measured(self) -> tuple[str, ...]:
+        """The objectives measured on the spec, in their column order: ``("macs", *extra)``."""
+        return (MACS, *self.extra)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The study's metric names."""
+        return (self.score, *self.measured)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """The study's directions: the score maximised, each measure its registered way."""
+        return ("maximize", *(OBJECTIVES[name].direction for name in self.measured))
+
+    def values(self, score: float, measured: Mapping[str, float]) -> list[float]:
+        """What ``study.tell`` gets for a trial scored ``score`` with ``measured`` values."""
+        return [score, *(measured[name] for name in self.measured)]
+
+
+def columns(names: Sequence[str]) -> tuple[int, int] | None:
+    """``(score, macs)``: the columns of the proxy's score and of MACs among a study's metric
+    ``names``, found by name (a study written elsewhere may order them otherwise).
+
+    The score is the first name a ranking signal records (:data:`SIGNALS`). A study naming
+    neither is read in :class:`ObjectiveVector`'s order, ``(0, 1)``; ``None`` when only one of
+    the two is named (it has no score or no MACs).
+    """
+    scores = {signal.metric_name for signal in SIGNALS.values()}
+    score = next((i for i, name in enumerate(names) if name in scores), None)
+    macs = names.index(MACS) if MACS in names else None
+    if score is None and macs is None:
+        return SCORE_COLUMN, MACS_COLUMN
+    if score is None or macs is None:
+        return None
+    return score, macs
 
 
 class MeasureFailed(RuntimeError):
@@ -98,7 +161,7 @@ def measure(spec: ArchSpec, names: Iterable[str]) -> dict[str, float]:
     return out
 
 
-@register_objective("macs", direction="minimize", about="multiply-accumulates per image")
+@register_objective(MACS, direction="minimize", about="multiply-accumulates per image")
 def macs(spec: ArchSpec) -> float:
     from searchspace.cost import count_cost
 

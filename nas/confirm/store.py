@@ -13,6 +13,7 @@ from typing import Any
 
 import optuna
 
+from nas.objectives import SCORE_COLUMN
 from nas.results.front import CONFIRMED_PREFIX
 
 
@@ -48,7 +49,7 @@ class Confirmation:
             trial.number,
             statistics.fmean(accuracies),
             tuple(accuracies),
-            float(trial.values[0]),
+            float(trial.values[SCORE_COLUMN]),
             budget,
             wall_time_s,
         )
@@ -76,7 +77,7 @@ def confirmations(study: optuna.Study) -> dict[int, Confirmation]:
 def proxy_score(study: optuna.Study, confirmation: Confirmation) -> str:
     """``neg_tail_loss -1.1219``: the trial's proxy score under the study's metric name."""
     names = study.metric_names
-    return f"{names[0] if names else 'score'} {confirmation.proxy_accuracy:.4f}"
+    return f"{names[SCORE_COLUMN] if names else 'score'} {confirmation.proxy_accuracy:.4f}"
 
 
 def save(study: optuna.Study, confirmation: Confirmation) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nas.results.front import FrontMember, StudyFront
+from nas.results.front import StudyFront
+from nas.results.member import FrontMember
 from storage.queries import TrialRow
 
 

@@ -6,9 +6,11 @@ confirm``) goes through this module, so they agree on the members, the knee and 
 - **Members**: the COMPLETE trials not dominated over *every* objective of the study
   (:func:`nas.results.pareto.pareto_mask`). Trials that reuse the result of an equivalent spec
   (same ``spec_id``, or ``reused_from``) are listed once, under the lowest trial number.
-- **Columns**: accuracy and MACs are the objectives named ``val_accuracy`` and ``macs`` in the
-  study's metric names (else the names its stored config gives; objectives 0 and 1 only for a
-  study that has neither), as docs/study-format.md defines.
+- **Columns**: the proxy's score (``val_accuracy``, or the metric a ranking signal records)
+  and MACs are found by name in the study's metric names (else the names its stored config
+  gives; objectives 0 and 1 only for a study that has neither), as docs/study-format.md
+  defines: :func:`nas.objectives.columns`, the reading side of the order
+  :class:`nas.objectives.ObjectiveVector` writes.
 - **Ranking accuracy**: a member's proxy accuracy, or its confirmed accuracy (retrained at a
   higher fidelity by ``nas confirm``). ``rank_by="auto"`` ranks by confirmed values when the
   front has any, among the confirmed members; the knee is computed on that accuracy and MACs.
@@ -21,59 +23,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from nas.objectives import MACS, ObjectiveVector, columns
+from nas.results.member import FrontMember
+
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
     from storage.queries import StudySummary, TrialRow
 
 RankBy = Literal["auto", "proxy", "confirmed"]
-ACCURACY, MACS = "val_accuracy", "macs"
+ACCURACY = "val_accuracy"
+"""The metric name of validation accuracy, the score that is an accuracy."""
 CONFIRMED_PREFIX = "confirmed:"
 """Study user attributes ``confirmed:<trial>`` holding ``{"val_accuracy": float, ...}``."""
 KEYS = ("spec_id", "macs", "params", "reference", "reused_from")
 """The trial user_attrs read for every trial; ``spec``, the large one, for members only."""
-
-
-@dataclass(frozen=True)
-class FrontMember:
-    """One trial of the front, in the units tables and JSON show."""
-
-    number: int
-    values: tuple[float, ...]
-    """Every objective, in the study's order."""
-    proxy_accuracy: float
-    macs: float
-    params: int | None
-    spec_id: str | None
-    reference: str | None
-    confirmed_accuracy: float | None
-    spec: dict[str, Any] | None = None
-    knee: bool = False
-
-    def accuracy(self, ranked_by: str) -> float:
-        """The accuracy the front is ranked by (``"confirmed"`` falls back to the proxy's)."""
-        if ranked_by == "confirmed" and self.confirmed_accuracy is not None:
-            return self.confirmed_accuracy
-        return self.proxy_accuracy
-
-    def stages(self) -> list[str]:
-        return stage_labels(self.spec)
-
-    def to_dict(self, metric_names: Sequence[str], ranked_by: str) -> dict[str, Any]:
-        return {
-            "trial": self.number,
-            "accuracy": self.accuracy(ranked_by),
-            "proxy_accuracy": self.proxy_accuracy,
-            "confirmed_accuracy": self.confirmed_accuracy,
-            "macs": int(self.macs),
-            "params": self.params,
-            "stages": self.stages(),
-            "reference": self.reference,
-            "knee": self.knee,
-            "spec_id": self.spec_id,
-            "values": dict(zip(metric_names, self.values, strict=True)),
-            "spec": self.spec,
-        }
 
 
 @dataclass(frozen=True)
@@ -195,36 +159,31 @@ class StudyFront:
 
 
 def objective_names(summary: StudySummary, study_attrs: Mapping[str, Any]) -> tuple[str, ...]:
-    """The study's metric names, else those of its stored config, else ``objective_<i>``."""
+    """The study's metric names, else those of its stored config, else ``objective_<i>``.
+
+    A study without metric names predates ``[objectives] signal``: its score is
+    ``val_accuracy``, in :class:`~nas.objectives.ObjectiveVector`'s order.
+    """
     if summary.metric_names:
         return tuple(summary.metric_names)
     config = study_attrs.get("config")
     extra = config.get("objectives", {}).get("extra") if isinstance(config, dict) else None
     if isinstance(extra, list) and len(extra) + 2 == len(summary.directions):
-        return (ACCURACY, MACS, *map(str, extra))
+        return ObjectiveVector(ACCURACY, tuple(map(str, extra))).names
     return tuple(f"objective_{i}" for i in range(len(summary.directions)))
 
 
 def _columns(summary: StudySummary, names: tuple[str, ...]) -> tuple[int, int]:
-    """Indices of the proxy's score and MACs among the objectives (0 and 1 for unnamed ones).
-
-    The score is the objective named by a ranking signal (``val_accuracy`` by default, or
-    ``neg_sotl`` & co. under ``[objectives] signal``, :mod:`workers.signals`).
+    """Indices of the proxy's score and MACs among the objectives (:func:`nas.objectives.columns`:
+    by name, 0 and 1 for unnamed ones); ``ValueError`` if the study has no score or no MACs.
     """
-    from workers.signals import SIGNALS
-
-    scores = [
-        i for i, name in enumerate(names) if name in {s.metric_name for s in SIGNALS.values()}
-    ]
-    named = bool(scores) or MACS in names
-    accuracy = scores[0] if scores else (-1 if named else 0)
-    macs = names.index(MACS) if MACS in names else (-1 if named else 1)
-    if len(summary.directions) < 2 or min(accuracy, macs) < 0:
+    found = columns(names)
+    if len(summary.directions) < 2 or found is None:
         raise ValueError(
             f"study {summary.name!r} has objectives {', '.join(names) or 'none'}; a front needs "
             f"{ACCURACY} and {MACS} (docs/study-format.md)"
         )
-    return accuracy, macs
+    return found
 
 
 def _merged(on_front: list[TrialRow]) -> list[TrialRow]:
@@ -293,17 +252,3 @@ def _with_knee(
 
 def _eligible(members: Sequence[FrontMember], ranked_by: str) -> list[FrontMember]:
     return [m for m in members if ranked_by == "proxy" or m.confirmed_accuracy is not None]
-
-
-def stage_labels(spec: Any) -> list[str]:
-    """``StageSpec.label()`` per stage; the raw stage dicts if the spec no longer validates."""
-    import json
-
-    from searchspace.spec import ArchSpec
-
-    if not isinstance(spec, dict):
-        return []
-    try:
-        return [stage.label() for stage in ArchSpec.from_dict(spec).stages]
-    except (ValueError, KeyError, TypeError):
-        return [json.dumps(stage, sort_keys=True) for stage in spec.get("stages", [])]

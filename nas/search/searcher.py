@@ -83,7 +83,7 @@ class StudySearcher(Searcher):
         self.handle, self.space, self.target = handle, space, target
         self.data, self.budget = dict(data), dict(budget)
         self.signal = signal_key(handle.config.objectives.signal)
-        self.measures = ("macs", *handle.config.objectives.extra)
+        self.measures = handle.config.objectives.vector.measured
         self.artifacts = artifacts
         self.ledger = TrialLedger.of_study(handle.study, (*ALWAYS, *self.measures))
 
@@ -185,7 +185,7 @@ class StudySearcher(Searcher):
             return
         self._store_run(entry, result)
         self._upload_checkpoint(entry)
-        values = [score, *(entry.measured[name] for name in self.measures)]
+        values = self.handle.config.objectives.vector.values(score, entry.measured)
         self.study.tell(entry.trial, values)
         done = Completed(entry.trial.number, values, _as_attrs(entry.measured))
         self.ledger.complete(entry.spec.canonical_id, done)
