@@ -113,7 +113,8 @@ def run(out: Path, plan: dict[str, dict[str, Any]], count: int, seeds: int, work
             with log.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             acc = row["curve"][-1]["val_accuracy"] if "curve" in row else row["error"]
-            print(f"[{n}/{len(todo)}] {b} {name} s{seed}: {acc} ({row['wall_time_s']:.0f} s)")
+            took = f"{row['wall_time_s']:.0f} s"
+            print(f"[{n}/{len(todo)}] {b} {name} s{seed}: {acc} ({took})", flush=True)
 
 
 def by_spec(rows: list[dict[str, Any]], budget: str, value: str) -> dict[str, dict[int, float]]:
@@ -135,7 +136,9 @@ def noise_row(runs: dict[str, dict[int, float]], val_images: int | None) -> dict
     row: dict[str, Any] = {
         "specs": noise.specs, "runs": noise.runs, "mean": mean, "sd": noise.sd, "df": noise.df,
         "spec_sd_min": min(sds), "spec_sd_max": max(sds),
-        "levene_p": float(levene(*groups).pvalue) if len(groups) >= 2 else math.nan,
+        "levene_p": (  # two runs a spec give each spec's deviations equal: no test
+            float(levene(*groups).pvalue) if min(map(len, groups)) >= 3 else math.nan
+        ),
         "binomial_se": binomial_se(mean, val) if val else None,
         "resolves_at_2": resolvable_difference(
             noise, runs=SHOWN_SEEDS, accuracy=mean if val else None, val_images=val
@@ -191,6 +194,7 @@ def report(rows: list[dict[str, Any]], plan: dict[str, dict[str, Any]]) -> str:
             a = noise_row(runs, fields["val_samples"] if value == "accuracy" else None)
             c = calibration_row(runs)
             val = f"{a['binomial_se']:.4f}" if a["binomial_se"] is not None else "-"
+            levene_p = "-" if math.isnan(a["levene_p"]) else f"{a['levene_p']:.2f}"
             cal = (
                 f"{c['held_out_runs']} | {c['run_coverage']:.0%} | {c['mean_coverage']:.0%}"
                 if c["held_out_runs"] else "0 | - | -"
@@ -198,7 +202,7 @@ def report(rows: list[dict[str, Any]], plan: dict[str, dict[str, Any]]) -> str:
             lines.append(
                 f"| {budget} | {value} | {a['specs']} | {a['runs']} | {a['mean']:.4f} "
                 f"| {a['sd']:.4f} ({a['df']}) | {a['spec_sd_min']:.4f}-{a['spec_sd_max']:.4f} "
-                f"| {a['levene_p']:.2f} | {val} | {a['resolves_at_2']:.4f} | {cal} |"
+                f"| {levene_p} | {val} | {a['resolves_at_2']:.4f} | {cal} |"
             )
     lines += ["", "| spec | " + " | ".join(f"{b} accuracy" for b in plan) + " |"]
     lines.append("|---|" + "---:|" * len(plan))
@@ -208,8 +212,10 @@ def report(rows: list[dict[str, Any]], plan: dict[str, dict[str, Any]]) -> str:
         cells = []
         for b in plan:
             values = list(per_budget[b].get(spec, {}).values())
-            est = estimate(values, noise=noises[b], val_images=plan[b]["val_samples"])
-            cells.append(str(est) if values else "-")
+            val_images = plan[b]["val_samples"]
+            cells.append(
+                str(estimate(values, noise=noises[b], val_images=val_images)) if values else "-"
+            )
         lines.append(f"| {spec} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -227,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
     parser.add_argument("--epochs", type=int, help="proxy epochs (smoke tests)")
     parser.add_argument("--train-samples", type=int, help="proxy training images (smoke tests)")
-    parser.add_argument("--val-samples", type=int, help="proxy validation images (smoke tests)")
+    parser.add_argument(
+        "--val-samples", type=int, help="proxy validation images, the confirmation's 5x (smoke)"
+    )
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--markdown", type=Path, help="write the tables here too")
     args = parser.parse_args(argv)

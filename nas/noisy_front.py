@@ -1,9 +1,10 @@
 """The front of a study whose accuracies are estimates: dominance, ties, a choice within noise.
 
-Optuna, Ray Tune and NNI treat every objective value as exact, so a member one run ahead by
-0.2 points dominates one that is not, even where the standard error of that difference is four
-times larger. Here accuracy (maximised) carries an :class:`~nas.uncertainty.Estimate` and MACs
-(minimised) are exact, since the cost model is deterministic:
+Optuna, Ray Tune and NNI treat every objective value as exact, so a member with no more MACs
+that one run puts 0.2 points ahead dominates the other, even where the standard error of that
+difference is four times larger. Here accuracy (maximised) carries an
+:class:`~nas.uncertainty.Estimate` and MACs (minimised) are exact, since the cost model is
+deterministic:
 
 - a member is **dominated** only when another member with no more MACs is more accurate by more
   than ``z`` standard errors of the difference (:func:`dominates`);

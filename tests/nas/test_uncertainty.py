@@ -140,6 +140,13 @@ def test_noisy_front_keeps_members_within_noise_with_their_ties() -> None:
         noisy_front([members[0], members[0]])
 
 
+def test_noisy_front_keeps_what_only_the_means_dominate() -> None:
+    members = [member("mid", 0.800, 20e6), member("close", 0.798, 25e6)]
+    assert [m.name for m in noisy_front(members).members] == ["mid", "close"]
+    exact = [member(m.name, m.accuracy.mean, m.macs, se=None) for m in members]
+    assert [m.name for m in noisy_front(exact).members] == ["mid"]
+
+
 def test_one_se_choice_takes_the_cheaper_tied_member() -> None:
     members = [member("plain", 0.7934, 40e6), member("botnet", 0.7954, 41e6)]
     best = most_accurate(members)
