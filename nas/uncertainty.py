@@ -164,7 +164,8 @@ def difference(a: Estimate, b: Estimate) -> Estimate:
     Independence overstates the validation part when both were scored on the same images (their
     errors on hard images are shared and cancel partly; pairing them needs per-image predictions,
     which a study does not keep), so ties are declared conservatively. Welch-Satterthwaite
-    degrees of freedom; ``se`` ``None`` when either side has none.
+    degrees of freedom (an upper bound when both sides share one pooled noise, whose own degrees
+    of freedom then apply); ``se`` ``None`` when either side has none.
     """
     n = min(a.n, b.n)
     if a.se is None or b.se is None:
