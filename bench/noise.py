@@ -9,7 +9,7 @@ training images, 5,000 validation images), each at ``--seeds`` seeds, and report
     accuracy and of the proxy's signal (``neg_tail_loss``) over all seeds, its degrees of
     freedom, the spread of the per-spec SDs (Levene's test of equal variances, since pooling
     assumes them), the binomial bound of validation sampling at the mean accuracy, and the
-    smallest difference two 2-seed means resolve (``nas.uncertainty``);
+    smallest difference two 2-seed means resolve (``nas.results.uncertainty``);
 (b) **calibration**, as the service will report it: the noise is pooled over every spec's seeds
     0 and 1 only (the service measures it on a few specs at two seeds), each spec's 95 %
     interval is built from its seeds 0 and 1, and the held-out seeds (2 and up) are scored: the
@@ -22,7 +22,7 @@ training images, 5,000 validation images), each at ``--seeds`` seeds, and report
 the searcher is being restructured. The plan: three default ``nas search`` runs into three
 storages that differ only in ``[proxy] seed`` (0, 1, 2), each confirming at two seeds; for each
 run, ``nas export --knee`` (one-standard-error rule) gives a choice with its confirmed
-estimate; the choice is stable when each run's choice is tied (``nas.uncertainty.tied``,
+estimate; the choice is stable when each run's choice is tied (``nas.results.uncertainty.tied``,
 z = 1.96) with the other two runs' choices, their accuracies re-estimated at the confirmation
 budget on the same seeds. It costs three default searches, about 18 minutes on the 2-core box.
 
@@ -56,7 +56,7 @@ from fidelity import draw_specs, read_runs, train_one
 from fidelity_summary import signal
 from scipy.stats import levene
 
-from nas.uncertainty import (
+from nas.results.uncertainty import (
     Noise,
     binomial_se,
     estimate,

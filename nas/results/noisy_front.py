@@ -3,7 +3,7 @@
 Optuna, Ray Tune and NNI treat every objective value as exact, so a member with no more MACs
 that one run puts 0.2 points ahead dominates the other, even where the standard error of that
 difference is four times larger. Here accuracy (maximised) carries an
-:class:`~nas.uncertainty.Estimate` and MACs (minimised) are exact, since the cost model is
+:class:`~nas.results.uncertainty.Estimate` and MACs (minimised) are exact, since the cost model is
 deterministic:
 
 - a member is **dominated** only when another member with no more MACs is more accurate by more
@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nas.uncertainty import Estimate, difference, tied
+from nas.results.uncertainty import Estimate, difference, tied
 
 
 @dataclass(frozen=True)

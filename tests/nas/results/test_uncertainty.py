@@ -1,4 +1,4 @@
-"""Known numbers for the statistics behind every reported accuracy (nas.uncertainty, noisy_front).
+"""Known numbers for the statistics behind every reported accuracy (nas.results.uncertainty).
 
 The coverage tests simulate studies from a known normal with a fixed RNG seed, over enough
 replicates that the share they assert is a property of the method, not of one draw.
@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from nas.noisy_front import Member, dominates, most_accurate, noisy_front, one_se_choice
-from nas.uncertainty import (
+from nas.results.noisy_front import Member, dominates, most_accurate, noisy_front, one_se_choice
+from nas.results.uncertainty import (
     Estimate,
     Noise,
     binomial_se,
