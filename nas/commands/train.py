@@ -17,6 +17,7 @@ from dataclasses import fields
 from typing import Any
 
 from nas.commands._io import read_spec
+from searchspace.fields import Names
 
 NAME = "train"
 HELP = "train one spec's proxy on real data and print its validation accuracy"
@@ -46,10 +47,8 @@ _ZERO_MEANS = {"train_samples": "all", "val_samples": "all", "width": "the spec'
 """Fields whose ``None`` (the whole split, the spec's width) is given as 0 on the command line."""
 
 
-def _flag_names(section: str) -> Any:
+def _flag_names(section: str) -> Names:
     """How ``nas train`` names a section's fields: by their flags, ``None`` as ``0 (all)``."""
-    from searchspace.fields import Names
-
     nulls = {field: f"0 ({meaning})" for field, meaning in _ZERO_MEANS.items()}
     return Names(section, flags=_FLAGS, nulls=nulls)
 

@@ -21,7 +21,7 @@ torch or Ray.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -205,7 +205,7 @@ class SearchConfig:
         return load_dict(raw)
 
 
-SECTIONS = tuple(f for f in SearchConfig.__dataclass_fields__)
+SECTIONS = tuple(f.name for f in fields(SearchConfig))
 """Every section a config file may have, in the order the docs list them."""
 
 FIELDS: dict[type, dict[str, Check]] = {
