@@ -68,9 +68,11 @@ def with_overrides(config: SearchConfig, search: Mapping[str, Any]) -> SearchCon
     """``config`` with the ``[search]`` keys given (not ``None``) replaced, checked again."""
     given = {k: v for k, v in search.items() if v is not None}
     merged = {**asdict(config.search), **given}
-    config = replace(config, search=_section("search", merged, SearchSection))
-    _check_strategies(config)
-    return config
+    new = replace(config, search=_section("search", merged, SearchSection))
+    chosen = (new.search.sampler, new.search.pruner)
+    if chosen != (config.search.sampler, config.search.pruner):
+        _check_strategies(new)  # the options were checked against the old choice only
+    return new
 
 
 def _data_section(raw: Mapping[str, Any]) -> DataConfig:
