@@ -22,6 +22,8 @@ from typing import Any
 
 from searchspace.backbones import BACKBONES, Backbone, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info
+from searchspace.fields import integer, reject_unknown, text
+from searchspace.fields import width as width_field
 from searchspace.layout import selected_blocks, stage_shapes
 
 SELECTORS: tuple[str, ...] = ("all", "first", "last", "alternate")
@@ -146,8 +148,7 @@ class ArchSpec:
             spec = ArchSpec.from_dict({**self.to_dict(), **sizes})
             if width is None or width == spec.width:
                 return spec
-            if not 0 < width <= 8:
-                raise ValueError(f"width: must be in (0, 8], got {width}")
+            width_field("width", width)
             problems = spec.problems_at(width, rules=UNBUILDABLE)
             if problems:
                 raise ValueError(problems[0])
@@ -178,13 +179,11 @@ class ArchSpec:
         """Validate ``data`` and return the canonical spec; ``ValueError`` names the field."""
         if not isinstance(data, Mapping):
             raise ValueError(f"spec: expected a JSON object, got {type(data).__name__}")
-        _reject_unknown("spec", data, _SPEC_KEYS)
+        reject_unknown("spec", data, _SPEC_KEYS)
         if "backbone" not in data:
             raise ValueError("backbone: missing; allowed: " + ", ".join(BACKBONES))
-        backbone = get_backbone(_typed("backbone", data["backbone"], str))
-        width = float(_typed("width", data.get("width", 1.0), int | float))
-        if not 0 < width <= 8:
-            raise ValueError(f"width: must be in (0, 8], got {width}")
+        backbone = get_backbone(text("backbone", data["backbone"]))
+        width = float(width_field("width", data.get("width", 1.0)) or 0)
         in_channels = _positive("in_channels", data.get("in_channels", 3))
         num_classes = _positive("num_classes", data.get("num_classes", 1000))
         input_size = _positive("input_size", data.get("input_size", backbone.default_input_size))
@@ -214,22 +213,10 @@ class ArchSpec:
         return replace(self, stages=tuple(stages)).validated()
 
 
-def _reject_unknown(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in data:
-        if key not in allowed:
-            raise ValueError(f"{where}.{key}: unknown key; allowed: {', '.join(allowed)}")
-
-
-def _typed(name: str, value: Any, kind: Any) -> Any:
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ValueError(f"{name}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
-    return value
-
-
 def _positive(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
+    checked = integer(name, value, minimum=1)
+    assert checked is not None
+    return checked
 
 
 def stage_problems(
@@ -265,8 +252,8 @@ def _parse_stage(index: int, raw: Any, backbone: Backbone, width: float) -> Stag
     where = f"stages[{index}]"
     if not isinstance(raw, Mapping):
         raise ValueError(f'{where}: expected an object like {{"block": "se"}}, got {raw!r}')
-    _reject_unknown(where, raw, _STAGE_KEYS)
-    info = block_info(_typed(f"{where}.block", raw.get("block", "none"), str))
+    reject_unknown(where, raw, _STAGE_KEYS)
+    info = block_info(text(f"{where}.block", raw.get("block", "none")))
     if info.name == "none":
         _reject_plain_fields(where, raw)
         return StageSpec()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from workers._fields import choice, flag, integer, number, reject_unknown
+from searchspace.fields import Names, choice, flag, integer, number, reject_unknown, width
 
 OPTIMIZER_DEFAULTS: dict[str, tuple[float, float]] = {
     "sgd": (0.1, 5e-4),
@@ -24,6 +24,8 @@ OPTIMIZER_DEFAULTS: dict[str, tuple[float, float]] = {
 """``optimizer -> (lr, weight_decay)`` used when a budget leaves them unset (batch 128)."""
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+BUDGET = Names("budget")
+"""How a trial config (and this module) names the fields: ``budget.epochs``."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class ProxyBudget:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        _validate(self)
+        _validate(asdict(self), BUDGET)
         lr, decay = OPTIMIZER_DEFAULTS[self.optimizer]
         if self.lr is None:
             object.__setattr__(self, "lr", lr)
@@ -77,14 +79,16 @@ class ProxyBudget:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ProxyBudget:
-        """Validate ``data`` (omitted fields take defaults); ``ValueError`` names the field."""
+    def from_dict(cls, data: Mapping[str, Any], names: Names = BUDGET) -> ProxyBudget:
+        """Validate ``data`` (omitted fields take defaults); ``ValueError`` names the field as
+        ``names`` says the user wrote it (``proxy.epochs`` in a search config, ``--epochs``)."""
         if "warmup_epochs" in data:
             raise ValueError(
-                "budget.warmup_epochs: replaced by warmup_fraction, the share of the run spent "
-                "warming up (e.g. 0.1)"
+                f"{names('warmup_epochs')}: replaced by warmup_fraction, the share of the run "
+                "spent warming up (e.g. 0.1)"
             )
-        reject_unknown("budget", data, tuple(f.name for f in fields(cls)))
+        reject_unknown(names.section, data, tuple(f.name for f in fields(cls)))
+        _validate({**{f.name: f.default for f in fields(cls)}, **data}, names)
         return cls(**dict(data))
 
     @property
@@ -98,18 +102,18 @@ class ProxyBudget:
         return self.weight_decay
 
 
-def _validate(b: ProxyBudget) -> None:
-    integer("budget.epochs", b.epochs)
-    integer("budget.train_samples", b.train_samples, optional=True)
-    integer("budget.val_samples", b.val_samples, optional=True)
-    number("budget.width", b.width, high=8.0, open_low=True, optional=True)
-    integer("budget.input_size", b.input_size, minimum=8, optional=True)
-    integer("budget.batch_size", b.batch_size)
-    choice("budget.optimizer", b.optimizer, tuple(OPTIMIZER_DEFAULTS))
-    number("budget.lr", b.lr, high=10.0, open_low=True, optional=True)
-    number("budget.weight_decay", b.weight_decay, high=1.0, optional=True)
-    number("budget.label_smoothing", b.label_smoothing, high=0.5)
-    number("budget.warmup_fraction", b.warmup_fraction, high=0.5)
-    flag("budget.augment", b.augment)
-    integer("budget.seed", b.seed, minimum=0)
-    choice("budget.device", b.device, DEVICES)
+def _validate(b: Mapping[str, Any], n: Names) -> None:
+    integer(n("epochs"), b["epochs"])
+    integer(n("train_samples"), b["train_samples"], null=n.null("train_samples"))
+    integer(n("val_samples"), b["val_samples"], null=n.null("val_samples"))
+    width(n("width"), b["width"], null=n.null("width"))
+    integer(n("input_size"), b["input_size"], minimum=8, null=n.null("input_size"))
+    integer(n("batch_size"), b["batch_size"])
+    choice(n("optimizer"), b["optimizer"], tuple(OPTIMIZER_DEFAULTS))
+    number(n("lr"), b["lr"], high=10, open_low=True, null=n.null("lr"))
+    number(n("weight_decay"), b["weight_decay"], high=1, null=n.null("weight_decay"))
+    number(n("label_smoothing"), b["label_smoothing"], high=0.5)
+    number(n("warmup_fraction"), b["warmup_fraction"], high=0.5)
+    flag(n("augment"), b["augment"])
+    integer(n("seed"), b["seed"], minimum=0)
+    choice(n("device"), b["device"], DEVICES)

@@ -19,10 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Subset
 
-from workers._fields import flag, integer, number, reject_unknown
+from searchspace.fields import Names, flag, integer, number, reject_unknown
 from workers.augment import Augment
 from workers.batches import Batches, LoaderBatches, Normalize, TensorBatches
-from workers.datasets import DatasetSource, ImageTensors, dataset_names, get_source
+from workers.datasets import FLAGS, DatasetSource, ImageTensors, dataset_names, get_source
+
+DATA = Names("data")
+"""How a search config and a trial config name the fields: ``data.dataset``."""
 
 
 @dataclass(frozen=True)
@@ -46,25 +49,34 @@ class DataConfig:
     download: bool = True
 
     def __post_init__(self) -> None:
-        if self.dataset not in dataset_names():
-            allowed = ", ".join(dataset_names())
-            raise ValueError(f"data.dataset: unknown {self.dataset!r}; allowed: {allowed}")
-        if self.data_dir is not None and not isinstance(self.data_dir, str):
-            raise ValueError(f"data.data_dir: expected a path string, got {self.data_dir!r}")
-        number("data.val_fraction", self.val_fraction, high=0.9, open_low=True)
-        integer("data.split_seed", self.split_seed, minimum=0)
-        flag("data.download", self.download)
+        _validate(asdict(self), DATA)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DataConfig:
-        reject_unknown("data", data, tuple(f.name for f in fields(cls)))
+    def from_dict(cls, data: Mapping[str, Any], names: Names = DATA) -> DataConfig:
+        """Validate ``data`` (omitted fields take defaults); ``ValueError`` names the field as
+        ``names`` says the user wrote it (``data.dataset`` in a config, ``--dataset``)."""
+        reject_unknown(names.section, data, tuple(f.name for f in fields(cls)))
+        _validate({**{f.name: f.default for f in fields(cls)}, **data}, names)
         return cls(**dict(data))
 
-    def source(self) -> DatasetSource:
-        return get_source(self.dataset, self.data_dir, self.download)
+    def source(self, names: Names = FLAGS) -> DatasetSource:
+        """The dataset's files; ``names`` says how its messages tell the user to set
+        ``data_dir`` (``--data-dir`` by default, ``[data] data_dir`` for a config file)."""
+        return get_source(self.dataset, self.data_dir, self.download, names)
+
+
+def _validate(d: Mapping[str, Any], n: Names) -> None:
+    if d["dataset"] not in dataset_names():
+        allowed = ", ".join(dataset_names())
+        raise ValueError(f"{n('dataset')}: unknown {d['dataset']!r}; allowed: {allowed}")
+    if d["data_dir"] is not None and not isinstance(d["data_dir"], str):
+        raise ValueError(f"{n('data_dir')}: expected a path string, got {d['data_dir']!r}")
+    number(n("val_fraction"), d["val_fraction"], high=0.9, open_low=True)
+    integer(n("split_seed"), d["split_seed"], minimum=0)
+    flag(n("download"), d["download"])
 
 
 def dataset_shape(cfg: DataConfig) -> tuple[int, int, int]:
@@ -73,10 +85,10 @@ def dataset_shape(cfg: DataConfig) -> tuple[int, int, int]:
         return cfg.source().shape()
 
 
-def check_readable(cfg: DataConfig) -> None:
+def check_readable(cfg: DataConfig, names: Names = FLAGS) -> None:
     """Read ``cfg``'s whole training split once (in-memory formats; a folder is checked by its
     first image), so a corrupt or truncated file is one error before any training starts."""
-    source = cfg.source()
+    source = cfg.source(names)
     with readable(cfg.dataset, cfg.data_dir):
         source.shape()
         if source.in_memory:

@@ -30,12 +30,13 @@ EpochCallback = Callable[[dict[str, float]], bool | None]
 """Called with each epoch's metrics; returning ``True`` stops training (the trial is pruned)."""
 
 
-def resolve_device(name: str) -> torch.device:
-    """``"auto"``: CUDA when a GPU is visible (Ray hides unassigned ones), else CPU."""
+def resolve_device(name: str, *, field: str = "budget.device") -> torch.device:
+    """``"auto"``: CUDA when a GPU is visible (Ray hides unassigned ones), else CPU; ``field``
+    is the setting as the user wrote it (``--device`` for ``nas train``)."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("budget.device: 'cuda' but no CUDA device is visible; use 'auto'")
+        raise ValueError(f"{field}: 'cuda' but no CUDA device is visible; use 'auto'")
     return torch.device(name)
 
 

@@ -18,7 +18,9 @@ ORDER = 45
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--study", default="attention-nas", help="study name")
+    from nas.config import DEFAULT_STUDY
+
+    parser.add_argument("--study", default=DEFAULT_STUDY, help="study name")
     parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
     parser.add_argument("--config", help="take [confirm] and [resources] from this TOML file")
     parser.add_argument(

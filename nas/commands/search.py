@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_search_flags(parser: argparse.ArgumentParser, *, storage_help: str = STORAGE_HELP) -> None:
     """The flags of a search run: :data:`SEARCH_FLAGS`, ``--no-confirm``, ``--verbose``."""
-    parser.add_argument("--study", help="study name (default attention-nas)")
+    from nas.config import DEFAULT_STUDY
+
+    parser.add_argument("--study", help=f"study name (default {DEFAULT_STUDY})")
     parser.add_argument("--storage", help=storage_help)
     parser.add_argument("--artifacts", help="directory for trained weights (non-SQLite storage)")
     parser.add_argument("--trials", type=int, help="finished trials the study should reach")

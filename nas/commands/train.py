@@ -17,6 +17,7 @@ from dataclasses import fields
 from typing import Any
 
 from nas.commands._io import read_spec
+from searchspace.fields import Names
 
 NAME = "train"
 HELP = "train one spec's proxy on real data and print its validation accuracy"
@@ -44,6 +45,12 @@ _FLAGS = {
 """``ProxyBudget``/``DataConfig`` field -> the flag that sets it (errors name the flag)."""
 _ZERO_MEANS = {"train_samples": "all", "val_samples": "all", "width": "the spec's"}
 """Fields whose ``None`` (the whole split, the spec's width) is given as 0 on the command line."""
+
+
+def _flag_names(section: str) -> Names:
+    """How ``nas train`` names a section's fields: by their flags, ``None`` as ``0 (all)``."""
+    nulls = {field: f"0 ({meaning})" for field, meaning in _ZERO_MEANS.items()}
+    return Names(section, flags=_FLAGS, nulls=nulls)
 
 
 def _defaults() -> tuple[dict[str, Any], Any]:
@@ -140,28 +147,10 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         data["data_dir"] = args.data_dir
     if args.no_download:
         data["download"] = False
-    return in_flags(lambda: DataConfig.from_dict(data)), in_flags(
-        lambda: ProxyBudget.from_dict(budget)
+    return (
+        DataConfig.from_dict(data, _flag_names("data")),
+        ProxyBudget.from_dict(budget, _flag_names("budget")),
     )
-
-
-def in_flags(build: Any) -> Any:
-    """``build()``, with a ``budget.<field>``/``data.<field>`` error told as its flag."""
-    try:
-        return build()
-    except ValueError as exc:
-        raise ValueError(flag_message(str(exc))) from None
-
-
-def flag_message(message: str) -> str:
-    """``budget.train_samples: expected ... or null`` -> ``--train-samples: ... or 0 (all)``."""
-    head, sep, rest = message.partition(": ")
-    section, _, field = head.partition(".")
-    if not sep or section not in ("budget", "data") or field not in _FLAGS:
-        return message
-    if field in _ZERO_MEANS:
-        rest = rest.replace(" or null", f" or 0 ({_ZERO_MEANS[field]})")
-    return f"{_FLAGS[field]}: {rest}"
 
 
 def check_proxy_size(proxy: Any) -> None:
@@ -183,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.commands._io import check_output
     from workers.data import check_readable
     from workers.failures import TrainingFailed
-    from workers.train import plan_proxy, train_proxy
+    from workers.train import plan_proxy, resolve_device, train_proxy
 
     saved = check_output("--save", args.save, directory=True) if args.save else None
     data, budget = settings_from_args(args)
@@ -193,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    proxy = in_flags(lambda: plan_proxy(spec, data, budget))
+    resolve_device(budget.device, field=_FLAGS["device"])
+    proxy = plan_proxy(spec, data, budget)
     check_proxy_size(proxy)
     check_readable(data)  # a corrupt file is one error line, before the bar or any note
     log = sys.stderr
@@ -202,10 +192,8 @@ def run(args: argparse.Namespace) -> int:
     bar = _Progress(budget.epochs)
     states: list[Any] = []
     try:
-        final = in_flags(
-            lambda: train_proxy(
-                spec, data, budget, on_epoch=bar.update, on_checkpoint=_keep_last(states, saved)
-            )
+        final = train_proxy(
+            spec, data, budget, on_epoch=bar.update, on_checkpoint=_keep_last(states, saved)
         )
     except TrainingFailed as exc:
         print(f"nas train: failed: {exc}", file=log)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from searchspace.fields import WIDTH_MAX
 from searchspace.spec import ArchSpec
 
 
@@ -33,8 +34,8 @@ def proxy_spec(spec: ArchSpec, proxy: Any) -> ArchSpec:
     width = proxy.get("width") if proxy.get("width") is not None else spec.width
     if not isinstance(width, int | float) or isinstance(width, bool) or not math.isfinite(width):
         raise ValueError(f"proxy width {width!r} is not a number")
-    if not 0 < width <= 8:
-        raise ValueError(f"proxy width {width} is outside (0, 8]")
+    if not 0 < width <= WIDTH_MAX:
+        raise ValueError(f"proxy width {width} is outside (0, {WIDTH_MAX}]")
     sizes: dict[str, int] = {}
     for key in ("input_size", "in_channels", "num_classes"):
         value = proxy.get(key) if proxy.get(key) is not None else getattr(spec, key)

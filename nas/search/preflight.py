@@ -21,16 +21,13 @@ def check_before_storage(config: SearchConfig, wanted: Mapping[str, float]) -> N
     """Device, data files and, for a local Ray this process will start, resources."""
     import torch
 
-    from workers.data import check_readable
+    from workers.data import DATA, check_readable
 
     if config.proxy.device == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             "proxy.device: 'cuda' but no CUDA device is visible here; use 'auto' or 'cpu'"
         )
-    try:
-        check_readable(config.data)
-    except ValueError as exc:
-        raise ValueError(_as_config_keys(str(exc))) from None
+    check_readable(config.data, DATA)
     if not os.environ.get("RAY_ADDRESS") and not _ray_running():
         check_resources(wanted, {"CPU": _local_cpus(), "GPU": torch.cuda.device_count()})
 
@@ -67,9 +64,3 @@ def _ray_running() -> bool:
 def _local_cpus() -> int:
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity else os.cpu_count() or 1
-
-
-def _as_config_keys(message: str) -> str:
-    """A data error in the config file's words: ``nas search`` has no ``--data-dir`` flag."""
-    message = message.replace("pass --data-dir DIR", 'set [data] data_dir = "DIR"')
-    return message.replace("--data-dir", "[data] data_dir")

@@ -23,8 +23,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from nas.config import SearchConfig
-from nas.config_sections import SearchSection
+from nas.config import SearchConfig, SearchSection
 from nas.pruning import PRUNERS
 from nas.results.pareto import pareto_mask
 from nas.sampling import SAMPLERS

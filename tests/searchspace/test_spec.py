@@ -111,8 +111,8 @@ def test_equivalent_specs_share_a_canonical_id() -> None:
             "stages[0].blocks: 'some'; allowed: all, first, last, alternate",
         ),
         ({"backbone": "resnet20", "depth": 3}, "spec.depth: unknown key"),
-        ({"backbone": "resnet20", "width": 0}, "width: must be in (0, 8]"),
-        ({"backbone": "resnet20", "num_classes": -1}, "num_classes: expected a positive integer"),
+        ({"backbone": "resnet20", "width": 0}, "width: expected a number in (0, 8]"),
+        ({"backbone": "resnet20", "num_classes": -1}, "num_classes: expected an integer >= 1"),
         ({"backbone": "resnet20", "stages": [[], {}, {}]}, "stages[0]: expected an object"),
         # given and ignored is an error (issue #15); omitted takes the default
         (

@@ -21,7 +21,12 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-__all__ = ["DatasetSource", "ImageTensors", "dataset_names", "get_source", "register"]
+from searchspace.fields import Names
+
+__all__ = ["FLAGS", "DatasetSource", "ImageTensors", "dataset_names", "get_source", "register"]
+
+FLAGS = Names("data", flags={"data_dir": "--data-dir"})
+"""How a format's messages name ``data_dir`` unless told otherwise: as ``nas train``'s flag."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,10 @@ class DatasetSource(ABC):
     flip: ClassVar[bool] = True
     in_memory: ClassVar[bool] = True
 
-    def __init__(self, data_dir: str | None, download: bool) -> None:
+    def __init__(self, data_dir: str | None, download: bool, names: Names = FLAGS) -> None:
         self.data_dir = data_dir
         self.download = download
+        self.names = names
 
     @abstractmethod
     def shape(self) -> tuple[int, int, int]:
@@ -89,7 +95,9 @@ def dataset_names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def get_source(name: str, data_dir: str | None, download: bool) -> DatasetSource:
+def get_source(
+    name: str, data_dir: str | None, download: bool, names: Names = FLAGS
+) -> DatasetSource:
     """The source registered as ``name``; ``ValueError`` listing the known names otherwise."""
     try:
         cls = _REGISTRY[name]
@@ -97,7 +105,7 @@ def get_source(name: str, data_dir: str | None, download: bool) -> DatasetSource
         raise ValueError(
             f"dataset: unknown {name!r}; allowed: {', '.join(dataset_names())}"
         ) from None
-    return cls(data_dir, download)
+    return cls(data_dir, download, names)
 
 
 for _module in pkgutil.iter_modules(__path__):

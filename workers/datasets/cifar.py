@@ -66,8 +66,8 @@ class _Cifar(DatasetSource):
                 return root / self.folder
         raise ValueError(
             f"{self.name}: training batches {', '.join(self.train_files)} not found in {root} "
-            f"or {root / self.folder}; pass --data-dir pointing at torchvision's "
-            f"{self.folder}/ folder (or its parent)"
+            f"or {root / self.folder}; pass {self.names.written('data_dir')} pointing at "
+            f"torchvision's {self.folder}/ folder (or its parent)"
         )
 
     def _download(self, root: Path) -> None:

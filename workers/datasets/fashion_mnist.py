@@ -60,7 +60,7 @@ class FashionMNIST(DatasetSource):
             if found:
                 return found
         raise ValueError(
-            "fashion_mnist: IDX files not found; pass --data-dir DIR (holding "
+            f"fashion_mnist: IDX files not found; {self.names.set_to('data_dir', 'DIR')} (holding "
             f"{IMAGES}.gz), set {ENV_VAR}=DIR, or 'apt-get install dataset-fashion-mnist' "
             f"(torchvision's download into {self._download_root()} also failed or is off)"
         )

@@ -51,12 +51,14 @@ class ImageFolder(DatasetSource):
 
     def _root(self) -> Path:
         if not self.data_dir:
-            raise ValueError("imagefolder: pass --data-dir DIR holding DIR/<class>/<image> files")
+            setting = self.names.set_to("data_dir", "DIR")
+            raise ValueError(f"imagefolder: {setting} holding DIR/<class>/<image> files")
         root = Path(self.data_dir)
         if (root / "train").is_dir():
             root = root / "train"
         if not root.is_dir():
-            raise ValueError(f"imagefolder: {root} is not a directory; check --data-dir")
+            where = self.names.written("data_dir")
+            raise ValueError(f"imagefolder: {root} is not a directory; check {where}")
         return root
 
 

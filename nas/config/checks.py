@@ -1,34 +1,29 @@
 """Field checks of the ``nas search`` config: ``check(name, value) -> value``.
 
-Each returns the value (normalised where said) or raises ``ValueError`` naming the field
-(``search.trials: expected an integer >= 1, got 0``); :mod:`nas.config` builds a table of
-them per section. Checks against a registry read it when they run, so a block, sampler or
-objective registered after import is accepted.
+The messages are :mod:`searchspace.fields`' (the one vocabulary specs, the workers' settings
+and this config share); this module makes them into checks a section's table can hold
+(``"trials": integer(1)``) and adds what only a search config has: lists, registries read
+when checked (a block, sampler or objective registered after import is accepted), per-block
+parameter lists and a writable folder. ``name`` is the field as written in the file
+(``search.trials``, ``space.blocks[1]``).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from searchspace import fields
 from searchspace.catalog import Choice, block_info, block_names
-from workers._fields import reject_unknown
+from searchspace.fields import reject_unknown
 
 Check = Callable[[str, Any], Any]
 
-
-def string(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
-    return value
-
-
-def boolean(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name}: expected true or false, got {value!r}")
-    return value
+string: Check = fields.text
+boolean: Check = fields.flag
 
 
 def optional(check: Check) -> Check:
@@ -36,23 +31,16 @@ def optional(check: Check) -> Check:
 
 
 def integer(minimum: int) -> Check:
-    def check(name: str, value: Any) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-        return value
-
-    return check
+    return lambda name, value: fields.integer(name, value, minimum=minimum)
 
 
 def number(low: float, high: float, *, open_low: bool = False) -> Check:
-    def check(name: str, value: Any) -> float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or value > high or value < low or (open_low and value == low):
-            bound = f"({low}, {high}]" if open_low else f"[{low}, {high}]"
-            raise ValueError(f"{name}: expected a number in {bound}, got {value!r}")
-        return float(value)
+    return lambda name, value: fields.number(name, value, low=low, high=high, open_low=open_low)
 
-    return check
+
+def width(name: str, value: Any) -> float:
+    """A width multiplier, in the bound every width shares (``searchspace.fields.WIDTH_MAX``)."""
+    return float(fields.width(name, value) or 0)
 
 
 def one_of(allowed: tuple[str, ...]) -> Check:
@@ -61,14 +49,21 @@ def one_of(allowed: tuple[str, ...]) -> Check:
 
 def among(names: Callable[[], tuple[str, ...]]) -> Check:
     """Checks that a value is one of ``names()``, read when checked (a registry may grow)."""
+    return lambda name, value: fields.among(name, value, names())
 
-    def check(name: str, value: Any) -> str:
-        allowed = names()
-        if value not in allowed:
-            raise ValueError(f"{name}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
-        return str(value)
 
-    return check
+REGISTRIES = {"sampler": ("nas.sampling", "SAMPLERS"), "pruner": ("nas.pruning", "PRUNERS")}
+"""Where each strategy's registry lives; imported on first use, not here: they import Optuna."""
+
+
+def registry(kind: str) -> Any:
+    module, name = REGISTRIES[kind]
+    return getattr(importlib.import_module(module), name)
+
+
+def registered(kind: str) -> Check:
+    """One of the names registered as a ``kind`` (``sampler``, ``pruner``)."""
+    return among(lambda: registry(kind).names())
 
 
 def list_of(item: Check, *, empty: bool = False) -> Check:
@@ -114,7 +109,7 @@ def writable_folder(name: str, value: Any) -> str:
     a folder of its own) that exists writable or can be created under a writable parent."""
     text = string(name, value)
     if "://" in text:
-        return text
+        return str(text)
     path = Path(text).expanduser().resolve()
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):

@@ -1,0 +1,262 @@
+"""The ``nas search`` config: every section, its fields, their defaults and checks, once.
+
+Sections (every key is documented in ``docs/search.example.toml``)::
+
+    [search]     study, storage, artifacts, trials, concurrency, seed, sampler, pruner
+    [space]      backbone, width, stages, blocks, positions, selectors, [space.params.<block>]
+    [data]       a ``workers.data.DataConfig``, checked when the file is read
+    [proxy]      a ``workers.budget.ProxyBudget`` (its defaults are the search's), checked too
+    [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
+    [pruner]     options of the chosen pruner (``nas.pruning.PRUNERS.options``)
+    [objectives] signal (what the proxy is ranked by), extra ("params", "latency_ms")
+    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors, storage_path
+    [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
+
+One frozen dataclass per own section, with :data:`FIELDS`, the check of each of its fields;
+:class:`SearchConfig` holds one of each. The CLI reads its defaults from here
+(:data:`DEFAULT_STUDY`...). Reading a file is :mod:`nas.config.load`. This module imports no
+torch or Ray.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nas.config.checks import (
+    Check,
+    among,
+    block_params,
+    boolean,
+    integer,
+    list_of,
+    number,
+    one_of,
+    optional,
+    registered,
+    string,
+    width,
+    writable_folder,
+)
+from nas.objectives import ObjectiveVector, extra_names
+from nas.study_name import check_study_name
+from searchspace.backbones import BACKBONES
+from searchspace.catalog import POSITIONS, Choice, block_names
+from searchspace.spec import SELECTORS
+from workers.budget import ProxyBudget
+from workers.signals import SIGNALS
+
+if TYPE_CHECKING:
+    from workers.data import DataConfig
+
+DEFAULT_STUDY = "attention-nas"
+"""The study every command reads and writes unless told another (``--study``)."""
+DEFAULT_SAMPLER = "nsga2"
+DEFAULT_PRUNER = "pareto"
+
+
+@dataclass(frozen=True)
+class SearchSection:
+    """``[search]``: what study, where, how many trials, how they are proposed and pruned."""
+
+    study: str = DEFAULT_STUDY
+    storage: str | None = None
+    artifacts: str | None = None
+    trials: int = 12
+    concurrency: int = 2
+    seed: int | None = 0
+    sampler: str = DEFAULT_SAMPLER
+    pruner: str = DEFAULT_PRUNER
+
+
+@dataclass(frozen=True)
+class SpaceSection:
+    """``[space]``: the backbone and which choices the sampler may make.
+
+    ``stages``/``blocks``/``positions``/``selectors`` of ``None`` mean "all"; ``params`` maps
+    a block to ``{param: [values]}``: any values the parameter accepts (the catalog's choices
+    or, for open rules such as ``reduction``, other legal integers).
+    """
+
+    backbone: str = "resnet20"
+    width: float = 1.0
+    stages: tuple[int, ...] | None = None
+    blocks: tuple[str, ...] | None = None
+    positions: tuple[str, ...] | None = None
+    selectors: tuple[str, ...] | None = None
+    params: Mapping[str, Mapping[str, tuple[Choice, ...]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectivesSection:
+    """``[objectives]``: the proxy's ranking signal (max), MACs (min), then ``extra``.
+
+    ``signal`` names a :data:`workers.signals.SIGNALS` entry: what a trial's first objective
+    value and its per-epoch intermediate values (the pruner's input) are. The study's metric
+    names record which signal each value is (``val_accuracy`` for ``best_val_accuracy``). The
+    default, minus the training loss of the last third of the last epoch, ranks at the end of
+    the run like the whole last epoch's loss, which ranked architectures most like longer
+    training did of every signal measured (``docs/fidelity.md``), and at the pruner's first
+    rung better, without the warm-up (``docs/pruning.md``). ``extra`` names
+    :data:`nas.objectives.OBJECTIVES` entries (``params``, ``latency_ms``, or any registered).
+    """
+
+    extra: tuple[str, ...] = ()
+    signal: str = "neg_tail_loss"
+
+    @property
+    def vector(self) -> ObjectiveVector:
+        return ObjectiveVector.for_signal(self.signal, self.extra)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.vector.names
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return self.vector.directions
+
+
+@dataclass(frozen=True)
+class ResourcesSection:
+    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = auto.
+
+    ``max_trial_seconds`` caps one trial's training time: checked after every epoch, a trial
+    past it stops and is stored FAIL with the reason (a slow block on a small CPU, say SASA,
+    cannot hold the whole search up). ``None``: no limit.
+
+    ``reuse_actors`` trains the next trial in the Ray worker process the last one finished in
+    (Tune's ``reuse_actors``): no new process, no second import of torch, the dataset still in
+    memory. Off, every trial starts a fresh process (``docs/performance.md`` has the ratio).
+
+    ``storage_path`` is Ray Tune's working folder (trial checkpoints, which the driver reads
+    the weights from): ``None`` = a temporary folder removed at the end; a folder or a URI
+    (``s3://...``) is kept. With trials on several machines every node must reach it (a
+    shared NFS folder, a bucket): ``docs/cluster.md``.
+    """
+
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None
+    max_trial_seconds: float | None = 900.0
+    reuse_actors: bool = True
+    storage_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmSection:
+    """``[confirm]``: retrain the front at a higher fidelity than the proxy (``nas.confirm``).
+
+    ``scale`` multiplies the proxy's training images (a larger subset; more epochs when the
+    proxy already uses the whole split), ``val_samples`` is the confirmation's validation
+    subset (``None``: the whole split), ``seeds`` the runs averaged per member, ``members``
+    caps how many front members are confirmed (the highest-accuracy ones; ``None``: all).
+    ``after_search`` confirms at the end of every ``nas search``; ``nas confirm`` does it for
+    an existing study.
+    """
+
+    after_search: bool = True
+    scale: float = 4.0
+    val_samples: int | None = 5000
+    seeds: int = 1
+    members: int | None = 8
+
+
+def _default_data() -> DataConfig:
+    from workers.data import DataConfig  # imports torch: only when a default is needed
+
+    return DataConfig()
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The whole resolved configuration of one ``nas search``."""
+
+    search: SearchSection = field(default_factory=SearchSection)
+    space: SpaceSection = field(default_factory=SpaceSection)
+    data: DataConfig = field(default_factory=_default_data)
+    proxy: ProxyBudget = field(default_factory=ProxyBudget)
+    sampler: Mapping[str, Any] = field(default_factory=dict)
+    pruner: Mapping[str, Any] = field(default_factory=dict)
+    objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
+    resources: ResourcesSection = field(default_factory=ResourcesSection)
+    confirm: ConfirmSection = field(default_factory=ConfirmSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, stored as ``study.user_attrs["config"]``."""
+        out = asdict(self)
+        out["data"], out["proxy"] = self.data.to_dict(), self.proxy.to_dict()
+        out["sampler"], out["pruner"] = dict(self.sampler), dict(self.pruner)
+        return _jsonable(out)
+
+    def with_overrides(self, **search: Any) -> SearchConfig:
+        """This config with ``[search]`` keys replaced (``None`` values are ignored)."""
+        from nas.config.load import with_overrides
+
+        return with_overrides(self, search)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SearchConfig:
+        from nas.config.load import load_toml
+
+        return load_toml(path)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SearchConfig:
+        from nas.config.load import load_dict
+
+        return load_dict(raw)
+
+
+SECTIONS = tuple(f.name for f in fields(SearchConfig))
+"""Every section a config file may have, in the order the docs list them."""
+
+FIELDS: dict[type, dict[str, Check]] = {
+    SearchSection: {
+        "study": check_study_name,
+        "storage": optional(string),
+        "artifacts": optional(string),
+        "trials": integer(1),
+        "concurrency": integer(1),
+        "seed": optional(integer(0)),
+        "sampler": registered("sampler"),
+        "pruner": registered("pruner"),
+    },
+    SpaceSection: {
+        "backbone": among(lambda: tuple(BACKBONES)),
+        "width": width,
+        "stages": optional(list_of(integer(0))),
+        "blocks": optional(list_of(among(block_names))),
+        "positions": optional(list_of(one_of(POSITIONS))),
+        "selectors": optional(list_of(one_of(SELECTORS))),
+        "params": block_params,
+    },
+    ObjectivesSection: {
+        "extra": list_of(among(extra_names), empty=True),
+        "signal": among(lambda: tuple(SIGNALS)),
+    },
+    ResourcesSection: {
+        "cpus_per_trial": number(0.0, 1024.0, open_low=True),
+        "gpus_per_trial": optional(number(0.0, 64.0)),
+        "max_trial_seconds": optional(number(0.0, 1e7, open_low=True)),
+        "reuse_actors": boolean,
+        "storage_path": optional(writable_folder),
+    },
+    ConfirmSection: {
+        "after_search": boolean,
+        "scale": number(1.0, 1000.0),
+        "val_samples": optional(integer(1)),
+        "seeds": integer(1),
+        "members": optional(integer(1)),
+    },
+}
+"""The check of every field of each own section (``[data]``/``[proxy]`` check themselves)."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
