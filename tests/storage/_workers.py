@@ -12,6 +12,7 @@ def write_trials(url: str, study_name: str, writer: int, n_trials: int) -> str:
         import optuna
 
         from storage import open_storage
+        from storage.internals import trial_id
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(url)
@@ -21,10 +22,10 @@ def write_trials(url: str, study_name: str, writer: int, n_trials: int) -> str:
         for i in range(n_trials):
             trial = study.ask()
             trial.suggest_categorical("block", ["none", "se", "cbam"])
-            storage.set_trial_user_attr(trial._trial_id, "writer", writer)
-            storage.set_trial_user_attr(trial._trial_id, "spec_id", f"{writer}-{i}")
+            storage.set_trial_user_attr(trial_id(trial), "writer", writer)
+            storage.set_trial_user_attr(trial_id(trial), "spec_id", f"{writer}-{i}")
             for epoch in (1, 2):
-                storage.set_trial_intermediate_value(trial._trial_id, epoch, 0.1 * epoch)
+                storage.set_trial_intermediate_value(trial_id(trial), epoch, 0.1 * epoch)
             study.tell(trial, [0.5 + 0.001 * i, 1e6 * (writer + 1) + i])
         return ""
     except Exception:
