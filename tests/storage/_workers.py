@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from typing import Any
 
 
 def write_trials(url: str, study_name: str, writer: int, n_trials: int) -> str:
@@ -51,3 +52,25 @@ def read_until(url: str, study_name: str, deadline_s: float, expected: int) -> s
         return f"reader saw fewer than {expected} COMPLETE trials after {reads} reads"
     except Exception:
         return traceback.format_exc()
+
+
+def open_new(url: str, study_name: str, barrier: Any, results: Any) -> None:
+    """Wait for the other racers, then open the storage and create-or-load the study, as a
+    driver does; put ``(study id, '')`` or ``(-1, traceback)`` on ``results``."""
+    try:
+        import optuna
+
+        from storage import open_storage
+        from storage.internals import study_id
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        barrier.wait(timeout=300)
+        study = optuna.create_study(
+            storage=open_storage(url),
+            study_name=study_name,
+            directions=["maximize", "minimize"],
+            load_if_exists=True,
+        )
+        results.put((study_id(study), ""))
+    except Exception:
+        results.put((-1, traceback.format_exc()))
