@@ -24,7 +24,7 @@ from searchspace.backbones import BACKBONES, Backbone, get_backbone
 from searchspace.catalog import POSITIONS, Choice, block_info
 from searchspace.fields import integer, reject_unknown, text
 from searchspace.fields import width as width_field
-from searchspace.layout import selected_blocks, stage_shapes
+from searchspace.layout import stage_shapes
 
 SELECTORS: tuple[str, ...] = ("all", "first", "last", "alternate")
 """Which residual blocks of a stage get the attention block."""
@@ -64,12 +64,6 @@ class StageSpec:
             "position": self.position,
             "blocks": self.blocks,
         }
-
-    def applies_to(self, block_index: int, depth: int) -> bool:
-        """Whether residual block ``block_index`` of a ``depth``-block stage gets attention."""
-        if self.block == "none" or self.position == "stage_end":
-            return False
-        return block_index in selected_blocks(self.blocks, depth)
 
     def label(self) -> str:
         """Short human form, ``se(ratio=16)@branch/all``."""
@@ -206,11 +200,6 @@ class ArchSpec:
     def without_attention(self) -> ArchSpec:
         """The plain backbone at this spec's scale (every stage ``none``)."""
         return replace(self, stages=tuple(StageSpec() for _ in self.stages))
-
-    def replace_stage(self, index: int, stage: StageSpec) -> ArchSpec:
-        stages = list(self.stages)
-        stages[index] = stage
-        return replace(self, stages=tuple(stages)).validated()
 
 
 def _positive(name: str, value: Any) -> int:

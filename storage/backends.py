@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.postgres import prepare_postgres
+from storage.schema import opened_despite_racers
 from storage.sqlite import prepare_sqlite
 from storage.urls import EXAMPLES, default_storage_url, parse_url
 
@@ -46,6 +47,7 @@ def open_storage(
     ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` (the search's
     heartbeats, :mod:`nas.search.heartbeat`). A PostgreSQL storage is a
     :class:`~storage.patient.PatientStorage`: its calls wait out a short server restart.
+    Any number of processes may open a new database at once (:mod:`storage.schema`).
     Raises ``ValueError`` (one line) for an unknown scheme, an unusable SQLite path, a missing
     driver or an unreachable server.
     """
@@ -66,11 +68,13 @@ def open_storage(
 
     kind = PatientStorage if backend == "postgresql" else optuna.storages.RDBStorage
     try:
-        return kind(
-            parsed.render_as_string(hide_password=False),
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
+        return opened_despite_racers(
+            lambda: kind(
+                parsed.render_as_string(hide_password=False),
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+            )
         )
     except (SQLAlchemyError, RuntimeError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

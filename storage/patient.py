@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy.exc
 from optuna.storages import BaseStorage, RDBStorage
 
+from storage.internals import STALE_TRIAL_IDS
 from storage.postgres import RECONNECT_S
 
 
@@ -57,8 +58,8 @@ def _patient(method: Callable[..., Any]) -> Callable[..., Any]:
 
 RETRIED = tuple(
     name
-    for name in sorted({*vars(BaseStorage), "record_heartbeat", "_get_stale_trial_ids"})
-    if (not name.startswith("_") or name == "_get_stale_trial_ids")
+    for name in sorted({*vars(BaseStorage), "record_heartbeat", STALE_TRIAL_IDS})
+    if (not name.startswith("_") or name == STALE_TRIAL_IDS)
     and callable(getattr(RDBStorage, name, None))
     and not isinstance(vars(BaseStorage).get(name), staticmethod | classmethod | property)
 )

@@ -33,26 +33,15 @@ __all__ = [
     "trial_table",
 ]
 
-_METRIC_NAMES_KEY = "study:metric_names"
 _UTC_SINCE = 5
 """Optuna major version since which RDB columns hold naive UTC (optuna/optuna#6776); the public
 API, and so these queries, return naive local time either way."""
 _INFINITE = {"INF_POS": float("inf"), "INF_NEG": float("-inf")}
 
 
-def _rdb(storage: BaseStorage) -> RDBStorage | None:
-    """The ``RDBStorage`` behind ``storage`` (Optuna may wrap it in a cache), if any."""
-    from optuna.storages import RDBStorage
-
-    for candidate in (storage, getattr(storage, "_backend", None)):
-        if isinstance(candidate, RDBStorage):
-            return candidate
-    return None
-
-
 def study_summaries(storage: BaseStorage) -> list[StudySummary]:
     """Every study in ``storage``, oldest first, with trial counts by state."""
-    rdb = _rdb(storage)
+    rdb = internals.rdb_storage(storage)
     if rdb is None:
         return _summaries_public(storage)
     with rdb.engine.connect() as connection:
@@ -68,7 +57,7 @@ def study_summaries(storage: BaseStorage) -> list[StudySummary]:
             study_id: tuple(json.loads(value))
             for study_id, value in connection.execute(
                 text("SELECT study_id, value_json FROM study_system_attributes WHERE key = :key"),
-                {"key": _METRIC_NAMES_KEY},
+                {"key": internals.METRIC_NAMES_KEY},
             )
         }
         counts: dict[int, Counter[str]] = defaultdict(Counter)
@@ -98,7 +87,7 @@ def _summaries_public(storage: BaseStorage) -> list[StudySummary]:
     for study in sorted(storage.get_all_studies(), key=internals.study_id):
         trials = storage.get_all_trials(internals.study_id(study), deepcopy=False)
         starts = [t.datetime_start for t in trials if t.datetime_start is not None]
-        names = study.system_attrs.get(_METRIC_NAMES_KEY)
+        names = study.system_attrs.get(internals.METRIC_NAMES_KEY)
         summaries.append(
             StudySummary(
                 study.study_name,
@@ -119,7 +108,7 @@ def find_study_id(storage: BaseStorage, study_name: str) -> int:
         return storage.get_study_id_from_name(study_name)
     except (KeyError, OptunaError):
         names = [s.study_name for s in storage.get_all_studies()]
-        rdb = _rdb(storage)
+        rdb = internals.rdb_storage(storage)
         where = "this storage" if rdb is None else _redacted(rdb.url)
         there = f"studies there: {', '.join(names)}" if names else "it has no studies yet"
         raise ValueError(f"study {study_name!r} not found in {where}; {there}") from None
@@ -143,7 +132,7 @@ def trial_table(
     e.g. to read the large ``spec`` attribute of the front members only.
     """
     study_id = find_study_id(storage, study_name)
-    rdb = _rdb(storage)
+    rdb = internals.rdb_storage(storage)
     if rdb is None:
         return _table_public(storage, study_id, keys, numbers)
     return _table_sql(rdb, study_id, keys, numbers)

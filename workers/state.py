@@ -42,10 +42,6 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     wall_time_s: float = 0.0
 
-    @property
-    def best_val_accuracy(self) -> float:
-        return max((m["val_accuracy"] for m in self.history), default=0.0)
-
     def save(self, directory: str | Path) -> None:
         """Write ``model.pt`` and ``train_state.pt`` into ``directory`` (created if needed)."""
         path = Path(directory)

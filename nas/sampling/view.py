@@ -33,7 +33,7 @@ class PrunedWithoutCurves(StorageView):
     """``storage`` with the intermediate values of PRUNED trials left out of every read."""
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        return _without_curve(self._storage.get_trial(trial_id))
+        return _without_curve(self.wrapped.get_trial(trial_id))
 
     def get_all_trials(
         self,
@@ -41,7 +41,7 @@ class PrunedWithoutCurves(StorageView):
         deepcopy: bool = True,
         states: Container[TrialState] | None = None,
     ) -> list[FrozenTrial]:
-        trials = self._storage.get_all_trials(study_id, deepcopy=deepcopy, states=states)
+        trials = self.wrapped.get_all_trials(study_id, deepcopy=deepcopy, states=states)
         return [_without_curve(t) for t in trials]
 
 

@@ -21,6 +21,7 @@ POINTS = [(0.80, 10e6), (0.70, 8e6), (0.75, 12e6), (0.90, 30e6)]
 def write_study(url: str, name: str = STUDY) -> int:
     """A finished study in the study format (docs/study-format.md); returns its id."""
     from storage import open_storage
+    from storage.internals import study_id
 
     study = optuna.create_study(
         study_name=name, storage=open_storage(url), directions=["maximize", "minimize"]
@@ -36,7 +37,7 @@ def write_study(url: str, name: str = STUDY) -> int:
                 intermediate_values={1: accuracy - 0.2, 2: accuracy - 0.05, 3: accuracy},
             )
         )
-    return study._study_id
+    return study_id(study)
 
 
 def free_port() -> int:

@@ -25,6 +25,7 @@ TRIALS = 60
 WRITER = r"""
 import sys, optuna
 from storage import open_storage
+from storage.internals import trial_id
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 storage = open_storage(sys.argv[1])
 study = optuna.load_study(study_name="tiny-front", storage=storage)
@@ -32,7 +33,7 @@ for i in range(int(sys.argv[2])):
     trial = study.ask()
     trial.set_user_attr("spec", {"backbone": "resnet20"})
     for epoch in (1, 2, 3):
-        storage.set_trial_intermediate_value(trial._trial_id, epoch, 0.5 + epoch * 0.1)
+        storage.set_trial_intermediate_value(trial_id(trial), epoch, 0.5 + epoch * 0.1)
     study.tell(trial, [0.5 + (i % 10) / 25, 1e6 * (1 + i % 7)])
 print("wrote", int(sys.argv[2]))
 """

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 from nas.pruning import ParetoPruner, make_pruner, pruner_names, pruner_options
 from nas.results.pareto import pareto_mask
 from storage import open_storage
+from storage.internals import storage_of, trial_id
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -41,10 +42,10 @@ def train(
         trial.set_user_attr("macs", macs)
     for name, value in costs.items():
         trial.set_user_attr(name, value)
-    storage = study._storage
+    storage = storage_of(study)
     for epoch, accuracy in enumerate(curve, start=1):
-        storage.set_trial_intermediate_value(trial._trial_id, epoch, accuracy)
-        if study.pruner.prune(study, storage.get_trial(trial._trial_id)):
+        storage.set_trial_intermediate_value(trial_id(trial), epoch, accuracy)
+        if study.pruner.prune(study, storage.get_trial(trial_id(trial))):
             return study.tell(trial, state=TrialState.PRUNED)
     return study.tell(trial, [max(curve), macs or 0])
 

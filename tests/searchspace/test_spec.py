@@ -7,6 +7,7 @@ import json
 import pytest
 
 from searchspace.backbones import feature_sizes, get_backbone, stage_shapes
+from searchspace.layout import selected_blocks
 from searchspace.spec import ArchSpec, StageSpec
 
 
@@ -71,7 +72,9 @@ def test_equivalent_specs_share_a_canonical_id() -> None:
     assert explicit.canonical_id == implicit.canonical_id
     assert explicit == implicit
     assert hash(explicit) == hash(implicit)
-    other = implicit.replace_stage(0, StageSpec("se", {"ratio": 8}))
+    other = ArchSpec.from_dict(
+        {"backbone": "resnet20", "stages": [{"block": "se", "params": {"ratio": 8}}, {}, {}]}
+    )
     assert other.canonical_id != implicit.canonical_id
 
 
@@ -204,11 +207,10 @@ def test_every_bad_stage_message_is_one_line() -> None:
 
 
 def test_selectors_pick_blocks() -> None:
-    stage = StageSpec("se", {"ratio": 16}, "branch", "alternate")
-    assert [stage.applies_to(i, 5) for i in range(5)] == [True, False, True, False, True]
-    last = StageSpec("se", {"ratio": 16}, "branch", "last")
-    assert [last.applies_to(i, 3) for i in range(3)] == [False, False, True]
-    assert not StageSpec().applies_to(0, 3)
+    assert selected_blocks("alternate", 5) == (0, 2, 4)
+    assert selected_blocks("last", 3) == (2,)
+    assert selected_blocks("first", 3) == (0,)
+    assert selected_blocks("all", 3) == (0, 1, 2)
 
 
 def test_backbone_shapes() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from typing import Any
 
 
 def write_trials(url: str, study_name: str, writer: int, n_trials: int) -> str:
@@ -12,6 +13,7 @@ def write_trials(url: str, study_name: str, writer: int, n_trials: int) -> str:
         import optuna
 
         from storage import open_storage
+        from storage.internals import trial_id
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(url)
@@ -21,10 +23,10 @@ def write_trials(url: str, study_name: str, writer: int, n_trials: int) -> str:
         for i in range(n_trials):
             trial = study.ask()
             trial.suggest_categorical("block", ["none", "se", "cbam"])
-            storage.set_trial_user_attr(trial._trial_id, "writer", writer)
-            storage.set_trial_user_attr(trial._trial_id, "spec_id", f"{writer}-{i}")
+            storage.set_trial_user_attr(trial_id(trial), "writer", writer)
+            storage.set_trial_user_attr(trial_id(trial), "spec_id", f"{writer}-{i}")
             for epoch in (1, 2):
-                storage.set_trial_intermediate_value(trial._trial_id, epoch, 0.1 * epoch)
+                storage.set_trial_intermediate_value(trial_id(trial), epoch, 0.1 * epoch)
             study.tell(trial, [0.5 + 0.001 * i, 1e6 * (writer + 1) + i])
         return ""
     except Exception:
@@ -50,3 +52,25 @@ def read_until(url: str, study_name: str, deadline_s: float, expected: int) -> s
         return f"reader saw fewer than {expected} COMPLETE trials after {reads} reads"
     except Exception:
         return traceback.format_exc()
+
+
+def open_new(url: str, study_name: str, barrier: Any, results: Any) -> None:
+    """Wait for the other racers, then open the storage and create-or-load the study, as a
+    driver does; put ``(study id, '')`` or ``(-1, traceback)`` on ``results``."""
+    try:
+        import optuna
+
+        from storage import open_storage
+        from storage.internals import study_id
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        barrier.wait(timeout=300)
+        study = optuna.create_study(
+            storage=open_storage(url),
+            study_name=study_name,
+            directions=["maximize", "minimize"],
+            load_if_exists=True,
+        )
+        results.put((study_id(study), ""))
+    except Exception:
+        results.put((-1, traceback.format_exc()))

@@ -11,6 +11,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 from storage import open_storage
+from storage.internals import study_id, trial_id
 from storage.queries import STATES, find_study_id, study_summaries, trial_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -41,7 +42,7 @@ def _fill(storage: optuna.storages.BaseStorage, name: str) -> None:
     )
     study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "diverged"}))
     trial = study.ask()  # left RUNNING
-    storage.set_trial_intermediate_value(trial._trial_id, 1, 0.3)
+    storage.set_trial_intermediate_value(trial_id(trial), 1, 0.3)
 
 
 def test_trial_table_returns_what_was_written(storage_url: str, study_name: str) -> None:
@@ -112,7 +113,10 @@ def test_unknown_study_lists_the_studies(storage_url: str, study_name: str) -> N
     _fill(storage, study_name)
     with pytest.raises(ValueError, match=f"study 'nope' not found in .*{study_name}"):
         trial_table(storage, "nope")
-    assert find_study_id(storage, study_name) >= 0
+    other = optuna.create_study(storage=storage, study_name=f"{study_name}-other")
+    assert find_study_id(storage, f"{study_name}-other") == study_id(other)
+    loaded = optuna.load_study(study_name=study_name, storage=storage)
+    assert find_study_id(storage, study_name) == study_id(loaded) != study_id(other)
 
 
 def test_unknown_study_in_empty_storage(tmp_path: object) -> None:
@@ -145,8 +149,8 @@ def test_times_match_optunas_api_in_any_timezone(
     try:
         storage = open_storage(storage_url)
         _fill(storage, study_name)
-        study_id = storage.get_study_id_from_name(study_name)
-        public = {t.number: t for t in storage.get_all_trials(study_id)}
+        sid = storage.get_study_id_from_name(study_name)
+        public = {t.number: t for t in storage.get_all_trials(sid)}
         for row in trial_table(storage, study_name):
             assert row.datetime_start == public[row.number].datetime_start
             assert row.datetime_complete == public[row.number].datetime_complete
