@@ -1,6 +1,7 @@
 """Proxy training on one GPU: per trial, per card, against a bare loop (issue 26).
 
-    .venv/bin/python bench/gpu.py [--device cuda|cpu] [--seconds 5] [--trials 1,2,4,8]
+    .venv/bin/python bench/gpu.py [--device cuda|cpu] [--proxies resnet20-se,resnet50-se-64px]
+        [--seconds 5] [--trials 1,2,4,8]
         [--batch-sizes 256] [--compile] [--budget-s 330] [--train-samples N]
         [--markdown F.md] [--json F.json]
 
@@ -54,11 +55,11 @@ from workers.data import DataConfig
 
 SE = {"block": "se"}
 PROXIES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "resnet20-se (default proxy)": (
+    "resnet20-se": (  # the default search's spec at the default proxy
         {"backbone": "resnet20", "stages": [SE, SE, SE]},
         {},
     ),
-    "resnet50-se @ 64 px": (
+    "resnet50-se-64px": (
         {"backbone": "resnet50", "stages": [SE, SE, SE, SE]},
         {"width": None, "input_size": 64},
     ),
@@ -256,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     clock, data = Clock(args.budget_s), DataConfig(data_dir=args.data_dir)
     report: dict[str, Any] = {"environment": environment(args.device), "seconds": args.seconds}
     proxies: Proxies = {}
-    for label, (spec_dict, fields) in PROXIES.items():
+    for label in args.proxies:
+        if label not in PROXIES:
+            print(f"--proxies: unknown {label!r}; known: {', '.join(PROXIES)}", file=sys.stderr)
+            return 2
+        spec_dict, fields = PROXIES[label]
         budget = dataclasses.replace(ProxyBudget(device=args.device), **fields)
         if args.train_samples:
             budget = dataclasses.replace(budget, train_samples=args.train_samples)
@@ -277,9 +282,14 @@ def _numbers(kind: type) -> Callable[[str], list[Any]]:
     return lambda text: [kind(v) for v in text.split(",") if v]
 
 
+def _names(text: str) -> list[str]:
+    return [name for name in text.split(",") if name]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--proxies", type=_names, default=list(PROXIES), help=", ".join(PROXIES))
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=2, help="worker/bare rounds")
     parser.add_argument("--trials", type=_numbers(int), default=[1, 2, 4, 8])
