@@ -6,7 +6,7 @@ through ``nas search``; its data, model and batches stay on the device, with at 
 host synchronisation per :data:`workers.loop.CHECK_EVERY` steps; the forward runs under bf16
 autocast; the peak memory is recorded (and reset between trials); two trials at half a GPU
 each train on one card at once; and a trial on CUDA agrees with the same trial on the CPU
-within :data:`LOSS_RTOL` / :data:`ACCURACY_ATOL`.
+within :data:`LOSS_RTOL` / :data:`VAL_LOSS_RTOL`.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ CUDA = torch.device("cuda")
 LOSS_RTOL = 0.02
 """CUDA (bf16 autocast, cuDNN) vs CPU (fp32): the first epoch's mean training loss, same
 seed, same weights at the start, same batches and augmentation (drawn on the CPU)."""
-ACCURACY_ATOL = 0.15
-"""... and the last validation accuracy (48 images: one image is 0.021), where a short run's
-bf16 rounding has had two epochs to move the weights apart."""
+VAL_LOSS_RTOL = 0.05
+"""... and the last epoch's validation loss, where bf16 rounding has had two epochs to move
+the weights apart. Not the accuracy: a proxy this short is near chance, where nearly tied
+logits let rounding flip many of 48 predictions."""
 
 
 def _data(root: Path) -> DataConfig:
@@ -73,7 +74,7 @@ def test_an_epoch_synchronises_once_per_check(
 ) -> None:
     """No per-step host round trip: the CUDA sync debugger warns at every synchronising call;
     an epoch may make one per loss check, one for its shuffle and a few at its end."""
-    budget = _on_cuda(tiny_budget, train_samples=None, batch_size=8)
+    budget = _on_cuda(tiny_budget, train_samples=None, batch_size=4)
     _, splits, loop = prepare_run(tiny_spec, _data(fashion_dir), budget, CUDA)
     loop.train_epoch(1, splits.train)  # warm-up: cuDNN and the allocator settle
     steps = len(splits.train)
@@ -86,7 +87,8 @@ def test_an_epoch_synchronises_once_per_check(
     finally:
         torch.cuda.set_sync_debug_mode("default")
     syncs = [w for w in caught if "synchronizing" in str(w.message)]
-    assert len(syncs) <= steps // CHECK_EVERY + 5, (len(syncs), steps)
+    assert steps // CHECK_EVERY <= len(syncs), "the loss checks themselves are counted"
+    assert len(syncs) <= steps // CHECK_EVERY + 8, (len(syncs), steps)
 
 
 def test_the_forward_runs_under_bf16_autocast(
@@ -121,7 +123,8 @@ def test_a_trial_on_cuda_matches_it_on_the_cpu(
     assert "device_memory_mb" not in cpu and gpu["device_memory_mb"] > 0
     first_cpu, first_gpu = cpu_epochs[0]["train_loss"], cuda_epochs[0]["train_loss"]
     assert math.isclose(first_cpu, first_gpu, rel_tol=LOSS_RTOL), (first_cpu, first_gpu)
-    assert abs(cpu["val_accuracy"] - gpu["val_accuracy"]) <= ACCURACY_ATOL, (cpu, gpu)
+    last_cpu, last_gpu = cpu_epochs[-1]["val_loss"], cuda_epochs[-1]["val_loss"]
+    assert math.isclose(last_cpu, last_gpu, rel_tol=VAL_LOSS_RTOL), (last_cpu, last_gpu)
 
 
 def test_compile_trains_and_checkpoints_the_plain_model(
