@@ -65,8 +65,11 @@ def test_data_model_and_batches_stay_on_the_device(
         assert part.images.is_cuda and part.labels.is_cuda, "the split lives on the GPU"
         assert part.images.dtype == torch.uint8, "as uint8: a quarter of float's memory"
     assert all(p.is_cuda for p in loop.model.parameters())
+    conv = next(p for p in loop.model.parameters() if p.dim() == 4 and min(p.shape[1:]) > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last), "cuDNN's bf16 layout"
+    assert isinstance(splits.train, TensorBatches) and splits.train.channels_last
     x, y = next(iter(splits.train))
-    assert x.is_cuda and y.is_cuda and x.is_contiguous(memory_format=torch.channels_last)
+    assert x.is_cuda and y.is_cuda
 
 
 def test_an_epoch_synchronises_once_per_check(
@@ -118,7 +121,8 @@ def test_a_trial_on_cuda_matches_it_on_the_cpu(
 ) -> None:
     cpu_epochs: list[dict[str, float]] = []
     cuda_epochs: list[dict[str, float]] = []
-    cpu = train_proxy(tiny_spec, _data(fashion_dir), tiny_budget, cpu_epochs.append)
+    on_cpu = dataclasses.replace(tiny_budget, device="cpu")  # "auto" would take the GPU
+    cpu = train_proxy(tiny_spec, _data(fashion_dir), on_cpu, cpu_epochs.append)
     gpu = train_proxy(tiny_spec, _data(fashion_dir), _on_cuda(tiny_budget), cuda_epochs.append)
     assert "device_memory_mb" not in cpu and gpu["device_memory_mb"] > 0
     first_cpu, first_gpu = cpu_epochs[0]["train_loss"], cuda_epochs[0]["train_loss"]
