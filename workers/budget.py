@@ -50,6 +50,9 @@ class ProxyBudget:
         augment: random crop with padding and horizontal flip where the dataset allows it.
         seed: seeds weights, batch order and augmentation (runs on CPU are bit-identical).
         device: ``"auto"`` (CUDA when visible, else CPU), ``"cpu"`` or ``"cuda"``.
+        compile: train through ``torch.compile`` (off by default: its compile time per trial
+            against its steady-state gain is what ``bench/gpu.py`` measures). Like ``device``
+            it changes how a trial runs, not what it means, so a resumed study may change it.
     """
 
     epochs: int = 3
@@ -66,6 +69,7 @@ class ProxyBudget:
     augment: bool = True
     seed: int = 0
     device: str = "auto"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         _validate(asdict(self), BUDGET)
@@ -117,3 +121,4 @@ def _validate(b: Mapping[str, Any], n: Names) -> None:
     flag(n("augment"), b["augment"])
     integer(n("seed"), b["seed"], minimum=0)
     choice(n("device"), b["device"], DEVICES)
+    flag(n("compile"), b["compile"])

@@ -34,7 +34,9 @@ training loss ranks architectures worst (``docs/pruning.md``, measured by ``benc
 class Loop:
     """The trainable parts of one run and the recipe they follow; ``step_losses`` holds the
     last epoch's per-step training losses, ``(steps,)`` on the device (for ``bench/rungs.py``:
-    where in a run the signal starts to rank)."""
+    where in a run the signal starts to rank). ``compiled``, when set, is ``torch.compile`` of
+    ``model`` (same parameters) and runs the training steps; evaluation stays eager, so its
+    other batch sizes and eval-mode graph cost no second compilation."""
 
     spec: ArchSpec
     model: nn.Module
@@ -43,6 +45,7 @@ class Loop:
     budget: ProxyBudget
     device: torch.device
     step_losses: torch.Tensor | None = field(default=None, repr=False)
+    compiled: nn.Module | None = field(default=None, repr=False)
 
     @property
     def autocast(self) -> torch.autocast:
@@ -56,13 +59,12 @@ class Loop:
         self.model.train()
         losses = torch.zeros(len(batches), device=self.device)
         seen, checked, step = 0, 0, 0
+        net = self.model if self.compiled is None else self.compiled
         started = time.perf_counter()
         for step, (x, y) in enumerate(batches, start=1):
             try:
                 with self.autocast:
-                    loss = F.cross_entropy(
-                        self.model(x), y, label_smoothing=self.budget.label_smoothing
-                    )
+                    loss = F.cross_entropy(net(x), y, label_smoothing=self.budget.label_smoothing)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
             except TrainingFailed:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
+from torch import nn
 
 from searchspace.build import build_model
 from searchspace.cost import count_cost
@@ -118,15 +119,22 @@ def prepare_run(
     budget: ProxyBudget,
     device: torch.device,
     resume: TrainState | None = None,
+    *,
+    channels_last: bool | None = None,
 ) -> tuple[Proxy, Splits, Loop]:
     """What :func:`train_proxy` trains, before its first epoch: the proxy, its data and its
-    loop (seeded by ``budget.seed``; at ``resume``'s state when given)."""
+    loop (seeded by ``budget.seed``; at ``resume``'s state when given). ``channels_last``
+    (``None``: on CUDA only) lays out the model and its batches channels-last, the layout of
+    cuDNN's fastest bf16 convolutions; ``bench/gpu.py`` measures it both ways."""
+    layout = device.type == "cuda" if channels_last is None else channels_last
     proxy = plan_proxy(spec, data, budget)
-    splits = _load(data, budget, proxy, device)
-    return proxy, splits, _build_loop(proxy.spec, budget, splits, device, resume)
+    splits = _load(data, budget, proxy, device, layout)
+    return proxy, splits, _build_loop(proxy.spec, budget, splits, device, resume, layout)
 
 
-def _load(data: DataConfig, budget: ProxyBudget, proxy: Proxy, device: torch.device) -> Splits:
+def _load(
+    data: DataConfig, budget: ProxyBudget, proxy: Proxy, device: torch.device, layout: bool
+) -> Splits:
     return load_splits(
         data,
         train_samples=budget.train_samples,
@@ -136,7 +144,7 @@ def _load(data: DataConfig, budget: ProxyBudget, proxy: Proxy, device: torch.dev
         augment=budget.augment,
         seed=budget.seed,
         device=device,
-        channels_last=device.type == "cuda",
+        channels_last=layout,
     )
 
 
@@ -146,10 +154,11 @@ def _build_loop(
     splits: Splits,
     device: torch.device,
     resume: TrainState | None,
+    channels_last: bool,
 ) -> Loop:
     torch.manual_seed(budget.seed)
     model = build_model(spec)
-    if device.type == "cuda":
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     model = model.to(device)
     optimizer = make_optimizer(model, budget)
@@ -161,7 +170,18 @@ def _build_loop(
         generator = splits.train.generator
         assert generator is not None, "training batches have no generator"
         generator.set_state(resume.generator)
-    return Loop(spec, model, optimizer, schedule, budget, device)
+    return Loop(spec, model, optimizer, schedule, budget, device, compiled=_compiled(model, budget))
+
+
+def _compiled(model: nn.Module, budget: ProxyBudget) -> nn.Module | None:
+    """``torch.compile(model)`` when ``budget.compile``. Dynamo's caches are cleared first: a
+    reused worker trains many architectures in turn, and their graphs would pile up until
+    dynamo's recompile limit silently sent later trials back to eager mode (inductor's
+    on-disk kernel cache still serves what an earlier trial compiled)."""
+    if not budget.compile:
+        return None
+    torch.compiler.reset()
+    return cast(nn.Module, torch.compile(model))
 
 
 def _snapshot(

@@ -33,8 +33,8 @@ MEANING: dict[str, tuple[str, ...] | None] = {
 }
 """What a trial's result means: ``section -> keys`` (``None``: every key but ``UNCHANGED``).
 A resumed study must keep them; the rest of ``[space]`` is checked by its distributions."""
-UNCHANGED = {"data": ("download",), "proxy": ("device",)}
-"""Keys that may change on resume: where files come from and where training runs."""
+UNCHANGED = {"data": ("download",), "proxy": ("device", "compile")}
+"""Keys that may change on resume: where files come from, where and how training runs."""
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 """States of ended trials; all count towards the budget but interrupted FAILs."""

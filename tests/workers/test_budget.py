@@ -35,6 +35,7 @@ def test_round_trip_through_dicts() -> None:
         ({"warmup_fraction": 0.6}, "budget.warmup_fraction: expected a number in [0, 0.5]"),
         ({"warmup_epochs": 1}, "budget.warmup_epochs: replaced by warmup_fraction"),
         ({"augment": 1}, "budget.augment: expected true or false"),
+        ({"compile": "yes"}, "budget.compile: expected true or false"),
         ({"device": "tpu"}, "budget.device"),
         ({"epoch": 3}, "budget.epoch: unknown key"),
     ],

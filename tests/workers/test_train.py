@@ -21,7 +21,13 @@ from workers.failures import TrainingFailed
 from workers.loop import Loop
 from workers.recipe import make_optimizer, make_schedule
 from workers.state import TrainState
-from workers.train import device_memory_mb, plan_proxy, resolve_device, train_proxy
+from workers.train import (
+    device_memory_mb,
+    plan_proxy,
+    prepare_run,
+    resolve_device,
+    train_proxy,
+)
 
 
 def _data(root: Path) -> DataConfig:
@@ -234,3 +240,23 @@ def test_every_format_trains(dataset: str, tmp_path: Path, tiny_spec: ArchSpec) 
     assert (
         final["proxy"]["num_classes"] == {"cifar10": 10, "cifar100": 100, "imagefolder": 3}[dataset]
     )
+
+
+def test_channels_last_is_the_cuda_default_and_can_be_asked_for(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget
+) -> None:
+    """``bench/gpu.py`` times both layouts; on a CPU the default is the plain one."""
+    cpu = torch.device("cpu")
+    for asked, expected in ((None, False), (True, True)):
+        _, splits, loop = prepare_run(
+            tiny_spec, _data(fashion_dir), tiny_budget, cpu, channels_last=asked
+        )
+        assert isinstance(splits.train, TensorBatches)
+        assert splits.train.channels_last == expected
+        conv = next(
+            p
+            for p in loop.model.parameters()
+            if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1
+        )
+        assert conv.is_contiguous(memory_format=torch.channels_last) == expected
+        assert loop.compiled is None, "[proxy] compile is off by default"

@@ -1,0 +1,137 @@
+"""The two loops ``bench/gpu.py`` times: the worker's and the plainest one, on one device.
+
+Both train for a time, not a count of steps: one warm-up epoch (cuDNN's algorithm choice,
+``torch.compile``'s compilation), then whole epochs until ``seconds`` have passed, with the
+device synchronised before the clock is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from searchspace.build import build_model
+from searchspace.spec import ArchSpec
+from workers.budget import ProxyBudget
+from workers.data import DataConfig
+from workers.train import prepare_run
+
+LONG_RUN = 10_000
+"""Epochs the bench's budgets plan for, so the schedule never reaches its end (learning rate
+0) however many epochs fit in the time."""
+
+
+def bench_budget(budget: ProxyBudget) -> ProxyBudget:
+    return dataclasses.replace(budget, epochs=LONG_RUN)
+
+
+def peak_mb(device: torch.device) -> float | None:
+    """Peak memory allocated on ``device`` since the last reset, in MiB (``None`` on CPU)."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def _reset(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def worker_rate(
+    spec: ArchSpec,
+    budget: ProxyBudget,
+    data: DataConfig,
+    device: torch.device,
+    seconds: float,
+    *,
+    channels_last: bool | None = None,
+    barrier: Any = None,
+) -> dict[str, Any]:
+    """Training images/s of the worker's loop (``prepare_run``: the trial's own data, model,
+    recipe and layout), its first epoch's seconds and its peak memory. ``barrier`` (from
+    :mod:`multiprocessing`) is waited on after the warm-up, so that several processes time
+    the same window."""
+    _reset(device)
+    _, splits, loop = prepare_run(
+        spec, data, bench_budget(budget), device, channels_last=channels_last
+    )
+    started = time.perf_counter()
+    loop.train_epoch(1, splits.train)  # ends with a host read of the losses: synchronised
+    first = time.perf_counter() - started
+    if barrier is not None:
+        barrier.wait()
+    per_epoch = len(splits.train) * budget.batch_size
+    epochs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        epochs += 1
+        loop.train_epoch(1 + epochs, splits.train)
+    elapsed = time.perf_counter() - started
+    return {
+        "images_per_s": epochs * per_epoch / elapsed,
+        "first_epoch_s": first,
+        "epoch_s": elapsed / epochs,
+        "peak_mb": peak_mb(device),
+    }
+
+
+def bare_rate(
+    spec: ArchSpec, budget: ProxyBudget, data: DataConfig, device: torch.device, seconds: float
+) -> dict[str, Any]:
+    """Training images/s of the plainest loop on the worker's own training images, made
+    float and normalised once (no augmentation, smoothing, schedule or loss checks), with the
+    worker's layout and autocast on ``device``."""
+    _reset(device)
+    proxy, splits, loop = prepare_run(spec, data, bench_budget(budget), device)
+    train = splits.train
+    images = train.images  # type: ignore[attr-defined]  # in-memory data: TensorBatches
+    x_all, y_all = train.normalize(images), train.labels  # type: ignore[attr-defined]
+    if train.channels_last:  # type: ignore[attr-defined]
+        x_all = x_all.contiguous(memory_format=torch.channels_last)
+    del splits, loop
+    torch.manual_seed(budget.seed)
+    model = build_model(proxy.spec)
+    if x_all.is_contiguous(memory_format=torch.channels_last) and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = model.to(device).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    batch, n = budget.batch_size, x_all.shape[0]
+    steps = n // batch
+    cuda = device.type == "cuda"
+
+    def epoch() -> None:
+        order = torch.randperm(n, device=device)
+        for step in range(steps):
+            index = order[step * batch : (step + 1) * batch]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+                loss = F.cross_entropy(model(x_all[index]), y_all[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    started = time.perf_counter()
+    epoch()
+    _sync(device)
+    first = time.perf_counter() - started
+    epochs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        epochs += 1
+        epoch()
+        _sync(device)
+    elapsed = time.perf_counter() - started
+    return {
+        "images_per_s": epochs * steps * batch / elapsed,
+        "first_epoch_s": first,
+        "epoch_s": elapsed / epochs,
+        "peak_mb": peak_mb(device),
+    }
