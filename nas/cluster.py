@@ -32,7 +32,7 @@ MODE_VARIABLE = "RAY_AUTH_MODE"
 TOKEN_VARIABLE = "RAY_AUTH_TOKEN"
 TOKEN_PATH_VARIABLE = "RAY_AUTH_TOKEN_PATH"
 DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
-PROBE_TIMEOUT_MS = 10_000
+PROBE_TIMEOUT_MS = 5_000
 """How long :func:`probe` waits for the cluster's GCS (Ray's client retries within it)."""
 HEAD_TOKEN = "the head's token, which `ray get-auth-token` prints there"
 SEE = "see docs/cluster.md"
@@ -99,13 +99,13 @@ def auth_refused(address: str, *, what: str = "the Ray cluster", sent: bool | No
 
 def probe(address: str) -> None:
     """Ask the cluster's GCS at ``address`` (``HOST:port``) once; ``ValueError`` (one line) if
-    it refuses this process's token setting. Anything else (no answer yet, another address
-    form) is left to the caller's own connection, which reports it."""
+    it refuses this process's token setting or does not answer. Other address forms are left
+    to the caller's own connection, which reports them."""
     if "://" in address or ":" not in address:
         return  # ``auto``, ``ray://``, ``http://``: resolved by Ray itself, not a GCS address
     check_token_settings()
     try:
-        from ray._raylet import InnerGcsClient
+        from ray._raylet import InnerGcsClient  # type: ignore[attr-defined]
         from ray.exceptions import AuthenticationError
     except ImportError:  # pragma: no cover - a Ray without token auth or this client
         return
@@ -114,8 +114,10 @@ def probe(address: str) -> None:
             InnerGcsClient.standalone(address, None, PROBE_TIMEOUT_MS)
     except AuthenticationError:
         raise ValueError(auth_refused(address)) from None
-    except Exception:
+    except (TypeError, AttributeError):  # pragma: no cover - Ray changed its private client
         return
+    except Exception as exc:  # Ray's RpcError: no GCS there (ray.init would retry ~20 s more)
+        raise ValueError(_unreachable(address, exc)) from None
 
 
 @contextlib.contextmanager
@@ -155,12 +157,16 @@ def _join_failed(address: str, exc: BaseException) -> str:
     for error in _chain(exc):  # Ray wraps it: its text is in a RuntimeError's traceback
         if isinstance(error, AuthenticationError) or "InvalidAuthToken" in str(error):
             return auth_refused(address)
+    return _unreachable(address, exc)
+
+
+def _unreachable(address: str, exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    reason = f"{type(exc).__name__}: {lines[0] if lines else 'no reason given'}"
+    reason = f"{type(exc).__name__}: {lines[0][:200] if lines else 'no reason given'}"
     return (
-        f"could not join the Ray cluster at {address} (${ADDRESS_VARIABLE}): {reason}; "
-        f"check it with `ray status --address {address}`, or unset {ADDRESS_VARIABLE} to run "
-        "on this machine"
+        f"could not reach the Ray cluster at {address} ({reason}): start it with `ray start "
+        f"--head`, check it with `ray status --address {address}`, or unset {ADDRESS_VARIABLE}"
+        " to start a Ray on this machine"
     )
 
 

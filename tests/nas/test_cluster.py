@@ -29,10 +29,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from nas.cluster import check_token_settings, cluster_address
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
-
-pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]
@@ -163,6 +162,7 @@ def _trials(db: Path, study: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=study, storage=f"sqlite:///{db}").get_trials()
 
 
+@pytest.mark.slow
 def test_search_and_submit_through_a_token_cluster(cluster: Cluster, tmp_path: Path) -> None:
     """``nas search`` with ``RAY_ADDRESS`` trains on both nodes; ``nas submit`` to the same
     address runs its job to SUCCEEDED: the documented environment only."""
@@ -182,6 +182,7 @@ def test_search_and_submit_through_a_token_cluster(cluster: Cluster, tmp_path: P
     assert [t.state for t in _trials(db, "submitted")] == [TrialState.COMPLETE] * 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "variable"),
     [
@@ -213,3 +214,41 @@ def test_a_wrong_auth_setting_is_one_line_and_writes_nothing(
     finally:
         with contextlib.suppress(FileNotFoundError):
             (cluster.home / ".ray" / "auth_token").unlink()
+
+
+@pytest.mark.slow
+def test_an_address_with_no_cluster_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    port = _free_ports(1)[0]
+    nobody = Cluster(address=f"127.0.0.1:{port}", token="0" * 64, home=tmp_path)
+    db = tmp_path / "nas.db"
+    argv = ["search", str(_config(tmp_path, "unreached")), "--storage", str(db)]
+    code, out, err = _nas(nobody, argv, tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, (out, err)
+    assert f"could not reach the Ray cluster at 127.0.0.1:{port}" in lines[0]
+    assert "RAY_ADDRESS" in lines[0] and not db.exists()
+
+
+def test_token_mode_without_a_token_is_refused_before_ray(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray itself aborts the process (C++) when ``RAY_AUTH_MODE=token`` finds no token."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "missing"))
+    with pytest.raises(
+        ValueError, match=r"no Ray token in \$RAY_AUTH_TOKEN_PATH .*RAY_AUTH_TOKEN="
+    ):
+        check_token_settings()
+    (tmp_path / "missing").write_text("a" * 64)
+    check_token_settings()
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH")
+    check_token_settings()  # no token needed
+
+
+@pytest.mark.parametrize(("value", "address"), [("", None), (" local ", None), ("h:1", "h:1")])
+def test_cluster_address(monkeypatch: pytest.MonkeyPatch, value: str, address: str | None) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", value)
+    assert cluster_address() == address
