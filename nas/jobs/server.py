@@ -18,8 +18,9 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from nas.cluster import auth_refused, probe, ray_token, token_mode
 
 if TYPE_CHECKING:
     from ray.job_submission import JobDetails, JobSubmissionClient
@@ -125,46 +126,27 @@ def _connect(address: str) -> JobSubmissionClient:
         ) from None
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    http = address.startswith(("http://", "https://"))
+    if not http:  # Ray looks the job server up through the cluster: RAY_AUTH_MODE must match
+        probe(address)
+    sent = token_mode()
     with _without(ADDRESS_VARIABLES):
         try:
             try:
                 return JobSubmissionClient(address)
             except AuthenticationError:
-                token = ray_token()
-                if token is None:
+                token, _ = ray_token()
+                if token is None or not http:
                     raise
+                sent = True  # a job server takes the token in a header, whatever the mode
                 return JobSubmissionClient(address, headers={"Authorization": f"Bearer {token}"})
         except AuthenticationError:
-            raise ValueError(
-                f"the job server at {address} wants a Ray token this machine does not have "
-                "(the cluster's token auth is on): set RAY_AUTH_TOKEN to the head's "
-                "~/.ray/auth_token"
-            ) from None
+            raise ValueError(auth_refused(address, what="the job server", sent=sent)) from None
         except (OSError, RuntimeError, ValueError) as exc:
             raise ValueError(
                 f"no Ray job server at {address} ({_first_line(exc)}); {START_HINT} "
                 "http://HOST:8265"
             ) from None
-
-
-def ray_token() -> str | None:
-    """The Ray token of this machine, where Ray's token authentication looks for it:
-    ``$RAY_AUTH_TOKEN``, the file ``$RAY_AUTH_TOKEN_PATH``, ``~/.ray/auth_token``.
-
-    ``ray start --head`` turns token authentication on when a token exists (any earlier local
-    ``ray.init()`` writes one), but a client does so only with ``RAY_AUTH_MODE=token``; a job
-    server that asks for a token is sent this one, as ``ray job submit`` would with that set.
-    """
-    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
-        return None
-    token = os.environ.get("RAY_AUTH_TOKEN", "").strip()
-    if token:
-        return token
-    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-    try:
-        return path.expanduser().read_text().strip() or None
-    except OSError:
-        return None
 
 
 @contextlib.contextmanager

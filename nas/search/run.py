@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from nas.cluster import joined_cluster
 from nas.config import SearchConfig
 from nas.results.front import StudyFront
 from nas.search.failure import SearchFailed, describe
@@ -64,10 +65,23 @@ def run_search(
     """Run (or resume) the search ``config`` describes until the study has its trial budget.
 
     ``trainable`` replaces ``workers.trainable.proxy_trainable`` (for other trainers).
-    Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL) and
+    Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL, a
+    ``$RAY_ADDRESS`` cluster that cannot be joined: before any study is written) and
     :class:`~nas.search.failure.SearchFailed` when the driver fails (sampler, storage, Ray):
     the trials in flight are then FAIL (interrupted) and queued again, completed ones kept.
     """
+    quiet_ray(verbose)  # before Ray is imported: it reads these variables then
+    with joined_cluster(verbose=verbose):
+        return _run_search(config, verbose=verbose, stream=stream, trainable=trainable)
+
+
+def _run_search(
+    config: SearchConfig,
+    *,
+    verbose: bool,
+    stream: TextIO | None,
+    trainable: Callable[[dict[str, Any]], None] | None,
+) -> SearchResult:
     import optuna
 
     from storage import open_storage, resolve_url

@@ -290,6 +290,9 @@ def nested(result: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 def one_line(text: str) -> str:
-    """The last non-empty line of ``text``, at most 300 characters."""
+    """The last non-empty line of ``text``, at most 300 characters: cut after its last whole
+    sentence that fits (a line cut mid-word reads as a bug), else marked ``...``."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return (lines[-1] if lines else "unknown error")[:300]
+    line = lines[-1] if lines else "unknown error"
+    end = line.rfind(". ", 0, 300)
+    return line if len(line) <= 300 else line[: end + 1] if end > 0 else line[:297] + "..."

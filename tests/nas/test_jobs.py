@@ -261,7 +261,8 @@ def test_a_token_the_head_does_not_know_is_one_line(head: str, tmp_path: Path) -
     )  # fmt: skip
     assert done.returncode == 2, done
     line = _one_line(done.stderr)
-    assert f"the job server at {head} wants a Ray token" in line and "RAY_AUTH_TOKEN" in line
+    assert f"the job server at {head} refused this machine's Ray token" in line
+    assert "RAY_AUTH_TOKEN=" in line and "docs/cluster.md" in line
 
 
 @pytest.mark.slow
