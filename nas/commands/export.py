@@ -12,8 +12,6 @@ See docs/export.md.
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,12 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from nas.commands._io import check_output
     from nas.export import Origin, render_module
+    from nas.export.command import recorded_command
     from nas.export.weights import scale_note
 
     output = check_output("--output", args.output)
     if output.suffix != ".py":
         raise ValueError(f"--output {args.output!r}: name a .py file, e.g. model.py")
-    command = shlex.join(["nas", *sys.argv[1:]]) if sys.argv[1:] else "nas export"
+    command = recorded_command(args)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if args.spec is not None:
         if args.weights or args.attach:
