@@ -13,6 +13,7 @@ eager PyTorch (TorchScript to 1e-5, ONNX Runtime to 1e-4).
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -127,3 +128,52 @@ def test_limits_name_registered_blocks() -> None:
     """The table cannot keep a block that is gone (a renamed block would pass silently)."""
     for blocks in LIMITS.values():
         assert set(blocks) <= set(registered_blocks())
+
+
+ONNX_CLI = pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
+
+
+@ONNX_CLI
+def test_nas_export_onnx_writes_one_file_onnx_runtime_agrees_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import onnxruntime
+
+    from nas.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = {"backbone": "resnet20", "width": 0.25, "input_size": 16, "in_channels": 1}
+    stages = [{}, {"block": "eca"}, {"block": "se", "position": "stage_end"}]
+    (tmp_path / "spec.json").write_text(json.dumps({**spec, "num_classes": 4, "stages": stages}))
+    assert main(["export", "--spec", "spec.json", "--onnx", "m.onnx", "-o", "m.py"]) == 0
+    out = capsys.readouterr().out
+    assert "TorchScript: torch.jit.script(build_model()) compiles and matches eager" in out
+    assert "wrote m.onnx (one file, dynamic batch" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.py", "spec.json"]
+    # The command compared with PyTorch itself (the weights are its random ones); here: the
+    # file alone runs at any batch size and each image's logits do not depend on the batch.
+    session = onnxruntime.InferenceSession("m.onnx", providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    x = torch.randn(5, 1, 16, 16).numpy()
+    (five,) = session.run(None, {name: x})
+    (one,) = session.run(None, {name: x[2:3]})
+    assert five.shape == (5, 4) and abs(five[2:3] - one).max() <= 1e-5
+
+
+@ONNX_CLI
+def test_a_block_onnx_cannot_take_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nas.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = {"backbone": "resnet20", "width": 0.25, "input_size": 16, "in_channels": 1}
+    stages = [{}, {}, {"block": "fca", "params": {"ratio": 4}}]
+    (tmp_path / "spec.json").write_text(json.dumps({**spec, "num_classes": 4, "stages": stages}))
+    assert main(["export", "--spec", "spec.json", "--onnx", "m.onnx", "-o", "m.py"]) == 2
+    captured = capsys.readouterr()
+    assert "note: block 'fca': TorchScript: torch.jit.script fails (" in captured.out
+    (error,) = captured.err.strip().splitlines()
+    if "dynamo" not in error:  # the TorchScript-based exporter (no onnxscript)
+        assert "block 'fca': ONNX: export fails (" in error and "m.onnx is not" in error
+    assert not (tmp_path / "m.onnx").exists() and (tmp_path / "m.py").exists()
