@@ -47,6 +47,8 @@ def test_shown_url_pasted_back_reads_the_password_from_the_environment(
 ) -> None:
     monkeypatch.setenv("NAS_STORAGE_PASSWORD", "s3cr@t")
     assert with_password(parse_url(SHOWN)).password == "s3cr@t"
+    normalized = normalize_url(SHOWN)  # what a search pickles: the reference, not the secret
+    assert "s3cr" not in normalized and with_password(parse_url(normalized)).password == "s3cr@t"
     monkeypatch.delenv("NAS_STORAGE_PASSWORD")
     with pytest.raises(ValueError, match=r"from \$NAS_STORAGE_PASSWORD, which is not set; export"):
         open_storage(SHOWN)
