@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from storage.artifacts import artifact_store, artifacts_dir_for
 from storage.backends import BACKENDS, open_storage
-from storage.urls import default_storage_url, normalize_url, redact, resolve_url
+from storage.urls import (
+    default_storage_url,
+    normalize_url,
+    redact,
+    resolve_url,
+    storage_argument,
+)
 
 __all__ = [
     "BACKENDS",
@@ -19,4 +25,5 @@ __all__ = [
     "open_storage",
     "redact",
     "resolve_url",
+    "storage_argument",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from storage.postgres import prepare_postgres
 from storage.schema import opened_despite_racers
 from storage.sqlite import prepare_sqlite
-from storage.urls import EXAMPLES, default_storage_url, parse_url
+from storage.urls import EXAMPLES, default_storage_url, parse_url, redact, with_password
 
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
@@ -54,7 +54,8 @@ def open_storage(
     import optuna
 
     parsed = parse_url(url if url is not None else default_storage_url())
-    shown = parsed.render_as_string(hide_password=True)
+    shown = redact(parsed)
+    parsed = with_password(parsed)
     backend = parsed.get_backend_name()
     prepare = BACKENDS.get(backend)
     if prepare is None:

@@ -21,6 +21,8 @@ import sqlalchemy
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
+from storage.urls import redact
+
 CONNECT_TIMEOUT_S = 5
 """Seconds to wait for the server when connecting."""
 RECONNECT_S = 120.0
@@ -36,7 +38,7 @@ def prepare_postgres(url: URL, create: bool = True) -> dict[str, Any]:
 
     ``create`` is unused: the database itself must exist either way (Optuna creates tables).
     """
-    shown = url.render_as_string(hide_password=True)
+    shown = redact(url)
     module = _DRIVER_MODULES.get(url.get_driver_name(), url.get_driver_name())
     try:
         importlib.import_module(module)

@@ -5,11 +5,17 @@ A storage is named by a SQLAlchemy URL (https://docs.sqlalchemy.org/en/20/core/e
 server. A bare path ending in ``.db``/``.sqlite``/``.sqlite3`` is read as a SQLite file. SQLite
 paths are made absolute, because Ray Tune runs trials in their own working directories and a
 relative URL would open a different file there.
+
+A password is never shown or written: :func:`redact` puts ``${NAS_STORAGE_PASSWORD}`` in its
+place, and a URL whose password is written ``${NAME}`` reads it from the environment variable
+``NAME`` when the storage is opened (:func:`with_password`), so what is shown can be pasted back.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -17,6 +23,12 @@ from sqlalchemy.exc import ArgumentError
 
 ENV_VAR = "NAS_STORAGE"
 """Environment variable that overrides :func:`default_storage_url`."""
+
+PASSWORD_ENV = "NAS_STORAGE_PASSWORD"
+"""The environment variable a shown URL names in place of its password."""
+
+_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_SENTINEL = "NASPASSWORDSENTINEL"
 
 DEFAULT_PATH = Path("nas-results") / "nas.db"
 """The default SQLite file, relative to the current directory."""
@@ -49,12 +61,48 @@ def resolve_url(given: str | None) -> str:
     return normalize_url(given)
 
 
-def redact(url: str) -> str:
-    """``url`` with its password hidden, for messages."""
+def redact(url: str | URL) -> str:
+    """``url`` as it may be shown, logged or written: a password becomes a reference to the
+    environment (``${NAS_STORAGE_PASSWORD}``, or the ``${NAME}`` the URL already names), so the
+    text works when pasted back with that variable set, and never carries the secret."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
-        return url
+        return str(url)
+    if parsed.password is None:
+        return parsed.render_as_string(hide_password=False)
+    given = str(parsed.password)
+    reference = given if _REFERENCE.match(given) else "${" + PASSWORD_ENV + "}"
+    text = parsed.set(password=_SENTINEL).render_as_string(hide_password=False)
+    return text.replace(f":{_SENTINEL}@", f":{reference}@", 1)
+
+
+def storage_argument(url: str) -> str:
+    """The shell word that gives ``url`` back to ``--storage``, secret-free: ``"$NAS_STORAGE"``
+    when that variable names this storage, else the quoted :func:`redact` form (single quotes,
+    so the shell passes ``${NAS_STORAGE_PASSWORD}`` through and the storage reads it)."""
+    override = os.environ.get(ENV_VAR, "").strip()
+    try:
+        if override and redact(normalize_url(override)) == redact(normalize_url(url)):
+            return f'"${ENV_VAR}"'
+    except ValueError:
+        pass
+    return shlex.quote(redact(url))
+
+
+def with_password(parsed: URL) -> URL:
+    """``parsed`` with a ``${NAME}`` password read from the environment, for connecting only;
+    ``ValueError`` naming the variable when it is not set."""
+    match = _REFERENCE.match(str(parsed.password or ""))
+    if match is None:
+        return parsed
+    value = os.environ.get(match.group(1))
+    if value is None:
+        raise ValueError(
+            f"storage {redact(parsed)}: its password comes from ${match.group(1)}, which is not "
+            f"set; export {match.group(1)}=<the database password> and run again"
+        )
+    return parsed.set(password=value)
 
 
 def parse_url(url: str) -> URL:

@@ -5,6 +5,7 @@
     nas export --trial 12 --weights -o model.py       # also model.pt, the proxy's weights
     nas export --knee --attach -o model.py            # and attach it to the study (dashboard)
     nas export --spec spec.json -o model.py           # a hand-written spec, no storage
+    nas export --knee --onnx model.onnx -o model.py   # also ONNX, checked in ONNX Runtime
 
 See docs/export.md.
 """
@@ -12,8 +13,6 @@ See docs/export.md.
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,17 +47,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write the trained proxy weights beside the module and export the proxy scale",
     )
+    parser.add_argument(
+        "--onnx",
+        help="also write the model as this ONNX file (with --weights: the trained weights), "
+        "checked by onnx.checker and ONNX Runtime (pip install 'attention-nas[onnx]')",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from nas.commands._io import check_output
     from nas.export import Origin, render_module
+    from nas.export.command import recorded_command
     from nas.export.weights import scale_note
 
     output = check_output("--output", args.output)
     if output.suffix != ".py":
         raise ValueError(f"--output {args.output!r}: name a .py file, e.g. model.py")
-    command = shlex.join(["nas", *sys.argv[1:]]) if sys.argv[1:] else "nas export"
+    onnx = None if args.onnx is None else check_output("--onnx", args.onnx)
+    if onnx is not None:
+        from nas.export.formats import ONNX_INSTALL, onnx_available
+
+        if onnx.suffix != ".onnx":
+            raise ValueError(f"--onnx {args.onnx!r}: name a .onnx file, e.g. model.onnx")
+        if not onnx_available():
+            raise ValueError(f"--onnx needs onnx and onnxruntime; {ONNX_INSTALL}")
+    command = recorded_command(args)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if args.spec is not None:
         if args.weights or args.attach:
@@ -70,17 +83,32 @@ def run(args: argparse.Namespace) -> int:
         weights = None
     else:
         spec, origin, weights = _from_study(args, output, now, command)
+    origin = _costed(origin, spec)
     rendered = render_module(spec, origin, module_name=output.stem)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(rendered.text)
     print(f"wrote {output} ({spec.backbone}, {scale_note(spec)})")
     if weights is not None:
         print(f"wrote {weights}: proxy weights trained at {scale_note(spec)}")
+    from nas.export.deploy import check_formats
+
+    for line in check_formats(output, spec, weights, onnx):
+        print(line)
     if args.attach:
         _attach(args, origin, [output] + ([weights] if weights is not None else []))
     if rendered.needs_torchvision:
         print("note: the module imports torchvision (a block uses torchvision.ops)")
     return 0
+
+
+def _costed(origin: Any, spec: Any) -> Any:
+    """``origin`` with the MACs and parameters of ``spec`` as exported (any scale)."""
+    from dataclasses import replace
+
+    from searchspace.cost import count_cost
+
+    cost = count_cost(spec)
+    return replace(origin, macs=cost.macs, params=cost.params, input_size=spec.input_size)
 
 
 def _overridden(spec: Any, args: argparse.Namespace) -> Any:
@@ -124,8 +152,6 @@ def _from_study(
         trial=row.number,
         score=(front.score_name, member.proxy_accuracy),
         confirmed=member.confirmed_accuracy,
-        macs=int(member.macs),
-        params=row.params if isinstance(row.params, int) else None,
         weights=None if weights is None else f"{weights.name}, trained at the proxy scale",
     )
     return spec, origin, weights

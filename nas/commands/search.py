@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import traceback
 from dataclasses import replace
@@ -132,6 +133,7 @@ def _as_json(result: Any) -> dict[str, Any]:
 
 def _print_front(result: Any) -> None:
     from nas.results.table import format_table, front_heading
+    from storage import storage_argument
 
     counts = ", ".join(f"{n} {k.lower()}" for k, n in result.counts.items())
     wall = f"{result.wall_time_s:.0f} s"
@@ -143,5 +145,6 @@ def _print_front(result: Any) -> None:
         print(format_table(result.front))
     print(
         f"storage: {result.storage_url}\n"
-        f"more: nas pareto --study {result.study} --storage {result.storage_url}"
+        f"more: nas pareto --study {shlex.quote(result.study)} "
+        f"--storage {storage_argument(result.storage_url)}"
     )

@@ -35,8 +35,9 @@ class Origin:
         score: ``(metric name, value)`` of the trial's first objective: the proxy's score
             under the study's ``[objectives] signal`` (``val_accuracy``, ``neg_tail_loss``...).
         confirmed: the validation accuracy of the longer confirmation runs, if any.
-        macs: MACs of the full-scale spec.
-        params: parameters of the full-scale spec.
+        macs: MACs of the exported spec for one ``input_size`` x ``input_size`` image.
+        params: parameters of the exported spec.
+        input_size: the exported spec's input size, which ``macs`` is counted at.
         proxy: the proxy scale the weights were trained at, when weights are exported.
         date: ISO-8601 UTC time of the export.
         command: the command line that made the file, untrusted text.
@@ -51,6 +52,7 @@ class Origin:
     macs: int | None = None
     params: int | None = None
     weights: str | None = None
+    input_size: int | None = None
 
     def lines(self) -> list[str]:
         """``key: value`` lines for the docstring, every untrusted value quoted."""
@@ -65,10 +67,11 @@ class Origin:
         if self.score is not None:
             name, value = self.score
             out.append(f"{quoted(name)[1:-1]}: {_finite(name, value):.4f} (the proxy's score)")
+        size = "" if self.input_size is None else f"{int(self.input_size)}x{int(self.input_size)} "
         if self.macs is not None:
-            out.append(f"MACs: {int(self.macs):,} (full scale)")
+            out.append(f"MACs: {int(self.macs):,} (one {size}image, as exported)")
         if self.params is not None:
-            out.append(f"params: {int(self.params):,} (full scale)")
+            out.append(f"params: {int(self.params):,} (as exported)")
         if self.weights is not None:
             out.append(f"weights: {quoted(self.weights)}")
         out.append(f"exported: {quoted(self.date)}")

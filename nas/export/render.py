@@ -28,7 +28,13 @@ from searchspace.backbones import get_backbone, stage_shapes
 from searchspace.catalog import POSITIONS, block_info
 from searchspace.spec import SELECTORS, ArchSpec
 
-GENERATED_NAMES = frozenset({"BLOCKS", "STRIDED", "SPEC", "create_block", "build_model"})
+GENERATED_NAMES = frozenset({"BLOCKS", "STRIDED", "SPEC", "create_block", "build_model", "main"})
+
+BACKBONE_CITATION = (
+    "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016",
+    "https://arxiv.org/abs/1512.03385",
+)
+"""Every backbone here is a ResNet of this paper (ImageNet and CIFAR layouts, section 4.2)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ def render_module(spec: ArchSpec, origin: Origin, module_name: str = "model") ->
     collector = SourceCollector(drop_decorators=(register,), reserved=GENERATED_NAMES)
     # The backbone first, so it keeps its own names if a block module reuses one.
     collector.add(ResNet)
-    backbone_chunks, collector.chunks = collector.chunks, []
+    backbone_chunks = [_scriptable(c, spec.info.num_stages) for c in collector.chunks]
+    collector.chunks = []
     table = {name: collector.add(classes[name]) for name in used}
     block_chunks = collector.chunks
     collector.require("torch", "nn")
@@ -85,6 +92,20 @@ def render_module(spec: ArchSpec, origin: Origin, module_name: str = "model") ->
     return Rendered(text, needs_torchvision, used_ruff)
 
 
+_STAGE_LOOP = """        for index in range(self.num_stages):
+            x = getattr(self, f"layer{index + 1}")(x)
+"""
+
+
+def _scriptable(chunk: str, num_stages: int) -> str:
+    """The backbone with its stages called by name (``x = self.layer1(x)``...): TorchScript
+    refuses ``getattr`` with a computed name, and the exported depth is fixed anyway."""
+    if _STAGE_LOOP not in chunk:
+        return chunk
+    calls = "".join(f"        x = self.layer{i + 1}(x)\n" for i in range(num_stages))
+    return chunk.replace(_STAGE_LOOP, calls)
+
+
 def _generated_code(spec: ArchSpec, table: dict[str, str], strided: list[str]) -> str:
     backbone = spec.info
     planes = tuple(s.planes for s in stage_shapes(backbone, spec.width))
@@ -110,6 +131,7 @@ def _generated_code(spec: ArchSpec, table: dict[str, str], strided: list[str]) -
             stem=stem,
         )
     )
+    lines.append(_MAIN)
     return "\n".join(lines)
 
 
@@ -155,6 +177,25 @@ _BUILD = '''def build_model(
 '''
 
 
+_MAIN = '''
+
+def main() -> None:
+    """``python model.py``: print what this file is, build it and run one random input."""
+    print(__doc__)
+    model = build_model().eval()
+    size = SPEC["input_size"]
+    x = torch.randn(1, SPEC["in_channels"], size, size)
+    with torch.no_grad():
+        y = model(x)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"build_model(): {params:,} parameters, {tuple(x.shape)} -> {tuple(y.shape)}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
 def _check_structure(spec: ArchSpec, classes: Mapping[str, object]) -> None:
     """Every name in ``spec`` is a known identifier and every value a declared choice."""
     get_backbone(spec.backbone)
@@ -186,8 +227,9 @@ def _plain(value: Any) -> Any:
 
 def _docstring(spec: ArchSpec, origin: Origin, module_name: str, torchvision: bool) -> str:
     stages = [f"    stage {i + 1}: {stage.label()}" for i, stage in enumerate(spec.stages)]
-    papers = []
-    for block in sorted({s.block for s in spec.stages} - {"none"}):
+    papers = [f"    {spec.backbone}: {BACKBONE_CITATION[0]},", f"        {BACKBONE_CITATION[1]}"]
+    used = sorted({s.block for s in spec.stages} - {"none"})
+    for block in used:
         info = block_info(block)
         papers += [f"    {block}: {info.citation},", f"        {info.paper_url}"]
     imports = ["Imports only torch and the standard library."]
@@ -195,16 +237,18 @@ def _docstring(spec: ArchSpec, origin: Origin, module_name: str, torchvision: bo
         imports = ["Imports torch, the standard library and torchvision (a block here calls"]
         imports.append("``torchvision.ops``; install torchvision next to torch).")
     name = module_name if module_name.isidentifier() else "model"
+    what = "with searched attention" if used else "without attention blocks"
     lines = [
-        f"{spec.backbone} at width {spec.width:g} with searched attention, "
-        "exported by ``nas export``.",
+        f"{spec.backbone} at width {spec.width:g} {what}, exported by ``nas export``.",
         "",
         *stages,
         "",
         "Origin:",
         *(f"    {line}" for line in origin.lines()),
         "",
-        *(["Blocks:", *papers, ""] if papers else []),
+        "Papers:",
+        *papers,
+        "",
         "Usage::",
         "",
         f"    from {name} import build_model",
@@ -213,6 +257,7 @@ def _docstring(spec: ArchSpec, origin: Origin, module_name: str, torchvision: bo
         f"in_channels={spec.in_channels}",
         "",
         *imports,
+        f"``python {name}.py`` prints this, builds the model and runs one random input.",
         "``torch.export.export(model, (x,), strict=False)`` traces the model.",
         "",
     ]

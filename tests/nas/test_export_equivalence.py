@@ -23,6 +23,7 @@ from searchspace.build import build_model
 from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
 from tests.nas.modules import load_module
+from tests.nas.test_export_formats import LIMITS
 
 
 def block_spec(name: str) -> dict[str, Any]:
@@ -98,7 +99,10 @@ def all_cases() -> dict[str, dict[str, Any]]:
 
 CASES = all_cases()
 
-pytestmark = pytest.mark.slow  # one subprocess builds ~30 models: ~30 s unloaded
+pytestmark = [
+    pytest.mark.slow,  # one subprocess builds ~30 models: ~30 s unloaded
+    pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning"),
+]
 
 
 def perturbed_state(model: torch.nn.Module, seed: int) -> dict[str, torch.Tensor]:
@@ -190,28 +194,65 @@ def test_exported_module_matches_build_model(case: str, fresh: dict[str, Any]) -
 FULL_MODEL_CASES = [c for c in ("block_se", *LAYOUTS) if c in CASES]
 
 
-@pytest.mark.slow
+def reference_model(case: str, fresh: dict[str, Any]) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The exported network of ``case`` with the perturbed weights, and its input."""
+    module = load_module(fresh["directory"] / f"exported_{case}.py")
+    inputs = torch.load(fresh["directory"] / f"{case}.pt", weights_only=True)
+    model = module.build_model().eval()
+    model.load_state_dict(inputs["state"], strict=True)
+    return model, inputs["x"]
+
+
 @pytest.mark.parametrize("case", FULL_MODEL_CASES)
 def test_exported_model_passes_torch_export(case: str, fresh: dict[str, Any]) -> None:
-    """The whole exported network traces with ``torch.export.export(strict=False)``."""
-    module = load_module(fresh["directory"] / f"exported_{case}.py")
-    model = module.build_model().eval()
-    size = CASES[case]["input_size"]
-    x = torch.randn(2, CASES[case]["in_channels"], size, size)
-    program = torch.export.export(model, (x,), strict=False)
+    """The whole network exports with ``torch.export`` and a dynamic batch, and the program
+    gives the project's outputs (the perturbed weights) at the traced batch and another."""
+    model, x = reference_model(case, fresh)
+    batch = {0: torch.export.Dim("batch")}
+    program = torch.export.export(model, (x,), dynamic_shapes=(batch,), strict=False).module()
+    want = fresh["expected"][case]["out"]
     with torch.no_grad():
-        torch.testing.assert_close(program.module()(x), model(x), rtol=1e-4, atol=1e-5)
+        assert float((program(x) - want).abs().max()) < 1e-4
+        assert float((program(x[:1]) - want[:1]).abs().max()) < 1e-4, "batch is dynamic"
 
 
-@pytest.mark.slow
+@pytest.mark.parametrize("case", FULL_MODEL_CASES)
+def test_exported_model_scripts(case: str, fresh: dict[str, Any]) -> None:
+    """``torch.jit.script(build_model())`` compiles (stages called by name) and agrees, unless
+    a block of the layout is in the table of blocks that do not script."""
+    model, x = reference_model(case, fresh)
+    blocks = {stage.get("block", "none") for stage in CASES[case]["stages"]}
+    if blocks & set(LIMITS["torchscript"]):
+        with pytest.raises(Exception, match=r"\S"):
+            torch.jit.script(model)
+        return
+    scripted = torch.jit.script(model)
+    with torch.no_grad():
+        assert float((scripted(x) - fresh["expected"][case]["out"]).abs().max()) < 1e-4
+
+
 @pytest.mark.parametrize("name", [n for n in registered_blocks() if n != "none"])
 def test_exported_block_passes_torch_export(name: str, fresh: dict[str, Any]) -> None:
-    """Each exported block class traces alone (cheaper than one whole network per block)."""
+    """Each exported block class exports alone with a dynamic batch and agrees with eager."""
     module = load_module(fresh["directory"] / f"exported_block_{name}.py")
     stage = module.SPEC["stages"][2]
     channels = round(64 * module.SPEC["width"])  # the last stage's width, 4x4 at 16x16 input
+    torch.manual_seed(0)
     block = module.create_block(name, channels, **stage["params"]).eval()
     x = torch.randn(2, channels, 4, 4)
-    program = torch.export.export(block, (x,), strict=False)
+    batch = {0: torch.export.Dim("batch")}
+    program = torch.export.export(block, (x,), dynamic_shapes=(batch,), strict=False).module()
+    other = torch.randn(3, channels, 4, 4)
     with torch.no_grad():
-        torch.testing.assert_close(program.module()(x), block(x), rtol=1e-4, atol=1e-5)
+        assert program(other).shape == block(other).shape
+        assert float((program(other) - block(other)).abs().max()) < 1e-4
+
+
+def test_python_model_py_prints_the_summary_and_runs(fresh: dict[str, Any]) -> None:
+    path = fresh["directory"] / "exported_block_se.py"
+    run = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert run.stdout.startswith("resnet20 at width 0.5 with searched attention")
+    assert "He, Zhang, Ren and Sun" in run.stdout and "Hu et al." in run.stdout
+    assert "parameters, (1, 1, 16, 16) -> (1, 10)" in run.stdout

@@ -16,6 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from nas.cli import main
 from searchspace.build import build_model
+from searchspace.cost import count_cost
 from searchspace.spec import ArchSpec
 from storage import artifact_store
 from tests.nas.modules import load_module
@@ -131,7 +132,10 @@ def test_origin_and_overrides(url: str, tmp_path: Path) -> None:
     assert module.build_model()(torch.randn(1, 2, 28, 28)).shape == (1, 3)
     doc = module.__doc__
     assert 'study: "attention-nas"' in doc and "trial: 0" in doc
-    assert "val_accuracy: 0.8000" in doc and "MACs: 10,000,000" in doc
+    cost = count_cost(ArchSpec.from_dict(module.SPEC))  # the exported scale, not the study's
+    assert "val_accuracy: 0.8000" in doc and f"MACs: {cost.macs:,} (one 28x28 image" in doc
+    assert f"params: {cost.params:,} (as exported)" in doc
+    assert "He, Zhang, Ren and Sun, Deep Residual Learning" in doc
 
 
 def test_weights_are_the_proxy_scale(url: str, tmp_path: Path) -> None:

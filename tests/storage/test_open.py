@@ -74,7 +74,9 @@ def test_postgres_missing_driver() -> None:
 def test_postgres_unreachable_server() -> None:
     """Port 1 on the loopback refuses at once: no server needed to test the message."""
     message = _one_line_error("postgresql://nas:secret@127.0.0.1:1/nas")
-    assert message.startswith("storage postgresql+psycopg://nas:***@127.0.0.1:1/nas: ")
+    assert message.startswith(
+        "storage postgresql+psycopg://nas:${NAS_STORAGE_PASSWORD}@127.0.0.1:1/nas: "
+    )
     assert "cannot connect to PostgreSQL" in message
     assert "secret" not in message
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import default_storage_url, normalize_url, redact
-from storage.urls import sqlite_path
+from storage import default_storage_url, normalize_url, open_storage, redact, storage_argument
+from storage.urls import parse_url, sqlite_path, with_password
 
 
 def test_default_is_sqlite_under_cwd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -32,8 +32,36 @@ def test_relative_sqlite_paths_become_absolute(
     assert sqlite_path("postgresql://h/db") is None
 
 
-def test_redact_hides_password() -> None:
-    assert redact("postgresql+psycopg://nas:secret@h/db") == "postgresql+psycopg://nas:***@h/db"
+SHOWN = "postgresql+psycopg://nas:${NAS_STORAGE_PASSWORD}@h:5432/db"
+
+
+def test_redact_names_the_variable_instead_of_the_password() -> None:
+    assert redact("postgresql+psycopg://nas:s3cr%40t@h:5432/db") == SHOWN
+    assert redact("postgresql://nas@h/db") == "postgresql://nas@h/db", "no password, no change"
+    assert redact("postgresql://nas:${MY_PW}@h/db") == "postgresql://nas:${MY_PW}@h/db"
+    assert redact(normalize_url(SHOWN)) == SHOWN, "a reference survives normalisation"
+
+
+def test_shown_url_pasted_back_reads_the_password_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NAS_STORAGE_PASSWORD", "s3cr@t")
+    assert with_password(parse_url(SHOWN)).password == "s3cr@t"
+    normalized = normalize_url(SHOWN)  # what a search pickles: the reference, not the secret
+    assert "s3cr" not in normalized and with_password(parse_url(normalized)).password == "s3cr@t"
+    monkeypatch.delenv("NAS_STORAGE_PASSWORD")
+    with pytest.raises(ValueError, match=r"from \$NAS_STORAGE_PASSWORD, which is not set; export"):
+        open_storage(SHOWN)
+
+
+def test_storage_argument_is_a_secret_free_shell_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "postgresql+psycopg://nas:s3cret@h:5432/db"
+    monkeypatch.delenv("NAS_STORAGE", raising=False)
+    assert storage_argument(secret) == f"'{SHOWN}'", "single quotes: the shell keeps ${...}"
+    assert storage_argument(SHOWN) == f"'{SHOWN}'"
+    monkeypatch.setenv("NAS_STORAGE", secret)
+    assert storage_argument(secret) == '"$NAS_STORAGE"'
+    assert storage_argument(redact(secret)) == '"$NAS_STORAGE"', "also from its shown form"
 
 
 @pytest.mark.parametrize(

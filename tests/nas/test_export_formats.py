@@ -1,0 +1,179 @@
+"""Every registered block at every legal position, exported, against TorchScript and ONNX.
+
+The block is built from an exported module (its copied source, not the project's), so what is
+checked is what a user deploys. Positions differ, for a block, only in the ``stride`` that
+``replace`` passes (and the channels, a free parameter here): each (block, stride) is converted
+once and every position reads that result. Tiny inputs keep all of it near a minute.
+
+``LIMITS`` is the table of docs/export.md: what cannot be converted, and why. A block listed
+there must fail with one line naming the format; any other block must convert and agree with
+eager PyTorch (TorchScript to 1e-5, ONNX Runtime to 1e-4).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import torch
+
+from nas.export import Origin, render_module
+from nas.export.deploy import load
+from nas.export.formats import onnx_available, torchscript, write_onnx
+from searchspace.blocks import registered_blocks
+from searchspace.catalog import block_info
+from searchspace.spec import ArchSpec
+
+LIMITS: dict[str, dict[str, str]] = {
+    "torchscript": {
+        "asym_nonlocal": "TorchScript",
+        "deform": "TorchScript",
+        "fca": "TorchScript",
+        "ham": "TorchScript",
+        "mhsa": "TorchScript",
+        "residual_attention": "TorchScript",
+    },
+    "onnx": {
+        "asym_nonlocal": "adaptive_avg_pool2d",
+        "condconv": "kernel of unknown shape",
+        "criss_cross": "EyeLike",
+        "deform": "unrecognized namespace",
+        "fca": "adaptive_avg_pool2d",
+        "gather_excite": "adaptive_avg_pool2d",
+        "local_relation": "Unfold",
+        "rga": "Unfold",
+        "san": "Unfold",
+        "sasa": "Unfold",
+    },
+}
+"""Format -> block -> a phrase of the one-line reason (ONNX: the TorchScript-based exporter,
+used without onnxscript; the dynamo exporter may convert more, which the test accepts)."""
+
+pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+
+CASES = [
+    (name, position)
+    for name in registered_blocks()
+    if name != "none"
+    for position in block_info(name).positions
+]
+
+
+@functools.cache
+def exported(name: str, folder: str) -> ModuleType:
+    """The module ``nas export`` writes for resnet20 with ``name`` in its last stage."""
+    info = block_info(name)
+    stages = [{}, {}, {"block": name, "position": info.positions[0]}]
+    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 3, "input_size": 16}
+    spec = ArchSpec.from_dict({**raw, "width": 1.0, "stages": stages})
+    path = Path(folder) / f"exported_{name}.py"
+    path.write_text(render_module(spec, Origin(date="2026-01-01T00:00:00Z", command="t")).text)
+    return load(path)
+
+
+@functools.cache
+def outcome(name: str, stride: int, fmt: str, folder: str) -> str:
+    """``"ok"`` or the one-line reason ``fmt`` refuses block ``name`` at ``stride``."""
+    module = exported(name, folder)
+    torch.manual_seed(0)
+    kwargs = {"stride": stride} if stride != 1 else {}
+    block = module.create_block(name, 16, **kwargs).eval()
+    x = torch.randn(2, 16, 8, 8)
+    try:
+        if fmt == "torchscript":
+            scripted = torchscript(block, x)
+            traced = torch.jit.trace(block, x)
+            with torch.no_grad():
+                torch.testing.assert_close(traced(x), block(x), rtol=1e-5, atol=1e-5)
+                torch.testing.assert_close(scripted(x), block(x), rtol=1e-5, atol=1e-5)
+        else:
+            error = write_onnx(block, x, Path(folder) / f"{name}-{stride}.onnx")
+            assert error <= 1e-4
+    except ValueError as exc:
+        return str(exc)
+    return "ok"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("formats"))
+
+
+def check(name: str, position: str, fmt: str, folder: str) -> None:
+    got = outcome(name, 2 if position == "replace" else 1, fmt, folder)
+    limit = LIMITS[fmt].get(name)
+    if limit is None:
+        assert got == "ok", f"{name}@{position}: {got}"
+        return
+    assert "\n" not in got
+    dynamo = fmt == "onnx" and got == "ok"
+    assert dynamo or limit in got, f"{name}@{position}: expected {limit!r} in {got!r}"
+
+
+@pytest.mark.parametrize(("name", "position"), CASES)
+def test_block_scripts_and_traces_like_eager(name: str, position: str, folder: str) -> None:
+    check(name, position, "torchscript", folder)
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed ([onnx] extra)")
+@pytest.mark.parametrize(("name", "position"), CASES)
+def test_block_runs_in_onnx_runtime_like_eager(name: str, position: str, folder: str) -> None:
+    check(name, position, "onnx", folder)
+
+
+def test_limits_name_registered_blocks() -> None:
+    """The table cannot keep a block that is gone (a renamed block would pass silently)."""
+    for blocks in LIMITS.values():
+        assert set(blocks) <= set(registered_blocks())
+
+
+ONNX_CLI = pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
+
+
+@ONNX_CLI
+def test_nas_export_onnx_writes_one_file_onnx_runtime_agrees_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import onnxruntime
+
+    from nas.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = {"backbone": "resnet20", "width": 0.25, "input_size": 16, "in_channels": 1}
+    stages = [{}, {"block": "eca"}, {"block": "se", "position": "stage_end"}]
+    (tmp_path / "spec.json").write_text(json.dumps({**spec, "num_classes": 4, "stages": stages}))
+    assert main(["export", "--spec", "spec.json", "--onnx", "m.onnx", "-o", "m.py"]) == 0
+    out = capsys.readouterr().out
+    assert "TorchScript: torch.jit.script(build_model()) compiles and matches eager" in out
+    assert "wrote m.onnx (one file, dynamic batch" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.py", "spec.json"]
+    # The command compared with PyTorch itself (the weights are its random ones); here: the
+    # file alone runs at any batch size and each image's logits do not depend on the batch.
+    session = onnxruntime.InferenceSession("m.onnx", providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    x = torch.randn(5, 1, 16, 16).numpy()
+    (five,) = session.run(None, {name: x})
+    (one,) = session.run(None, {name: x[2:3]})
+    assert five.shape == (5, 4) and abs(five[2:3] - one).max() <= 1e-5
+
+
+@ONNX_CLI
+def test_a_block_onnx_cannot_take_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nas.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = {"backbone": "resnet20", "width": 0.25, "input_size": 16, "in_channels": 1}
+    stages = [{}, {}, {"block": "fca", "params": {"ratio": 4}}]
+    (tmp_path / "spec.json").write_text(json.dumps({**spec, "num_classes": 4, "stages": stages}))
+    assert main(["export", "--spec", "spec.json", "--onnx", "m.onnx", "-o", "m.py"]) == 2
+    captured = capsys.readouterr()
+    assert "note: block 'fca': TorchScript: torch.jit.script fails (" in captured.out
+    (error,) = captured.err.strip().splitlines()
+    if "dynamo" not in error:  # the TorchScript-based exporter (no onnxscript)
+        assert "block 'fca': ONNX: export fails (" in error and "m.onnx is not" in error
+    assert not (tmp_path / "m.onnx").exists() and (tmp_path / "m.py").exists()
