@@ -24,7 +24,7 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.search.study import counts
+from nas.search.ledger import counts
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
 
