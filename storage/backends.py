@@ -45,7 +45,7 @@ def open_storage(
     not exist yet is an error instead of a new empty database.
 
     ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` (the search's
-    heartbeats, :mod:`nas.search.heartbeat`). A PostgreSQL storage is a
+    heartbeats, :mod:`nas.search.ownership`). A PostgreSQL storage is a
     :class:`~storage.patient.PatientStorage`: its calls wait out a short server restart.
     Any number of processes may open a new database at once (:mod:`storage.schema`).
     Raises ``ValueError`` (one line) for an unknown scheme, an unusable SQLite path, a missing

@@ -62,7 +62,7 @@ def stale_trial_ids(storage: Any, study_id: int) -> list[int]:
     period (``RDBStorage(heartbeat_interval=..., grace_period=...)``); trials that never beat
     are not among them. Optuna reads this only inside ``fail_stale_trials``
     (``BaseHeartbeat._get_stale_trial_ids``), which fails the trials before any callback could
-    name a reason; the search needs the ids first (:mod:`nas.search.heartbeat`)."""
+    name a reason; the search needs the ids first (:mod:`nas.search.ownership`)."""
     return [int(i) for i in getattr(storage, STALE_TRIAL_IDS)(study_id)]
 
 

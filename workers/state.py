@@ -77,7 +77,7 @@ def save_resumable(state: TrainState, root: str | Path) -> Path:
     The folder ``epoch-<k>`` appears whole or not at all: it is written under a temporary name
     and renamed, so a process killed while saving leaves the previous epoch's folder intact.
     Older epochs are then removed. ``root`` is the trial's resume folder (kept by the search
-    while the trial is unfinished, :mod:`nas.search.drivers`).
+    while the trial is unfinished, :mod:`nas.search.searcher`).
     """
     base = Path(root)
     base.mkdir(parents=True, exist_ok=True)

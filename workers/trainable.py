@@ -32,22 +32,7 @@ if TYPE_CHECKING:
 
 RESUME_KEY = "resume_dir"
 """Optional trial-config key: a folder kept across runs where each epoch's state is saved and
-from which a new run of the same trial resumes (the search sets it, :mod:`nas.search.drivers`)."""
-
-
-def trainable_resources(cpus: float = 1.0, gpu_fraction: float = 0.0) -> dict[str, float]:
-    """Resources of one trial for ``tune.with_resources(proxy_trainable, ...)``.
-
-    ``gpu_fraction`` in [0, 1] lets several trials share one GPU (0.25: four per GPU); Ray
-    hides the GPU from a trial that asks for none, so ``device="auto"`` then trains on CPU.
-    """
-    if not (isinstance(cpus, int | float) and cpus > 0):
-        raise ValueError(f"cpus: expected a number > 0 per trial, got {cpus!r}")
-    if not (isinstance(gpu_fraction, int | float) and 0 <= gpu_fraction <= 1):
-        raise ValueError(
-            f"gpu_fraction: expected a number in [0, 1] per trial, got {gpu_fraction!r}"
-        )
-    return {"cpu": float(cpus), "gpu": float(gpu_fraction)}
+from which a new run of the same trial resumes (the search sets it, :mod:`nas.search.searcher`)."""
 
 
 def parse_config(config: dict[str, Any]) -> tuple[ArchSpec, DataConfig, ProxyBudget]:

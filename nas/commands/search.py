@@ -76,10 +76,11 @@ def run(args: argparse.Namespace) -> int:
     log = sys.stderr if args.json else sys.stdout
     print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
 
-    from nas.search import SearchFailed, run_search
+    from nas.pipeline import search_then_confirm
+    from nas.search import SearchFailed
 
     try:
-        result = run_search(config, verbose=args.verbose, stream=log)
+        result = search_then_confirm(config, verbose=args.verbose, stream=log)
     except SearchFailed as exc:
         if args.verbose:
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)

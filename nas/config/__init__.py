@@ -2,11 +2,12 @@
 
 :mod:`nas.config.schema` declares every section, its defaults and the check of each field;
 :mod:`nas.config.checks` builds those checks on :mod:`searchspace.fields`, the one vocabulary of
-field errors; :mod:`nas.config.load` reads a file into a :class:`SearchConfig`.
+field errors; :mod:`nas.config.load` holds :class:`SearchConfig` and reads a file into it.
 """
 
 from __future__ import annotations
 
+from nas.config.load import SearchConfig
 from nas.config.schema import (
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
@@ -14,7 +15,6 @@ from nas.config.schema import (
     ConfirmSection,
     ObjectivesSection,
     ResourcesSection,
-    SearchConfig,
     SearchSection,
     SpaceSection,
 )

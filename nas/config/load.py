@@ -1,4 +1,4 @@
-"""Reading a ``nas search`` config: TOML, then every section checked into :class:`SearchConfig`.
+"""``SearchConfig``, one of each section, and reading it: TOML, then every section checked.
 
 Every error names the field as the file spells it (``search.samplr: unknown key; allowed:
 ...``, ``proxy.epochs: expected an integer >= 1``) and is a ``ValueError``, which the CLI
@@ -10,18 +10,16 @@ come from the registries); ``[data]`` imports the dataset formats (torch modules
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nas.config.checks import registry
 from nas.config.schema import (
     FIELDS,
-    SECTIONS,
     ConfirmSection,
     ObjectivesSection,
     ResourcesSection,
-    SearchConfig,
     SearchSection,
     SpaceSection,
 )
@@ -34,6 +32,50 @@ if TYPE_CHECKING:
 
 PROXY = Names("proxy")
 """``[proxy]`` is a ``ProxyBudget``, whose fields a config file names ``proxy.<field>``."""
+
+
+def _default_data() -> DataConfig:
+    from workers.data import DataConfig  # imports torch: only when a default is needed
+
+    return DataConfig()
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The whole resolved configuration of one ``nas search``."""
+
+    search: SearchSection = field(default_factory=SearchSection)
+    space: SpaceSection = field(default_factory=SpaceSection)
+    data: DataConfig = field(default_factory=_default_data)
+    proxy: ProxyBudget = field(default_factory=ProxyBudget)
+    sampler: Mapping[str, Any] = field(default_factory=dict)
+    pruner: Mapping[str, Any] = field(default_factory=dict)
+    objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
+    resources: ResourcesSection = field(default_factory=ResourcesSection)
+    confirm: ConfirmSection = field(default_factory=ConfirmSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, stored as ``study.user_attrs["config"]``."""
+        out = asdict(self)
+        out["data"], out["proxy"] = self.data.to_dict(), self.proxy.to_dict()
+        out["sampler"], out["pruner"] = dict(self.sampler), dict(self.pruner)
+        return _jsonable(out)
+
+    def with_overrides(self, **search: Any) -> SearchConfig:
+        """This config with ``[search]`` keys replaced (``None`` values are ignored)."""
+        return with_overrides(self, search)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SearchConfig:
+        return load_toml(path)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SearchConfig:
+        return load_dict(raw)
+
+
+SECTIONS = tuple(f.name for f in fields(SearchConfig))
+"""Every section a config file may have, in the order the docs list them."""
 
 
 def load_toml(path: str | Path) -> SearchConfig:
@@ -129,4 +171,12 @@ def _table(name: str, raw: Mapping[str, Any]) -> Mapping[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, Mapping):
         raise ValueError(f"{name}: expected a [{name}] table, got {value!r}")
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
     return value

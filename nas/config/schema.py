@@ -13,17 +13,17 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
 
 One frozen dataclass per own section, with :data:`FIELDS`, the check of each of its fields;
-:class:`SearchConfig` holds one of each. The CLI reads its defaults from here
-(:data:`DEFAULT_STUDY`...). Reading a file is :mod:`nas.config.load`. This module imports no
+The CLI reads its defaults from here
+(:data:`DEFAULT_STUDY`...). :class:`SearchConfig`, one of each section, and reading a file
+into it are :mod:`nas.config.load`. This module imports no
 torch or Ray.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nas.config.checks import (
     Check,
@@ -45,11 +45,10 @@ from nas.study_name import check_study_name
 from searchspace.backbones import BACKBONES
 from searchspace.catalog import POSITIONS, Choice, block_names
 from searchspace.spec import SELECTORS
-from workers.budget import ProxyBudget
 from workers.signals import SIGNALS
 
 if TYPE_CHECKING:
-    from workers.data import DataConfig
+    pass
 
 DEFAULT_STUDY = "attention-nas"
 """The study every command reads and writes unless told another (``--study``)."""
@@ -163,55 +162,6 @@ class ConfirmSection:
     members: int | None = 8
 
 
-def _default_data() -> DataConfig:
-    from workers.data import DataConfig  # imports torch: only when a default is needed
-
-    return DataConfig()
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """The whole resolved configuration of one ``nas search``."""
-
-    search: SearchSection = field(default_factory=SearchSection)
-    space: SpaceSection = field(default_factory=SpaceSection)
-    data: DataConfig = field(default_factory=_default_data)
-    proxy: ProxyBudget = field(default_factory=ProxyBudget)
-    sampler: Mapping[str, Any] = field(default_factory=dict)
-    pruner: Mapping[str, Any] = field(default_factory=dict)
-    objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
-    resources: ResourcesSection = field(default_factory=ResourcesSection)
-    confirm: ConfirmSection = field(default_factory=ConfirmSection)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form, stored as ``study.user_attrs["config"]``."""
-        out = asdict(self)
-        out["data"], out["proxy"] = self.data.to_dict(), self.proxy.to_dict()
-        out["sampler"], out["pruner"] = dict(self.sampler), dict(self.pruner)
-        return _jsonable(out)
-
-    def with_overrides(self, **search: Any) -> SearchConfig:
-        """This config with ``[search]`` keys replaced (``None`` values are ignored)."""
-        from nas.config.load import with_overrides
-
-        return with_overrides(self, search)
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> SearchConfig:
-        from nas.config.load import load_toml
-
-        return load_toml(path)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> SearchConfig:
-        from nas.config.load import load_dict
-
-        return load_dict(raw)
-
-
-SECTIONS = tuple(f.name for f in fields(SearchConfig))
-"""Every section a config file may have, in the order the docs list them."""
-
 FIELDS: dict[type, dict[str, Check]] = {
     SearchSection: {
         "study": check_study_name,
@@ -252,11 +202,3 @@ FIELDS: dict[type, dict[str, Check]] = {
     },
 }
 """The check of every field of each own section (``[data]``/``[proxy]`` check themselves)."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value

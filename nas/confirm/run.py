@@ -12,8 +12,8 @@ import optuna
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
 from nas.confirm.store import Confirmation, confirmations, proxy_score, save
+from nas.resources import trial_resources
 from nas.results.front import StudyFront
-from nas.search.resources import trial_resources
 from storage.internals import storage_of
 from workers.budget import ProxyBudget
 from workers.data import DataConfig

@@ -6,7 +6,6 @@ described in ``docs/study-format.md``.
 
 from __future__ import annotations
 
-from nas.search.failure import SearchFailed
-from nas.search.run import SearchResult, run_search
+from nas.search.run import SearchFailed, SearchResult, run_search
 
 __all__ = ["SearchFailed", "SearchResult", "run_search"]

@@ -19,30 +19,30 @@ import numpy as np
 from ray.tune import Callback
 
 from nas.results.pareto import pareto_mask
-from nas.search.ledger import TrialLedger
+from nas.search.ledger import Tally
 
 
 class ProgressLine(Callback):
     """A Tune callback that prints the search's progress on one line.
 
     Args:
-        ledger: the searcher's ledger (shared, not copied), whose counts it shows.
+        tally: the counts of the searcher's ledger (shared, not copied), which it shows.
         target: the trial budget.
         directions: objective directions, for the front size.
     """
 
     def __init__(
         self,
-        ledger: TrialLedger,
+        tally: Tally,
         *,
         target: int,
         directions: Sequence[str],
         stream: TextIO | None = None,
     ) -> None:
-        self.ledger, self.target, self.directions = ledger, target, list(directions)
+        self.tally, self.target, self.directions = tally, target, list(directions)
         self._stream = stream
         self.start = time.monotonic()
-        self.finished_at_start = ledger.tally.finished
+        self.finished_at_start = tally.finished
         self._last = ""
         self._last_draw = 0.0
 
@@ -68,7 +68,7 @@ class ProgressLine(Callback):
             self.draw()
 
     def line(self) -> str:
-        t = self.ledger.tally
+        t = self.tally
         elapsed = time.monotonic() - self.start
         front = 0
         if t.values:

@@ -3,21 +3,19 @@
 One process drives: the study (:mod:`nas.search.study`), our searcher and pruning scheduler
 (:mod:`nas.search.searcher`, :mod:`nas.search.scheduler`), sharing one trial ledger
 (:mod:`nas.search.ledger`), and a progress line (:mod:`nas.search.progress`). Ray Tune
-runs ``workers.trainable.proxy_trainable`` on as many trials at once as ``concurrency`` and
-the resources allow. Ray's own working files (its checkpoints) go to ``[resources]
-storage_path`` (kept) or else a temporary directory removed at the end: the trained weights
-are kept in the study's artifact store either way.
+(:mod:`nas.search.tuner`) runs ``workers.trainable.proxy_trainable`` on as many trials at once
+as ``concurrency`` and the resources allow. Ray's own working files (its checkpoints) go to
+``[resources] storage_path`` (kept) or else a temporary directory removed at the end: the
+trained weights are kept in the study's artifact store either way. Confirming the front after
+the search is the caller's step (:mod:`nas.pipeline`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections import Counter
@@ -27,14 +25,28 @@ from typing import Any, TextIO
 
 from nas.cluster import joined_cluster
 from nas.config import SearchConfig
+from nas.resources import trial_resources
 from nas.results.front import StudyFront
-from nas.search.failure import SearchFailed, describe
-from nas.search.handle import StudyHandle
-from nas.search.preflight import ResourcesMissing, check_before_storage, check_resources
-from nas.search.resources import trial_resources
-from nas.search.study import finished_count, prepare_study
-from nas.search.tuner import quiet_ray
+from nas.search.ledger import finished_count
+from nas.search.searcher import StudySearcher
+from nas.search.study import StudyHandle, prepare_study
+from nas.search.trials import INTERRUPTED
+from nas.search.tuner import (
+    ResourcesMissing,
+    check_before_storage,
+    check_resources,
+    describe,
+    on_sigterm,
+    quiet_ray,
+    stop_like_ctrl_c,
+)
 from nas.space import SearchSpace
+
+
+class SearchFailed(Exception):
+    """The search stopped on a driver error (sampler, storage, Ray); ``str()`` is the one line
+    to print: what failed and what to do (:func:`nas.search.tuner.describe`); ``--verbose``
+    prints the whole traceback."""
 
 
 @dataclass
@@ -67,7 +79,7 @@ def run_search(
     ``trainable`` replaces ``workers.trainable.proxy_trainable`` (for other trainers).
     Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL, a
     ``$RAY_ADDRESS`` cluster that cannot be joined: before any study is written) and
-    :class:`~nas.search.failure.SearchFailed` when the driver fails (sampler, storage, Ray):
+    :class:`SearchFailed` when the driver fails (sampler, storage, Ray):
     the trials in flight are then FAIL (interrupted) and queued again, completed ones kept.
     """
     quiet_ray(verbose)  # before Ray is imported: it reads these variables then
@@ -125,33 +137,10 @@ def _run_search(
             )
     else:
         note(f"study already has {finished_count(study)} finished trials (budget {target})")
-    if config.confirm.after_search and not stopped:
-        _confirm(config, study, note, stream)
     result = _result(study, storage, url, target, notes, time.monotonic() - start)
     result.ran_trials = ran
     result.interrupted = stopped if ran else 0
     return result
-
-
-def _confirm(config: SearchConfig, study: Any, note: Callable[[str], None], stream: TextIO) -> None:
-    """Retrain the front at ``[confirm]``'s budget; a failure here loses no trial, so it is a
-    note saying how to retry, not an error."""
-    from nas.confirm import confirm_study
-
-    try:
-        done = confirm_study(config, study, stream=stream)
-    except Exception as exc:
-        what, _ = describe(exc)
-        note(
-            f"confirming the front failed ({what}); every trial is kept: "
-            f"nas confirm --study {config.search.study} retries it"
-        )
-        return
-    if done:
-        note(
-            f"{len(done)} front members confirmed at {config.confirm.scale:g}x the proxy's "
-            "training images (nas pareto ranks by them)"
-        )
 
 
 def _trial_settings(
@@ -182,12 +171,11 @@ def _run_ray(
     quiet_ray(verbose)
     import ray
 
-    from nas.search.drivers import SharedStudySearcher
     from nas.search.progress import ProgressLine
     from nas.search.tuner import build_tuner
     from storage import artifact_store
 
-    searcher = SharedStudySearcher(
+    searcher = StudySearcher(
         handle,
         space,
         data=data,
@@ -196,13 +184,13 @@ def _run_ray(
         artifacts=artifact_store(handle.url, config.search.artifacts),
     )
     progress = ProgressLine(
-        searcher.ledger,
+        searcher.ledger.tally,
         target=config.search.trials,
         directions=config.objectives.directions,
         stream=stream,
     )
     started_ray, failure = False, None
-    previous = _on_sigterm(_stop_like_ctrl_c)
+    previous = on_sigterm(stop_like_ctrl_c)
     workdir = config.resources.storage_path or tempfile.mkdtemp(prefix="nas-search-ray-")
     try:
         if not ray.is_initialized():
@@ -213,7 +201,7 @@ def _run_ray(
             )
             started_ray = True
         check_resources(trial_resources(config), ray.cluster_resources())
-        _on_sigterm(_stop_like_ctrl_c)  # again: ray.init installs its own (exit status 15)
+        on_sigterm(stop_like_ctrl_c)  # again: ray.init installs its own (exit status 15)
         callbacks = [progress, searcher.heartbeat]
         build_tuner(config, handle, searcher, callbacks, workdir, trainable, verbose=verbose).fit()
     except ResourcesMissing:
@@ -221,7 +209,7 @@ def _run_ray(
     except Exception as exc:  # Ctrl-C is Tune's to handle: it stops and returns
         failure = exc
     finally:
-        _on_sigterm(previous)
+        on_sigterm(previous)
         stopped, unmarked = _interrupt(searcher)
         progress.close()
         if started_ray:
@@ -234,24 +222,11 @@ def _run_ray(
     return stopped
 
 
-def _stop_like_ctrl_c(signum: int, frame: Any) -> None:
-    """SIGTERM stops the search as Ctrl-C does (Tune stops, trials in flight are queued again,
-    Ray's working folder is removed, exit 130); Ray's own handler would exit with 15."""
-    os.kill(os.getpid(), signal.SIGINT)
-
-
-def _on_sigterm(handler: Any) -> Any:
-    """Install ``handler`` for SIGTERM (main thread only); returns the one it replaces."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, handler) if handler is not None else None
-
-
-def _interrupt(searcher: Any) -> tuple[int, int]:
+def _interrupt(searcher: StudySearcher) -> tuple[int, int]:
     """Fail and queue again the trials in flight: ``(marked, left RUNNING)``.
 
     With the storage down nothing can be marked; the trials stay RUNNING, and the next
-    ``nas search`` on the study fails and queues them (:func:`nas.search.study.fail_interrupted`).
+    ``nas search`` on the study fails and queues them (:func:`nas.search.study.prepare_study`).
     """
     in_flight = len(searcher.ledger.flying)
     try:
@@ -277,7 +252,6 @@ def _result(
 ) -> SearchResult:
     from optuna.trial import TrialState
 
-    from nas.search.ledger import INTERRUPTED
     from storage import redact
 
     trials = study.get_trials(deepcopy=False)

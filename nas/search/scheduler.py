@@ -19,7 +19,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from nas.search.ledger import TrialLedger
-from nas.search.searcher import one_line, record_epoch
+from nas.search.trials import one_line, record_epoch
 from storage.internals import storage_of
 from storage.internals import trial_id as optuna_trial_id
 from workers.signals import signal_key
@@ -27,7 +27,7 @@ from workers.signals import signal_key
 if TYPE_CHECKING:
     from ray.tune.execution.tune_controller import TuneController
 
-    from nas.search.handle import StudyHandle
+    from nas.search.study import StudyHandle
 
 
 class PruningScheduler(FIFOScheduler):

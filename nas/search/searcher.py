@@ -1,48 +1,59 @@
-"""A Ray Tune ``Searcher`` that proposes specs with Optuna's ask-and-tell, on our own study.
+"""A Ray Tune ``Searcher`` that proposes specs with Optuna's ask-and-tell, on a shared study.
 
 Why not Ray's ``OptunaSearch``: it forces ``NopPruner`` and tells early-stopped trials as
 ``COMPLETE`` with a low-fidelity value, which would put pruned trials on the front. Here every
-Ray trial is one Optuna trial asked from the study and told exactly once:
+Ray trial is one Optuna trial asked from the study and ended exactly once
+(:mod:`nas.search.trials`). Several ``nas search`` processes may drive one study (or one
+process after another was killed), so:
 
-- ``COMPLETE`` with ``[signal, macs, *extra]`` when the proxy trained to budget (the signal
-  is ``[objectives] signal``, :mod:`workers.signals`; MACs and the extra objectives are
-  measured when the spec is drawn, :mod:`nas.objectives`);
-- ``PRUNED`` when :class:`nas.search.scheduler.PruningScheduler` stopped it;
-- ``FAIL`` with ``fail_reason`` when the trainable reported an ``error`` or raised;
-- ``FAIL`` with ``interrupted: ...`` and its spec queued again when the search stopped first.
-
-Equivalent specs train once: a drawn spec whose canonical id already has a ``COMPLETE`` trial is
-told ``COMPLETE`` at once with that trial's values (``reused_from``), and another is drawn.
-Reused trials count towards the trial budget, so the search ends even on a tiny space.
-The study layout is ``docs/study-format.md``.
+- **Budget.** It stops proposing when the *study* holds ``[search] trials`` trials that count
+  or are RUNNING in a live driver (:meth:`~nas.search.ledger.TrialLedger.full`), not only its
+  own. It ends only when none of those is another's: a driver that dies has its trials queued
+  again (first, before any new draw), and a live one takes them over.
+- **Dedup.** Equivalent specs train once: a drawn spec whose canonical id already has a
+  ``COMPLETE`` trial (any driver's) is told ``COMPLETE`` at once with that trial's values
+  (``reused_from``), and another is drawn; one that a live RUNNING trial with a smaller number
+  is training already waits for that one's result (:class:`~nas.search.ledger.Twins`). Reused
+  trials count towards the trial budget, so the search ends even on a tiny space.
+- **Ownership.** :attr:`StudySearcher.heartbeat` is the Tune callback that owns and beats for
+  this driver's trials (:class:`~nas.search.ownership.DriverHeartbeat`).
+- **Resume.** Every trial config carries ``resume_dir``: ``<artifacts>/resume/<study>/<spec
+  id>``, where the trainable keeps its newest epoch (:func:`workers.state.save_resumable`). A
+  trial interrupted (the driver stopped or was killed) keeps it, and its requeued copy, the same
+  spec, resumes there at the next epoch; any other end of the trial removes it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import shutil
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
-from optuna.artifacts import upload_artifact
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
 from nas.objectives import ALWAYS, MeasureFailed, measure
-from nas.search.ledger import INTERRUPTED, Completed, TrialEntry, TrialLedger
+from nas.search import trials
+from nas.search.ledger import POLL_S, TrialLedger
+from nas.search.ownership import DriverHeartbeat, Ownership
+from nas.search.study import StudyHandle
+from nas.search.trials import INTERRUPTED, Completed, TrialEntry
 from nas.space import SearchSpace
-from searchspace.spec import ArchSpec
-from storage.internals import storage_of
 from storage.internals import trial_id as optuna_trial_id
 from workers.signals import signal_key
-
-if TYPE_CHECKING:
-    from nas.search.handle import StudyHandle
+from workers.trainable import RESUME_KEY
 
 MAX_DRAWS = 50
 """Draws per ``suggest`` call before giving Tune a turn (reused specs are told at once)."""
+
+_log = logging.getLogger(__name__)
 
 
 class SamplerError(RuntimeError):
@@ -50,14 +61,14 @@ class SamplerError(RuntimeError):
 
     def __init__(self, sampler: str, cause: BaseException) -> None:
         super().__init__(
-            f"sampler {sampler!r} failed: {type(cause).__name__}: {one_line(str(cause))}"
+            f"sampler {sampler!r} failed: {type(cause).__name__}: {trials.one_line(str(cause))}"
         )
 
 
 class StudySearcher(Searcher):
-    """Proposes Ray trial configs ``{"spec", "data", "budget"}`` from an Optuna study.
+    """Proposes Ray trial configs ``{"spec", "data", "budget", "resume_dir"}`` from a study.
 
-    Pickles without the study (:class:`~nas.search.handle.StudyHandle` reopens it); its
+    Pickles without the study (:class:`~nas.search.study.StudyHandle` reopens it); its
     :class:`~nas.search.ledger.TrialLedger` is shared with the scheduler and progress line.
 
     Args:
@@ -66,7 +77,8 @@ class StudySearcher(Searcher):
         space: the define-by-run space.
         data, budget: the ``data`` and ``budget`` dicts every trial config carries.
         target: stop proposing once the study holds this many finished trials.
-        artifacts: where to upload ``model.pt`` of completed trials (``None``: not kept).
+        artifacts: where to upload ``model.pt`` of completed trials (``None``: not kept, and
+            no ``resume_dir``).
     """
 
     def __init__(
@@ -85,16 +97,46 @@ class StudySearcher(Searcher):
         self.signal = signal_key(handle.config.objectives.signal)
         self.measures = handle.config.objectives.vector.measured
         self.artifacts = artifacts
-        self.ledger = TrialLedger.of_study(handle.study, (*ALWAYS, *self.measures))
+        self.ownership = Ownership(handle.url, handle.config.search.study)
+        keys = (*ALWAYS, *self.measures)
+        self.ledger = TrialLedger.of_study(handle.study, self.ownership, keys)
+        self.heartbeat = DriverHeartbeat(self.ledger.in_hand, self.ownership)
+        self.resume_root = resume_root(handle) if artifacts is not None else None
+        self._idle_until = 0.0  # the budget was full while others' trials ran: look again then
 
     @property
     def study(self) -> optuna.Study:
         return self.handle.study
 
+    @property
+    def sampler_name(self) -> str:
+        return self.handle.config.search.sampler
+
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        twins = self.ledger.twins
+        twins.settle(self.study, self.ledger)
+        if twins.ready:  # its twin ended without a result: it trains itself
+            return self._start(trial_id, twins.ready.pop(0))
+        if time.monotonic() < self._idle_until:
+            return None  # Tune asks often while this driver waits for others' trials to end
+        for _ in range(MAX_DRAWS):
+            entry = self._ask_untrained()
+            if entry == Searcher.FINISHED and self.ledger.others_running():
+                self._idle_until = time.monotonic() + POLL_S
+                return None  # not FINISHED: Tune asks again, and the budget may open again
+            if not isinstance(entry, TrialEntry):
+                return entry  # type: ignore[return-value]
+            if self.ledger.in_training(entry.spec.canonical_id, entry.trial.number) is None:
+                return self._start(trial_id, entry)
+            twins.wait(entry)
+        return None
+
+    def _ask_untrained(self) -> TrialEntry | str | None:
+        """A drawn spec to train, ``Searcher.FINISHED`` at the budget, or ``None`` when every
+        draw of this call was told at once (reused, invalid, unmeasurable)."""
         for _ in range(MAX_DRAWS):
             if self.ledger.full(self.target):
-                return Searcher.FINISHED  # type: ignore[return-value]
+                return Searcher.FINISHED
             asked_at = datetime.now()
             try:
                 trial = self.study.ask()
@@ -103,13 +145,15 @@ class StudySearcher(Searcher):
                 self._abandon_since(asked_at)
                 raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
-                self.ledger.start(trial_id, entry)
-                return {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
+                return entry
         return None
 
-    @property
-    def sampler_name(self) -> str:
-        return self.handle.config.search.sampler
+    def _start(self, trial_id: str, entry: TrialEntry) -> dict[str, Any]:
+        self.ledger.start(trial_id, entry)
+        config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
+        if self.resume_root is None:
+            return config
+        return {**config, RESUME_KEY: str(self.resume_root / entry.spec.canonical_id)}
 
     def _abandon_since(self, asked_at: datetime) -> None:
         """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING (started at or
@@ -120,8 +164,8 @@ class StudySearcher(Searcher):
             started = frozen.datetime_start
             if frozen.number in flying or started is None or started < asked_at:
                 continue
-            fail_and_requeue(self.study, frozen, frozen.system_attrs.get("fixed_params"))
-            self.ledger.count(TrialState.FAIL, None, interrupted=True)
+            if trials.fail_and_requeue(self.study, frozen, frozen.system_attrs.get("fixed_params")):
+                self.ledger.count(TrialState.FAIL, None, interrupted=True)
 
     def _draw(self, trial: optuna.trial.Trial) -> TrialEntry | None:
         """Sample, dedup and cost ``trial``; ``None`` when it was told at once instead."""
@@ -130,13 +174,10 @@ class StudySearcher(Searcher):
         except ValueError as exc:
             self._tell_fail(trial, f"invalid spec: {exc}")
             return None
-        self._set_spec_attrs(trial, spec)
+        trials.set_spec(trial, spec, self.budget)
         previous = self.ledger.trained(spec.canonical_id)
         if previous is not None:
-            trial.set_user_attr("reused_from", previous.number)
-            for key, value in previous.measured.items():
-                trial.set_user_attr(key, value)
-            self.study.tell(trial, previous.values)
+            trials.tell_reused(self.study, trial, previous)
             self.ledger.complete(spec.canonical_id, previous, reused=True)
             return None
         try:
@@ -152,87 +193,70 @@ class StudySearcher(Searcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         entry = self.ledger.finish(trial_id)
-        if entry is None:
+        if entry is not None:
+            try:
+                ended = self._end(entry, result or {}, error)
+            except UpdateFinishedTrialError:
+                ended = False
+            if not ended:
+                # Another driver took it over (this one was silent past the grace period, e.g.
+                # the database away that long) and queued it again: its copy trains it.
+                _log.warning("nas search: trial %s was taken over by another driver", trial_id)
+                return
+        self.ledger.twins.settle(self.study, self.ledger, now=True)
+        if entry is None or self.resume_root is None:
             return
-        trial, result = entry.trial, result or {}
+        if trials.fail_reason(self.study, entry.trial) != INTERRUPTED:
+            shutil.rmtree(self.resume_root / entry.spec.canonical_id, ignore_errors=True)
+
+    def _end(self, entry: TrialEntry, result: Mapping[str, Any], error: bool) -> bool:
+        """Tell how the trial in flight ended; ``False`` if another driver ended it first."""
+        trial = entry.trial
         if result.get("node_id"):  # workers.trainable: the Ray node the trial trained on
             trial.set_user_attr("node_id", str(result["node_id"]))
-        self._record_epoch(entry, result)
+        # the last epoch's signal: a ``done`` report never reaches the scheduler
+        trials.record_epoch(self.study, optuna_trial_id(trial), result, self.signal)
         if error or result.get("error") or entry.error:
             reason = result.get("error") or entry.error or "the trial raised in its Ray worker"
             self._tell_fail(trial, str(reason))
         elif entry.pruned:
-            self._store_run(entry, result)
+            trials.store_run(trial, result)
             self.study.tell(trial, state=TrialState.PRUNED)
             self.ledger.count(TrialState.PRUNED, None)
         elif not result.get("done") or self.signal not in result:
-            self._tell_fail(trial, INTERRUPTED)
-            requeue(self.study, trial.number, trial.params, dict(trial.user_attrs))
+            if not trials.fail_and_requeue(self.study, trial, trial.params):
+                return False
+            self.ledger.count(TrialState.FAIL, None, interrupted=True)
         else:
             self._complete(entry, result)
+        return True
 
     def interrupt_all(self) -> int:
-        """Fail and queue again every trial still in flight (the run is stopping)."""
-        stopped = list(self.ledger.flying)
-        for trial_id in stopped:
-            self.on_trial_complete(trial_id, {})
-        return len(stopped)
+        """Fail and queue again every trial in flight or held, then stop beating: the run is
+        stopping."""
+        try:
+            stopped = list(self.ledger.flying)
+            for trial_id in stopped:
+                self.on_trial_complete(trial_id, {})
+            return len(stopped) + self.ledger.twins.interrupt_all(self.study, self.ledger)
+        finally:
+            self.heartbeat.stop()
 
     def _complete(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
         score = float(result[self.signal])
         if not math.isfinite(score):
             self._tell_fail(entry.trial, f"{self.signal} is {score}")
             return
-        self._store_run(entry, result)
-        self._upload_checkpoint(entry)
+        trials.store_run(entry.trial, result)
+        trials.upload_checkpoint(self.study, entry, self.artifacts)
         values = self.handle.config.objectives.vector.values(score, entry.measured)
         self.study.tell(entry.trial, values)
         done = Completed(entry.trial.number, values, _as_attrs(entry.measured))
         self.ledger.complete(entry.spec.canonical_id, done)
 
-    def _set_spec_attrs(self, trial: optuna.trial.Trial, spec: ArchSpec) -> None:
-        trial.set_user_attr("spec", spec.to_dict())
-        trial.set_user_attr("spec_id", spec.canonical_id)
-        trial.set_user_attr("proxy", self.budget)
-
-    def _store_run(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
-        trial = entry.trial
-        epochs = result.get("epochs_trained", result.get("epoch"))
-        if epochs is not None:
-            trial.set_user_attr("epochs_trained", int(epochs))
-        wall = result.get("wall_time_s", result.get("time_total_s"))
-        if wall is not None:
-            trial.set_user_attr("wall_time_s", float(wall))
-        memory = result.get("device_memory_mb")
-        if memory is not None:  # trained on a GPU: its peak, for packing trials on one
-            trial.set_user_attr("device_memory_mb", float(memory))
-        proxy = nested(result, "proxy")
-        if proxy:
-            trial.set_user_attr("proxy", proxy)
-
-    def _record_epoch(self, entry: TrialEntry, result: Mapping[str, Any]) -> None:
-        """Write the last epoch's signal: a ``done`` report never reaches the scheduler."""
-        record_epoch(self.study, optuna_trial_id(entry.trial), result, self.signal)
-
-    def _upload_checkpoint(self, entry: TrialEntry) -> None:
-        if self.artifacts is None or entry.checkpoint_dir is None:
-            return
-        weights = Path(entry.checkpoint_dir) / "model.pt"
-        if not weights.is_file():
-            return
-        artifact_id = upload_artifact(
-            artifact_store=self.artifacts,
-            file_path=str(weights),
-            study_or_trial=entry.trial,
-            storage=storage_of(self.study),
-            mimetype="application/octet-stream",
-        )
-        entry.trial.set_user_attr("checkpoint_artifact", artifact_id)
-
     def _tell_fail(self, trial: optuna.trial.Trial, reason: str) -> None:
-        trial.set_user_attr("fail_reason", one_line(reason))
-        self.study.tell(trial, state=TrialState.FAIL)
-        self.ledger.count(TrialState.FAIL, None, interrupted=reason == INTERRUPTED)
+        trials.tell_fail(self.study, trial, reason)
+        self.ledger.count(TrialState.FAIL, None)
 
 
 def _as_attrs(measured: Mapping[str, float]) -> dict[str, Any]:
@@ -240,59 +264,10 @@ def _as_attrs(measured: Mapping[str, float]) -> dict[str, Any]:
     return {k: int(v) if k in ALWAYS else v for k, v in measured.items()}
 
 
-def record_epoch(study: optuna.Study, trial_id: int, result: Mapping[str, Any], key: str) -> bool:
-    """Store ``result[key]`` (a signal) at step ``epoch``; ``False`` if it has none."""
-    epoch, score = result.get("epoch"), result.get(key)
-    if epoch is None or score is None or result.get("error"):
-        return False
-    value = float(score)
-    if not math.isfinite(value):
-        return False
-    storage_of(study).set_trial_intermediate_value(trial_id, int(epoch), value)
-    return True
+def resume_root(handle: StudyHandle) -> Path:
+    """``<artifacts>/resume/<study>``: beside the trained weights, so it outlives the driver
+    and every node that can upload weights can reach it."""
+    from storage import artifacts_dir_for
 
-
-def fail_and_requeue(
-    study: optuna.Study, frozen: optuna.trial.FrozenTrial, params: Mapping[str, Any] | None
-) -> None:
-    """FAIL ``frozen`` (left RUNNING) as interrupted and queue ``params`` again, if any.
-
-    Written to the storage directly, not told: the sampler may be what broke.
-    """
-    storage = storage_of(study)
-    storage.set_trial_user_attr(optuna_trial_id(frozen), "fail_reason", INTERRUPTED)
-    storage.set_trial_state_values(optuna_trial_id(frozen), TrialState.FAIL)
-    if params:
-        requeue(study, frozen.number, params, frozen.user_attrs)
-
-
-def requeue(
-    study: optuna.Study, number: int, params: Mapping[str, Any], attrs: Mapping[str, Any]
-) -> None:
-    """Queue ``params`` again for a trial that did not finish, keeping its reference name."""
-    user_attrs: dict[str, Any] = {"requeued_from": number}
-    if "reference" in attrs:
-        user_attrs["reference"] = attrs["reference"]
-    study.enqueue_trial(dict(params), user_attrs=user_attrs)
-
-
-def nested(result: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``result[key]`` as a dict, also when Tune has flattened it to ``key/field`` entries.
-
-    Ray Tune hands searchers ``flatten_dict(result)``, so the worker's ``{"proxy": {...}}``
-    arrives as ``{"proxy/width": ..., "proxy/input_size": ...}``.
-    """
-    value = result.get(key)
-    if isinstance(value, Mapping):
-        return dict(value)
-    prefix = f"{key}/"
-    return {k[len(prefix) :]: v for k, v in result.items() if k.startswith(prefix)}
-
-
-def one_line(text: str) -> str:
-    """The last non-empty line of ``text``, at most 300 characters: cut after its last whole
-    sentence that fits (a line cut mid-word reads as a bug), else marked ``...``."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    line = lines[-1] if lines else "unknown error"
-    end = line.rfind(". ", 0, 300)
-    return line if len(line) <= 300 else line[: end + 1] if end > 0 else line[:297] + "..."
+    base = artifacts_dir_for(handle.url, handle.config.search.artifacts)
+    return base / "resume" / handle.config.search.study

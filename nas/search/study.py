@@ -3,7 +3,8 @@
 Nothing here starts Ray: :func:`prepare_study` leaves the study ready for
 :class:`nas.search.searcher.StudySearcher` (directions and metric names set, the config stored once
 when the study is created and checked on every resume, the reference designs queued once,
-trials of an interrupted run failed and queued again).
+trials of an interrupted run failed and queued again). :class:`StudyHandle` is that study in a
+form Ray Tune can pickle.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
-from optuna.trial import TrialState
 
 from nas.config import SearchConfig
 from nas.reference import reference_params
-from nas.search.heartbeat import Ownership
-from nas.search.ledger import INTERRUPTED
-from nas.search.strategies import pruner_for, sampler_for
+from nas.search.ownership import Ownership
 from nas.space import SearchSpace
 from storage.internals import storage_url
 
@@ -35,9 +33,6 @@ MEANING: dict[str, tuple[str, ...] | None] = {
 A resumed study must keep them; the rest of ``[space]`` is checked by its distributions."""
 UNCHANGED = {"data": ("download",), "proxy": ("device", "compile")}
 """Keys that may change on resume: where files come from, where and how training runs."""
-
-FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-"""States of ended trials; all count towards the budget but interrupted FAILs."""
 
 
 def prepare_study(
@@ -124,7 +119,7 @@ def _take_over(study: optuna.Study) -> list[str]:
     """Queue again the trials of dead drivers; leave live drivers theirs, and draw other specs
     than they do (a sampler seeded like theirs would propose the same ones)."""
     notes: list[str] = []
-    ownership = _ownership(study)
+    ownership = Ownership(storage_url(study), study.study_name)
     resumed = ownership.requeue_orphans(settle=True)
     if resumed:
         notes.append(f"resumed: {resumed} interrupted trials marked FAIL and queued again")
@@ -138,23 +133,70 @@ def _take_over(study: optuna.Study) -> list[str]:
     return notes
 
 
-def fail_interrupted(study: optuna.Study) -> int:
-    """Fail as interrupted, and queue again, every RUNNING trial whose driver is gone
-    (:mod:`nas.search.heartbeat`); trials of live drivers are left alone. Waits a few seconds
-    for trials no driver has claimed yet."""
-    return _ownership(study).requeue_orphans(settle=True)
+class StudyHandle:
+    """The study of ``config`` in the storage at ``url``, opened once per process.
+
+    Ray Tune pickles its search algorithm and scheduler when a ``Tuner`` is created
+    (``tuner.pkl``). Both need the study, and an Optuna ``Study`` holds its sampler, which may
+    hold a thread lock (Optuna 5.1's ``NSGAIISampler`` does: ``TypeError: cannot pickle
+    '_thread.lock' object``, issue #10). So the searcher and the scheduler hold this handle
+    instead: it pickles as the recipe (config, storage URL, proxy epochs) and opens the study
+    again, sampler and pruner included, on first use after unpickling.
+
+    Args:
+        config: the search's resolved config (names the study, sampler and pruner).
+        url: the storage URL (``storage.normalize_url`` form).
+        epochs: the proxy's epochs, the pruner's ``max_resource``.
+        study: the study already open in this process, if any.
+    """
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        url: str,
+        epochs: int | None,
+        study: optuna.Study | None = None,
+    ) -> None:
+        self.config, self.url, self.epochs = config, url, epochs
+        self._study = study
+
+    @property
+    def study(self) -> optuna.Study:
+        if self._study is None:
+            self._study = self.open()
+        return self._study
+
+    def open(self) -> optuna.Study:
+        """Load the (existing) study with the config's sampler and pruner."""
+        from storage import open_storage
+
+        return optuna.load_study(
+            study_name=self.config.search.study,
+            storage=open_storage(self.url),
+            sampler=sampler_for(self.config),
+            pruner=pruner_for(self.config, self.epochs),
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_study": None}
 
 
-def _ownership(study: optuna.Study) -> Ownership:
-    return Ownership(storage_url(study), study.study_name)
+def sampler_for(config: SearchConfig) -> optuna.samplers.BaseSampler:
+    """``[search] sampler`` seeded with ``[search] seed``, with the ``[sampler]`` options."""
+    from nas.sampling import make_sampler
+
+    return make_sampler(config.search.sampler, seed=config.search.seed, **config.sampler)
 
 
-def finished_count(study: optuna.Study) -> int:
-    """Trials towards the budget: every ended trial but those failed as interrupted (their
-    parameters are queued again)."""
-    return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED_STATES) if counts(t))
+def pruner_for(config: SearchConfig, epochs: int | None) -> optuna.pruners.BasePruner:
+    """``[search] pruner`` with the ``[pruner]`` options; ``max_resource`` defaults to ``epochs``.
 
+    The proxy's epochs are the pruner's ``max_resource``: nothing is pruned at the last epoch,
+    where stopping saves nothing and only drops a trained model from the front.
+    """
+    from nas.pruning import make_pruner
 
-def counts(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether the ended ``trial`` counts towards the trial budget."""
-    return trial.user_attrs.get("fail_reason") != INTERRUPTED
+    options = dict(config.pruner)
+    if epochs is not None:
+        options.setdefault("max_resource", epochs)
+    return make_pruner(config.search.pruner, **options)

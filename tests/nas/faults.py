@@ -2,7 +2,7 @@
 subprocesses, a PostgreSQL server of the tests' own, and what every such test checks.
 
 Not collected (``tests/test_imports.py``): ``tests/nas/test_faults.py`` and
-``tests/nas/test_drivers.py`` import it.
+``tests/nas/search/test_drivers.py`` import it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.search.study import counts
+from nas.search.ledger import counts
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
 

@@ -22,8 +22,8 @@ from searchspace.blocks import registered_blocks
 from searchspace.build import build_model
 from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
+from tests.nas.export_limits import LIMITS
 from tests.nas.modules import load_module
-from tests.nas.test_export_formats import LIMITS
 
 
 def block_spec(name: str) -> dict[str, Any]:

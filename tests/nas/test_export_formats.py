@@ -26,31 +26,7 @@ from nas.export.formats import onnx_available, torchscript, write_onnx
 from searchspace.blocks import registered_blocks
 from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
-
-LIMITS: dict[str, dict[str, str]] = {
-    "torchscript": {
-        "asym_nonlocal": "TorchScript",
-        "deform": "TorchScript",
-        "fca": "TorchScript",
-        "ham": "TorchScript",
-        "mhsa": "TorchScript",
-        "residual_attention": "TorchScript",
-    },
-    "onnx": {
-        "asym_nonlocal": "adaptive_avg_pool2d",
-        "condconv": "kernel of unknown shape",
-        "criss_cross": "EyeLike",
-        "deform": "unrecognized namespace",
-        "fca": "adaptive_avg_pool2d",
-        "gather_excite": "adaptive_avg_pool2d",
-        "local_relation": "Unfold",
-        "rga": "Unfold",
-        "san": "Unfold",
-        "sasa": "Unfold",
-    },
-}
-"""Format -> block -> a phrase of the one-line reason (ONNX: the TorchScript-based exporter,
-used without onnxscript; the dynamo exporter may convert more, which the test accepts)."""
+from tests.nas.export_limits import LIMITS
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 

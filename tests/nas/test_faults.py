@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from nas.search.ledger import INTERRUPTED
-from nas.search.study import counts
+from nas.search.ledger import counts
+from nas.search.trials import INTERRUPTED
 from tests.nas import faults
 from tests.nas.faults import (
     Postgres,

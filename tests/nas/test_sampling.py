@@ -18,10 +18,10 @@ from optuna.trial import TrialState
 from nas.config import SearchConfig
 from nas.pruning import PRUNERS
 from nas.sampling import SAMPLERS, PrunedWithoutCurves, SamplerView, make_sampler
-from nas.search.handle import StudyHandle
 from nas.search.scheduler import PruningScheduler
-from nas.search.searcher import StudySearcher, record_epoch
-from nas.search.study import prepare_study
+from nas.search.searcher import StudySearcher
+from nas.search.study import StudyHandle, prepare_study
+from nas.search.trials import record_epoch
 from nas.space import SearchSpace
 from storage import open_storage
 from storage.internals import storage_of, trial_id

@@ -21,7 +21,7 @@ from nas.cli import main
 from nas.confirm import confirmations
 from nas.results.pareto import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
-from nas.search.searcher import INTERRUPTED
+from nas.search.trials import INTERRUPTED
 from tests.nas.searches import small_search
 
 pytestmark = pytest.mark.slow

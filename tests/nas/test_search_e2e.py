@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from nas.cli import main
 from nas.results.pareto import pareto_mask
-from nas.search.searcher import INTERRUPTED
+from nas.search.trials import INTERRUPTED
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
 

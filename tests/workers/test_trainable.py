@@ -13,15 +13,10 @@ from searchspace.spec import ArchSpec
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
 from workers.train import plan_proxy
-from workers.trainable import parse_config, trainable_resources
+from workers.trainable import parse_config
 
 
-def test_resources_and_config_errors() -> None:
-    assert trainable_resources(2, 0.25) == {"cpu": 2.0, "gpu": 0.25}
-    with pytest.raises(ValueError, match="gpu_fraction"):
-        trainable_resources(1, 1.5)
-    with pytest.raises(ValueError, match="cpus"):
-        trainable_resources(0, 0)
+def test_config_errors() -> None:
     with pytest.raises(ValueError, match="missing 'budget'"):
         parse_config({"spec": {}, "data": {}})
 
@@ -42,7 +37,7 @@ def test_trainable_under_ray_tune(
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         tuner = tune.Tuner(
-            tune.with_resources(proxy_trainable, trainable_resources(1, 0)),
+            tune.with_resources(proxy_trainable, {"cpu": 1.0, "gpu": 0.0}),
             param_space={
                 "spec": tiny_spec.to_dict(),
                 "budget": budget.to_dict(),

@@ -173,7 +173,7 @@ def test_example_pruner_options_reach_the_search_pruner() -> None:
     """The example's ``[pruner]`` options, and its promise that ``max_resource`` is the
     proxy's epochs, hold for the pruner the search builds."""
     from nas.pruning import ParetoPruner
-    from nas.search.strategies import pruner_for
+    from nas.search.study import pruner_for
 
     config = SearchConfig.from_toml(EXAMPLE)
     assert config.pruner, "the example shows the pruner's options"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nas.search.failure import RESUME, describe
 from nas.search.searcher import SamplerError
+from nas.search.tuner import RESUME, describe
 
 
 def _raised(error: BaseException, wrapper: type[BaseException] | None = None) -> BaseException:

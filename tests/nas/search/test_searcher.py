@@ -15,13 +15,16 @@ from optuna.trial import TrialState
 
 from nas.config import SearchConfig
 from nas.objectives import register_objective, unregister_objective
-from nas.search.handle import StudyHandle
-from nas.search.searcher import INTERRUPTED, StudySearcher
-from nas.search.study import fail_interrupted, finished_count, prepare_study
+from nas.search.ledger import finished_count
+from nas.search.ownership import Ownership
+from nas.search.searcher import StudySearcher
+from nas.search.study import StudyHandle, prepare_study
+from nas.search.trials import INTERRUPTED
 from nas.space import SearchSpace
 from searchspace.cost import count_cost
 from storage import artifact_store, open_storage
 from workers.signals import SIGNALS, signal_key
+from workers.trainable import RESUME_KEY
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
@@ -35,6 +38,13 @@ TINY = {
 }
 NONE = {"s0.block": "none", "s1.block": "none", "s2.block": "none"}
 SE = {**NONE, "s2.block": "se", "s2.se.ratio": 8, "s2.se.position": "branch", "s2.se.blocks": "all"}
+SE1 = {
+    **NONE,
+    "s1.block": "se",
+    "s1.se.ratio": 8,
+    "s1.se.position": "branch",
+    "s1.se.blocks": "all",
+}
 
 
 @pytest.fixture
@@ -80,7 +90,7 @@ def test_references_first_then_complete_with_values(url: str, tmp_path: Path) ->
     waiting = study.get_trials(states=(TrialState.WAITING,))
     assert [t.user_attrs["reference"] for t in waiting] == ["no_attention", "se_branch"]
     config = searcher.suggest("ray-1")
-    assert config is not None and set(config) == {"spec", "data", "budget"}
+    assert config is not None and set(config) == {"spec", "data", "budget", RESUME_KEY}
     assert config["data"] == {"dataset": "fashion_mnist"} and config["budget"] == {"epochs": 2}
     trial = study.trials[0]
     assert trial.state == TrialState.RUNNING and trial.user_attrs["reference"] == "no_attention"
@@ -129,8 +139,9 @@ def test_equivalent_spec_is_reused_not_trained(url: str) -> None:
 
 def test_fail_pruned_and_interrupted(url: str) -> None:
     study, searcher = _setup(url, trials=6)
-    for name in ("a", "b", "c", "d"):
-        study.enqueue_trial(SE)
+    # a and b draw the references; c and d two other specs (one spec drawn twice would wait)
+    for name, params in zip("abcd", (SE, SE1, SE, SE1), strict=True):
+        study.enqueue_trial(params)
         searcher.suggest(name)
     searcher.on_trial_complete("a", {"error": "diverged: loss is nan at epoch 1", "done": True})
     searcher.ledger.flying["b"].error = "RuntimeError: boom"
@@ -143,9 +154,9 @@ def test_fail_pruned_and_interrupted(url: str) -> None:
     assert b.state == TrialState.FAIL and b.user_attrs["fail_reason"] == "RuntimeError: boom"
     assert c.state == TrialState.PRUNED and c.intermediate_values == {1: 0.3}
     assert d.state == TrialState.FAIL and d.user_attrs["fail_reason"] == INTERRUPTED
-    assert d.params == SE
+    assert d.params == SE1
     requeued = study.get_trials(states=(TrialState.WAITING,))[-1]
-    assert requeued.system_attrs["fixed_params"] == SE
+    assert requeued.system_attrs["fixed_params"] == SE1
     assert requeued.user_attrs["requeued_from"] == d.number
     assert searcher.ledger.tally.failed == 2 and searcher.ledger.tally.pruned == 1
     assert searcher.ledger.tally.interrupted == 1
@@ -177,7 +188,7 @@ def test_resume_fails_running_and_requeues_once(url: str) -> None:
     assert waiting[0].system_attrs["fixed_params"] == trials[1].params
     assert waiting[0].user_attrs["requeued_from"] == 1
     assert len(trials) == 3, "references are queued once per study, not per run"
-    assert fail_interrupted(again.study) == 0
+    assert Ownership(url, again.study.study_name).requeue_orphans(settle=True) == 0
 
 
 def test_interrupt_all_fails_and_requeues_in_flight(url: str) -> None:

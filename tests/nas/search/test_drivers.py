@@ -2,7 +2,7 @@
 spec trained twice, the resume folder.
 
 Real Optuna studies in real SQLite files (and PostgreSQL when ``NAS_TEST_POSTGRES_URL`` is set);
-a "driver" is a :class:`~nas.search.drivers.SharedStudySearcher` called the way Tune calls it,
+a "driver" is a :class:`~nas.search.searcher.StudySearcher` called the way Tune calls it,
 or a trial whose ``nas:driver`` owner names another host or a dead process.
 """
 
@@ -20,12 +20,11 @@ import torch
 from optuna.trial import TrialState
 
 from nas.config import SearchConfig
-from nas.search import heartbeat
-from nas.search.drivers import SharedStudySearcher
-from nas.search.handle import StudyHandle
-from nas.search.heartbeat import OWNER_ATTR, Ownership, claim
-from nas.search.ledger import INTERRUPTED
-from nas.search.study import finished_count, prepare_study
+from nas.search.ledger import finished_count
+from nas.search.ownership import OWNER_ATTR, Ownership, claim
+from nas.search.searcher import StudySearcher
+from nas.search.study import StudyHandle, prepare_study
+from nas.search.trials import INTERRUPTED
 from nas.space import SearchSpace
 from storage import artifact_store, open_storage
 from storage.internals import trial_id
@@ -65,12 +64,12 @@ def _study(url: str, trials: int = 4) -> optuna.Study:
     return study
 
 
-def _driver(url: str, trials: int = 4) -> SharedStudySearcher:
+def _driver(url: str, trials: int = 4) -> StudySearcher:
     """One driver: the study prepared as ``nas search`` does, then its searcher."""
     config = _config(trials)
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
-    return SharedStudySearcher(
+    return StudySearcher(
         StudyHandle(config, url, None, study),
         space,
         data={"dataset": "fashion_mnist"},
@@ -133,8 +132,8 @@ def test_a_live_drivers_trials_are_left_alone_and_a_dead_ones_queued_again_once(
 def test_a_stale_heartbeat_and_an_old_unowned_trial_are_orphans(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(heartbeat, "GRACE_PERIOD_S", 1)
-    monkeypatch.setattr(heartbeat, "SETTLE_S", 0.5)
+    monkeypatch.setattr("nas.search.ownership.GRACE_PERIOD_S", 1)
+    monkeypatch.setattr("nas.search.ownership.SETTLE_S", 0.5)
     study = _study(url)
     ownership = Ownership(url, "drivers")
     remote, unowned = study.ask(), study.ask()
@@ -150,7 +149,7 @@ def test_a_stale_heartbeat_and_an_old_unowned_trial_are_orphans(
 def test_prepare_study_waits_for_unowned_trials_then_queues_them(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(heartbeat, "SETTLE_S", 1.0)
+    monkeypatch.setattr("nas.search.ownership.SETTLE_S", 1.0)
     study = _study(url)
     left = study.ask()  # what a driver killed right after ask leaves
     started = time.monotonic()

@@ -5,16 +5,15 @@ from __future__ import annotations
 import io
 import pickle
 
-from nas.search.ledger import TrialLedger
+from nas.search.ledger import Tally
 from nas.search.progress import ProgressLine
 
 
 def test_line_counts_front_and_eta() -> None:
-    ledger = TrialLedger()
-    tally = ledger.tally
+    tally = Tally()
     tally.complete, tally.values = 1, [[0.5, 100.0]]
     stream = io.StringIO()
-    line = ProgressLine(ledger, target=4, directions=["maximize", "minimize"], stream=stream)
+    line = ProgressLine(tally, target=4, directions=["maximize", "minimize"], stream=stream)
     assert "1/4 done (1 complete, 0 pruned, 0 failed, 0 reused)" in line.line()
     assert "ETA ?" in line.line(), "nothing finished in this session yet"
     tally.complete, tally.failed, tally.running = 2, 1, 1
@@ -26,10 +25,9 @@ def test_line_counts_front_and_eta() -> None:
 
 
 def test_prints_a_new_line_only_when_counts_change() -> None:
-    ledger = TrialLedger()
-    tally = ledger.tally
+    tally = Tally()
     stream = io.StringIO()
-    line = ProgressLine(ledger, target=2, directions=["maximize", "minimize"], stream=stream)
+    line = ProgressLine(tally, target=2, directions=["maximize", "minimize"], stream=stream)
     line.draw()
     line.draw()
     tally.failed = 1
@@ -40,6 +38,6 @@ def test_prints_a_new_line_only_when_counts_change() -> None:
 
 def test_pickles_without_its_stream() -> None:
     stream = io.StringIO()
-    line = ProgressLine(TrialLedger(), target=1, directions=["maximize", "minimize"], stream=stream)
+    line = ProgressLine(Tally(), target=1, directions=["maximize", "minimize"], stream=stream)
     copy = pickle.loads(pickle.dumps(line))
     assert copy.target == 1 and copy.stream is not stream

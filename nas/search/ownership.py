@@ -18,7 +18,7 @@ table ``Study.optimize``'s heartbeat thread writes). Another driver treats a RUN
 Failing is a claim: the FAIL is written only while the trial is still RUNNING, so of two
 drivers that find the same orphan one queues it again. Optuna's ``fail_stale_trials`` is not
 used as is because it fails the trial before a callback could store the ``fail_reason`` the
-trial budget reads (:func:`nas.search.study.finished_count`).
+trial budget reads (:func:`nas.search.ledger.finished_count`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,14 +40,11 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 from ray.tune import Callback
 
-from nas.search.ledger import INTERRUPTED
-from nas.search.searcher import requeue
+from nas.search.trials import fail_and_requeue
 from storage.internals import stale_trial_ids, storage_of, study_id, trial_id
 
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
-
-    from nas.search.drivers import SharedLedger
 
 HEARTBEAT_INTERVAL_S = 5
 """Seconds between two heartbeats of a driver's trials (and two looks for orphans)."""
@@ -214,17 +212,8 @@ def _age_s(trial: FrozenTrial, now: datetime) -> float:
 def claim(study: optuna.Study, frozen: FrozenTrial) -> bool:
     """FAIL the RUNNING ``frozen`` as interrupted and queue its parameters again; ``False`` when
     it finished first (its driver was alive, or another driver claimed it)."""
-    storage = storage_of(study)
-    try:
-        storage.set_trial_user_attr(trial_id(frozen), "fail_reason", INTERRUPTED)
-        storage.set_trial_state_values(trial_id(frozen), TrialState.FAIL)
-    except UpdateFinishedTrialError:
-        return False
     # a trial from the queue may not have suggested its fixed params yet
-    params = frozen.system_attrs.get("fixed_params") or frozen.params
-    if params:
-        requeue(study, frozen.number, params, frozen.user_attrs)
-    return True
+    return fail_and_requeue(study, frozen, frozen.system_attrs.get("fixed_params") or frozen.params)
 
 
 class DriverHeartbeat(Callback):
@@ -233,10 +222,12 @@ class DriverHeartbeat(Callback):
     A trial is claimed (owner written, first heartbeat) at the end of the Tune step that asked
     for it; a daemon thread then records heartbeats every :data:`HEARTBEAT_INTERVAL_S` and
     queues again the orphans of dead drivers (so a running driver takes over their trials).
+    ``in_hand`` gives the Optuna trial ids of this driver's RUNNING trials
+    (:meth:`nas.search.ledger.TrialLedger.in_hand`).
     """
 
-    def __init__(self, ledger: SharedLedger, ownership: Ownership) -> None:
-        self.ledger, self.ownership = ledger, ownership
+    def __init__(self, in_hand: Callable[[], frozenset[int]], ownership: Ownership) -> None:
+        self.in_hand, self.ownership = in_hand, ownership
         self._owned: set[int] = set()
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None
@@ -273,7 +264,7 @@ class DriverHeartbeat(Callback):
 
     def claim_new(self) -> None:
         """Own every trial in flight not yet owned; forget those no longer in flight."""
-        flying = self.ledger.in_hand()
+        flying = self.in_hand()
         with self._lock:
             new = sorted(flying - self._owned)
             self._owned = set(flying)
@@ -288,6 +279,6 @@ class DriverHeartbeat(Callback):
                 with self._lock:
                     owned = sorted(self._owned)
                 self.ownership.beat(owned)
-                self.ownership.take_over(self.ledger.in_hand())
+                self.ownership.take_over(self.in_hand())
             except Exception as exc:  # the database away for a while: beat again next time
                 _log.warning("nas search: heartbeat failed (%s: %s)", type(exc).__name__, exc)
