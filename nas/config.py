@@ -6,8 +6,8 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [space]      backbone, width, stages, blocks, positions, selectors, [space.params.<block>]
     [data]       a ``workers.data.DataConfig``, checked when the file is read
     [proxy]      a ``workers.budget.ProxyBudget`` (its defaults are the search's), checked too
-    [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
-    [pruner]     options of the chosen pruner (``nas.pruning.pruner_options``)
+    [sampler]    options of the chosen sampler (``nas.plugins.SAMPLERS.options``)
+    [pruner]     options of the chosen pruner (``nas.plugins.PRUNERS.options``)
     [objectives] signal (what the proxy is ranked by), extra ("params", "latency_ms")
     [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors, storage_path
     [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)

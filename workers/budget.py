@@ -16,12 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from workers._fields import choice, flag, integer, number, reject_unknown
-
-OPTIMIZER_DEFAULTS: dict[str, tuple[float, float]] = {
-    "sgd": (0.1, 5e-4),
-    "adamw": (2e-3, 0.05),
-}
-"""``optimizer -> (lr, weight_decay)`` used when a budget leaves them unset (batch 128)."""
+from workers.optimizers import OPTIMIZERS
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
@@ -38,9 +33,9 @@ class ProxyBudget:
         input_size: proxy resolution in pixels (``None``: the dataset's native size).
         batch_size: training batch size (validation uses twice this).
         optimizer: ``"sgd"`` (Nesterov momentum 0.9) or ``"adamw"``.
-        lr: peak learning rate (``None``: :data:`OPTIMIZER_DEFAULTS`).
+        lr: peak learning rate (``None``: :data:`~workers.optimizers.OPTIMIZERS`).
         weight_decay: decay on conv and linear weights only, never norms or biases
-            (``None``: :data:`OPTIMIZER_DEFAULTS`).
+            (``None``: :data:`~workers.optimizers.OPTIMIZERS`).
         label_smoothing: Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016.
         warmup_fraction: share of the run's steps spent in the linear warm-up before the
             cosine decay, in [0, 0.5]. A fraction, not epochs: a whole warm-up epoch of a
@@ -67,11 +62,11 @@ class ProxyBudget:
 
     def __post_init__(self) -> None:
         _validate(self)
-        lr, decay = OPTIMIZER_DEFAULTS[self.optimizer]
+        defaults = OPTIMIZERS[self.optimizer]
         if self.lr is None:
-            object.__setattr__(self, "lr", lr)
+            object.__setattr__(self, "lr", defaults.lr)
         if self.weight_decay is None:
-            object.__setattr__(self, "weight_decay", decay)
+            object.__setattr__(self, "weight_decay", defaults.weight_decay)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,7 +100,7 @@ def _validate(b: ProxyBudget) -> None:
     number("budget.width", b.width, high=8.0, open_low=True, optional=True)
     integer("budget.input_size", b.input_size, minimum=8, optional=True)
     integer("budget.batch_size", b.batch_size)
-    choice("budget.optimizer", b.optimizer, tuple(OPTIMIZER_DEFAULTS))
+    choice("budget.optimizer", b.optimizer, OPTIMIZERS.names())
     number("budget.lr", b.lr, high=10.0, open_low=True, optional=True)
     number("budget.weight_decay", b.weight_decay, high=1.0, optional=True)
     number("budget.label_smoothing", b.label_smoothing, high=0.5)

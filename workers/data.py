@@ -22,7 +22,7 @@ from torch.utils.data import Subset
 from workers._fields import flag, integer, number, reject_unknown
 from workers.augment import Augment
 from workers.batches import Batches, LoaderBatches, Normalize, TensorBatches
-from workers.datasets import DatasetSource, ImageTensors, dataset_names, get_source
+from workers.datasets import DATASETS, DatasetSource, ImageTensors, get_source
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class DataConfig:
     download: bool = True
 
     def __post_init__(self) -> None:
-        if self.dataset not in dataset_names():
-            allowed = ", ".join(dataset_names())
+        if self.dataset not in DATASETS:
+            allowed = DATASETS.listed()
             raise ValueError(f"data.dataset: unknown {self.dataset!r}; allowed: {allowed}")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise ValueError(f"data.data_dir: expected a path string, got {self.data_dir!r}")

@@ -25,23 +25,6 @@ ORDER = 25
 MAX_PROXY_MACS = 10e9
 """MACs per image above which a proxy is refused: 2.5x ResNet-50 at 224 px, far past any proxy
 (an ``--input-size`` of 100,000 would ask for terabytes of activations)."""
-_FLAGS = {
-    "epochs": "--epochs",
-    "train_samples": "--train-samples",
-    "val_samples": "--val-samples",
-    "width": "--width",
-    "input_size": "--input-size",
-    "batch_size": "--batch-size",
-    "optimizer": "--optimizer",
-    "lr": "--lr",
-    "seed": "--seed",
-    "device": "--device",
-    "augment": "--no-augment",
-    "dataset": "--dataset",
-    "data_dir": "--data-dir",
-    "download": "--no-download",
-}
-"""``ProxyBudget``/``DataConfig`` field -> the flag that sets it (errors name the flag)."""
 _ZERO_MEANS = {"train_samples": "all", "val_samples": "all", "width": "the spec's"}
 """Fields whose ``None`` (the whole split, the spec's width) is given as 0 on the command line."""
 
@@ -60,8 +43,9 @@ def _shown(field: str, value: Any) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from workers.budget import DEVICES, OPTIMIZER_DEFAULTS
-    from workers.datasets import dataset_names
+    from workers.budget import DEVICES
+    from workers.datasets import DATASETS
+    from workers.optimizers import OPTIMIZERS
 
     budget, data = _defaults()
 
@@ -71,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="spec JSON file ('-' for standard input)")
     parser.add_argument("--config", help="take [data] and [proxy] from this search TOML file")
     parser.add_argument("--epochs", type=int, help=default("epochs", "epochs "))
-    parser.add_argument("--dataset", help=f"{', '.join(dataset_names())} (default {data.dataset})")
+    parser.add_argument("--dataset", help=f"{DATASETS.listed()} (default {data.dataset})")
     parser.add_argument(
         "--data-dir",
         help="dataset files (default: the dataset's own search path, for fashion_mnist "
@@ -91,9 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, help=default("input_size", "proxy resolution "))
     parser.add_argument("--batch-size", type=int, help=default("batch_size", "batch size "))
     parser.add_argument(
-        "--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), help=default("optimizer", "optimizer ")
+        "--optimizer", choices=OPTIMIZERS.names(), help=default("optimizer", "optimizer ")
     )
-    per_optimizer = ", ".join(f"{name} {lr:g}" for name, (lr, _) in OPTIMIZER_DEFAULTS.items())
+    per_optimizer = ", ".join(f"{name} {optimizer.lr:g}" for name, optimizer in OPTIMIZERS.items())
     parser.add_argument("--lr", type=float, help=f"peak learning rate (default {per_optimizer})")
     parser.add_argument("--seed", type=int, help=default("seed", "seed "))
     parser.add_argument("--device", choices=DEVICES, help=default("device", "device "))
@@ -140,28 +124,35 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         data["data_dir"] = args.data_dir
     if args.no_download:
         data["download"] = False
-    return in_flags(lambda: DataConfig.from_dict(data)), in_flags(
-        lambda: ProxyBudget.from_dict(budget)
+    return in_flags(lambda: DataConfig.from_dict(data), args), in_flags(
+        lambda: ProxyBudget.from_dict(budget), args
     )
 
 
-def in_flags(build: Any) -> Any:
+def in_flags(build: Any, args: argparse.Namespace) -> Any:
     """``build()``, with a ``budget.<field>``/``data.<field>`` error told as its flag."""
     try:
         return build()
     except ValueError as exc:
-        raise ValueError(flag_message(str(exc))) from None
+        raise ValueError(flag_message(str(exc), args)) from None
 
 
-def flag_message(message: str) -> str:
-    """``budget.train_samples: expected ... or null`` -> ``--train-samples: ... or 0 (all)``."""
+def flag_message(message: str, args: argparse.Namespace) -> str:
+    """``budget.train_samples: expected ... or null`` -> ``--train-samples: ... or 0 (all)``.
+
+    A field's flag is the one of its name (``--train-samples``), or of ``no_<name>`` for a
+    switch that turns it off (``--no-augment``); a field with neither keeps its config name.
+    """
     head, sep, rest = message.partition(": ")
     section, _, field = head.partition(".")
-    if not sep or section not in ("budget", "data") or field not in _FLAGS:
+    if not sep or section not in ("budget", "data"):
+        return message
+    dest = next((d for d in (field, f"no_{field}") if hasattr(args, d)), None)
+    if dest is None:
         return message
     if field in _ZERO_MEANS:
         rest = rest.replace(" or null", f" or 0 ({_ZERO_MEANS[field]})")
-    return f"{_FLAGS[field]}: {rest}"
+    return f"--{dest.replace('_', '-')}: {rest}"
 
 
 def check_proxy_size(proxy: Any) -> None:
@@ -193,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    proxy = in_flags(lambda: plan_proxy(spec, data, budget))
+    proxy = in_flags(lambda: plan_proxy(spec, data, budget), args)
     check_proxy_size(proxy)
     check_readable(data)  # a corrupt file is one error line, before the bar or any note
     log = sys.stderr
@@ -205,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         final = in_flags(
             lambda: train_proxy(
                 spec, data, budget, on_epoch=bar.update, on_checkpoint=_keep_last(states, saved)
-            )
+            ),
+            args,
         )
     except TrainingFailed as exc:
         print(f"nas train: failed: {exc}", file=log)

@@ -148,8 +148,7 @@ def test_cli_reports_config_error_with_exit_2(
 def test_example_is_the_defaults() -> None:
     """Its header says "every key, with its default": ``nas search docs/search.example.toml``
     searches the same space, with the same sampler, pruner and proxy, as ``nas search``."""
-    from nas.pruning import pruner_options
-    from nas.sampling.registry import SAMPLERS
+    from nas.plugins import PRUNERS, SAMPLERS
     from nas.space import SearchSpace
 
     example, default = SearchConfig.from_toml(EXAMPLE), SearchConfig()
@@ -160,7 +159,7 @@ def test_example_is_the_defaults() -> None:
         space = SearchSpace(example.space, **shape, proxy_width=proxy_width).distributions()
         assert space == SearchSpace(default.space, **shape, proxy_width=proxy_width).distributions()
     assert example.sampler.items() <= SAMPLERS.options(default.search.sampler).items()
-    assert example.pruner.items() <= pruner_options(default.search.pruner).items()
+    assert example.pruner.items() <= PRUNERS.options(default.search.pruner).items()
 
 
 def test_example_data_and_proxy_are_valid_worker_settings() -> None:
