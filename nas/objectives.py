@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from searchspace.registry import Registry
 from searchspace.spec import ArchSpec
 from workers.signals import SIGNALS
 
@@ -48,37 +49,28 @@ class Objective:
     about: str
 
 
-OBJECTIVES: dict[str, Objective] = {}
+OBJECTIVES: Registry[Objective] = Registry("objective", default="macs", sort=False)
+"""Every objective by name, in registration order (``macs`` first)."""
 
 
 def register_objective(name: str, *, direction: str, about: str) -> Callable[[Measure], Measure]:
-    """Register ``measure`` as objective ``name`` (a duplicate name raises ``KeyError``)."""
+    """Decorator: ``OBJECTIVES.add(name, Objective(name, direction, measure, about))``.
+
+    The one registration of an objective; a duplicate name raises ``ValueError``, and
+    ``OBJECTIVES.unregister(name)`` removes it again (for plug-ins and tests).
+    """
     assert direction in DIRECTIONS, f"objective {name!r}: direction {direction!r}"
 
     def decorator(measure: Measure) -> Measure:
-        if name in OBJECTIVES:
-            raise KeyError(f"objective {name!r} is already registered")
-        OBJECTIVES[name] = Objective(name, direction, measure, about)
+        OBJECTIVES.add(name, Objective(name, direction, measure, about))
         return measure
 
     return decorator
 
 
-def unregister_objective(name: str) -> None:
-    """Remove ``name`` (for plug-ins and tests that register temporarily)."""
-    assert name not in ALWAYS, f"objective {name!r} is built in"
-    OBJECTIVES.pop(name, None)
-
-
 def extra_names() -> tuple[str, ...]:
     """What ``[objectives] extra`` may list: every registered objective but ``macs``."""
     return tuple(name for name in OBJECTIVES if name != MACS)
-
-
-def get_objective(name: str) -> Objective:
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name]
 
 
 @dataclass(frozen=True)
@@ -153,7 +145,7 @@ def measure(spec: ArchSpec, names: Iterable[str]) -> dict[str, float]:
     """
     out: dict[str, float] = {}
     for name in dict.fromkeys((*ALWAYS, *names)):
-        objective = get_objective(name)
+        objective = OBJECTIVES.get(name)
         try:
             out[name] = float(objective.measure(spec))
         except Exception as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from searchspace.layout import StageShape, scaled_channels, stage_shapes
+from searchspace.registry import Registry
 
 __all__ = ["BACKBONES", "Backbone", "StageShape", "feature_sizes", "get_backbone", "stage_shapes"]
 
@@ -57,29 +58,25 @@ class Backbone:
         return scaled_channels(channels, width)
 
 
-BACKBONES: dict[str, Backbone] = {
-    b.name: b
-    for b in (
-        Backbone("resnet18", "imagenet", "basic", (2, 2, 2, 2), (64, 128, 256, 512), 64, 224),
-        Backbone("resnet34", "imagenet", "basic", (3, 4, 6, 3), (64, 128, 256, 512), 64, 224),
-        Backbone("resnet50", "imagenet", "bottleneck", (3, 4, 6, 3), (64, 128, 256, 512), 64, 224),
-        Backbone(
-            "resnet101", "imagenet", "bottleneck", (3, 4, 23, 3), (64, 128, 256, 512), 64, 224
-        ),
-        Backbone("resnet20", "cifar", "basic", (3, 3, 3), (16, 32, 64), 16, 32),
-        Backbone("resnet32", "cifar", "basic", (5, 5, 5), (16, 32, 64), 16, 32),
-        Backbone("resnet56", "cifar", "basic", (9, 9, 9), (16, 32, 64), 16, 32),
-    )
-}
+BACKBONES: Registry[Backbone] = Registry("backbone", sort=False)
+"""Every backbone by ``backbone`` name, in the order below (``nas space`` lists them so)."""
+for _backbone in (
+    Backbone("resnet18", "imagenet", "basic", (2, 2, 2, 2), (64, 128, 256, 512), 64, 224),
+    Backbone("resnet34", "imagenet", "basic", (3, 4, 6, 3), (64, 128, 256, 512), 64, 224),
+    Backbone("resnet50", "imagenet", "bottleneck", (3, 4, 6, 3), (64, 128, 256, 512), 64, 224),
+    Backbone("resnet101", "imagenet", "bottleneck", (3, 4, 23, 3), (64, 128, 256, 512), 64, 224),
+    Backbone("resnet20", "cifar", "basic", (3, 3, 3), (16, 32, 64), 16, 32),
+    Backbone("resnet32", "cifar", "basic", (5, 5, 5), (16, 32, 64), 16, 32),
+    Backbone("resnet56", "cifar", "basic", (9, 9, 9), (16, 32, 64), 16, 32),
+):
+    BACKBONES.add(_backbone.name, _backbone)
 
 
 def get_backbone(name: str) -> Backbone:
     """The backbone called ``name``; ``ValueError`` listing the known ones otherwise."""
-    try:
-        return BACKBONES[name]
-    except KeyError:
-        known = ", ".join(BACKBONES)
-        raise ValueError(f"backbone: unknown {name!r}; allowed: {known}") from None
+    if name not in BACKBONES:
+        raise ValueError(f"backbone: unknown {name!r}; allowed: {BACKBONES.listed()}")
+    return BACKBONES[name]
 
 
 def feature_sizes(backbone: Backbone, input_size: int) -> tuple[int, ...]:

@@ -16,12 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from searchspace.fields import Names, choice, flag, integer, number, reject_unknown, width
-
-OPTIMIZER_DEFAULTS: dict[str, tuple[float, float]] = {
-    "sgd": (0.1, 5e-4),
-    "adamw": (2e-3, 0.05),
-}
-"""``optimizer -> (lr, weight_decay)`` used when a budget leaves them unset (batch 128)."""
+from workers.optimizers import OPTIMIZERS
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 BUDGET = Names("budget")
@@ -40,9 +35,9 @@ class ProxyBudget:
         input_size: proxy resolution in pixels (``None``: the dataset's native size).
         batch_size: training batch size (validation uses twice this).
         optimizer: ``"sgd"`` (Nesterov momentum 0.9) or ``"adamw"``.
-        lr: peak learning rate (``None``: :data:`OPTIMIZER_DEFAULTS`).
+        lr: peak learning rate (``None``: :data:`~workers.optimizers.OPTIMIZERS`).
         weight_decay: decay on conv and linear weights only, never norms or biases
-            (``None``: :data:`OPTIMIZER_DEFAULTS`).
+            (``None``: :data:`~workers.optimizers.OPTIMIZERS`).
         label_smoothing: Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016.
         warmup_fraction: share of the run's steps spent in the linear warm-up before the
             cosine decay, in [0, 0.5]. A fraction, not epochs: a whole warm-up epoch of a
@@ -73,11 +68,11 @@ class ProxyBudget:
 
     def __post_init__(self) -> None:
         _validate(asdict(self), BUDGET)
-        lr, decay = OPTIMIZER_DEFAULTS[self.optimizer]
+        defaults = OPTIMIZERS[self.optimizer]
         if self.lr is None:
-            object.__setattr__(self, "lr", lr)
+            object.__setattr__(self, "lr", defaults.lr)
         if self.weight_decay is None:
-            object.__setattr__(self, "weight_decay", decay)
+            object.__setattr__(self, "weight_decay", defaults.weight_decay)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,7 +108,7 @@ def _validate(b: Mapping[str, Any], n: Names) -> None:
     width(n("width"), b["width"], null=n.null("width"))
     integer(n("input_size"), b["input_size"], minimum=8, null=n.null("input_size"))
     integer(n("batch_size"), b["batch_size"])
-    choice(n("optimizer"), b["optimizer"], tuple(OPTIMIZER_DEFAULTS))
+    choice(n("optimizer"), b["optimizer"], OPTIMIZERS.names())
     number(n("lr"), b["lr"], high=10, open_low=True, null=n.null("lr"))
     number(n("weight_decay"), b["weight_decay"], high=1, null=n.null("weight_decay"))
     number(n("label_smoothing"), b["label_smoothing"], high=0.5)

@@ -22,7 +22,7 @@ from torch.utils.data import Subset
 from searchspace.fields import Names, flag, integer, number, reject_unknown
 from workers.augment import Augment
 from workers.batches import Batches, LoaderBatches, Normalize, TensorBatches
-from workers.datasets import FLAGS, DatasetSource, ImageTensors, dataset_names, get_source
+from workers.datasets import DATASETS, FLAGS, DatasetSource, ImageTensors, get_source
 
 DATA = Names("data")
 """How a search config and a trial config name the fields: ``data.dataset``."""
@@ -69,8 +69,8 @@ class DataConfig:
 
 
 def _validate(d: Mapping[str, Any], n: Names) -> None:
-    if d["dataset"] not in dataset_names():
-        allowed = ", ".join(dataset_names())
+    if d["dataset"] not in DATASETS:
+        allowed = ", ".join(DATASETS.names())
         raise ValueError(f"{n('dataset')}: unknown {d['dataset']!r}; allowed: {allowed}")
     if d["data_dir"] is not None and not isinstance(d["data_dir"], str):
         raise ValueError(f"{n('data_dir')}: expected a path string, got {d['data_dir']!r}")

@@ -19,6 +19,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from workers.budget import ProxyBudget
+from workers.optimizers import OPTIMIZERS
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object]]:
@@ -34,15 +35,10 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, ob
     ]
 
 
-OPTIMIZERS: dict[str, Callable[[list[dict[str, object]], float], torch.optim.Optimizer]] = {
-    "sgd": lambda groups, lr: torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True),
-    "adamw": lambda groups, lr: torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999)),
-}
-
-
 def make_optimizer(model: nn.Module, budget: ProxyBudget) -> torch.optim.Optimizer:
     assert budget.optimizer in OPTIMIZERS, budget.optimizer
-    return OPTIMIZERS[budget.optimizer](parameter_groups(model, budget.decay), budget.peak_lr)
+    build = OPTIMIZERS[budget.optimizer].build
+    return build(parameter_groups(model, budget.decay), budget.peak_lr)
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:

@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from searchspace.registry import Registry
+
 History = Sequence[Mapping[str, float]]
 
 
@@ -33,36 +35,53 @@ class Signal:
     score: Callable[[History], float]
 
 
-SIGNALS: dict[str, Signal] = {
-    "best_val_accuracy": Signal(
+SIGNALS: Registry[Signal] = Registry("signal")
+"""Signal name -> definition; ``[objectives] signal`` picks one for a search. A new signal is
+one ``SIGNALS.add(name, Signal(...))`` below."""
+
+SIGNALS.add(
+    "best_val_accuracy",
+    Signal(
         "val_accuracy",
         "best validation accuracy over the epochs so far",
         lambda h: max(float(m["val_accuracy"]) for m in h),
     ),
-    "last_val_accuracy": Signal(
+)
+SIGNALS.add(
+    "last_val_accuracy",
+    Signal(
         "last_val_accuracy",
         "validation accuracy after the last epoch",
         lambda h: float(h[-1]["val_accuracy"]),
     ),
-    "neg_sotl": Signal(
+)
+SIGNALS.add(
+    "neg_sotl",
+    Signal(
         "neg_sotl",
         "minus the sum over epochs of the mean training loss (SoTL: Ru et al., 'Speedy "
         "Performance Estimation for Neural Architecture Search', NeurIPS 2021)",
         lambda h: -sum(float(m["train_loss"]) for m in h),
     ),
-    "neg_sotl_e": Signal(
+)
+SIGNALS.add(
+    "neg_sotl_e",
+    Signal(
         "neg_sotl_e",
         "minus the mean training loss of the last epoch (SoTL-E, Ru et al. 2021)",
         lambda h: -float(h[-1]["train_loss"]),
     ),
-    "neg_tail_loss": Signal(
+)
+SIGNALS.add(
+    "neg_tail_loss",
+    Signal(
         "neg_tail_loss",
         "minus the mean training loss of the last third of the last epoch's steps (SoTL-E "
         "without the warm-up and the epoch's first steps, which rank worst: docs/pruning.md)",
         lambda h: -float(h[-1].get("train_loss_tail", math.nan)),
     ),
-}
-"""Signal name -> definition; ``[objectives] signal`` picks one for a search."""
+)
+
 
 PREFIX = "signal/"
 

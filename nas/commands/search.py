@@ -7,29 +7,12 @@ import json
 import shlex
 import sys
 import traceback
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 NAME = "search"
 HELP = "search attention placements (Optuna + Ray Tune), results in SQL storage"
 ORDER = 30
-SAMPLER_NAMES = "nsga2 (default), gp, random, tpe"
-PRUNER_NAMES = "pareto (default), hyperband, median, none, successive_halving"
-"""For ``--help`` only (importing the registries costs Optuna's import on every ``nas`` call);
-a test keeps them equal to the registries, which the config checks names against."""
-
-
-SEARCH_FLAGS = (
-    "study",
-    "storage",
-    "artifacts",
-    "trials",
-    "concurrency",
-    "seed",
-    "sampler",
-    "pruner",
-)
-"""The flags that override ``[search]`` keys, here and in ``nas submit``."""
 STORAGE_HELP = "storage URL or .db path (default nas-results/nas.db)"
 
 
@@ -42,8 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_search_flags(parser: argparse.ArgumentParser, *, storage_help: str = STORAGE_HELP) -> None:
-    """The flags of a search run: :data:`SEARCH_FLAGS`, ``--no-confirm``, ``--verbose``."""
+    """The flags of a search run: one per ``[search]`` key, ``--no-confirm``, ``--verbose``.
+
+    The sampler and pruner names come from their registries (:mod:`nas.plugins`).
+    """
     from nas.config import DEFAULT_STUDY
+    from nas.plugins import PRUNERS, SAMPLERS
 
     parser.add_argument("--study", help=f"study name (default {DEFAULT_STUDY})")
     parser.add_argument("--storage", help=storage_help)
@@ -51,17 +38,29 @@ def add_search_flags(parser: argparse.ArgumentParser, *, storage_help: str = STO
     parser.add_argument("--trials", type=int, help="finished trials the study should reach")
     parser.add_argument("--concurrency", type=int, help="trials trained at once")
     parser.add_argument("--seed", type=int, help="sampler seed")
-    parser.add_argument("--sampler", help=f"Optuna sampler: {SAMPLER_NAMES}")
-    parser.add_argument("--pruner", help=f"pruner: {PRUNER_NAMES}")
+    parser.add_argument("--sampler", help=f"Optuna sampler: {_listed(SAMPLERS)}")
+    parser.add_argument("--pruner", help=f"pruner: {_listed(PRUNERS)}")
     parser.add_argument(
         "--no-confirm", action="store_true", help="skip retraining the front ([confirm])"
     )
     parser.add_argument("--verbose", action="store_true", help="show Ray Tune's own output")
 
 
+def _listed(registry: Any) -> str:
+    """``"nsga2 (default), gp, random, tpe"``."""
+    return ", ".join(f"{n} (default)" if n == registry.default else n for n in registry.names())
+
+
+def search_keys() -> tuple[str, ...]:
+    """The ``[search]`` keys, each overridden by the flag of its name."""
+    from nas.config import SearchConfig
+
+    return tuple(asdict(SearchConfig().search))
+
+
 def search_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """``{flag: value}`` of :data:`SEARCH_FLAGS` (``None``: not given)."""
-    return {name: getattr(args, name) for name in SEARCH_FLAGS}
+    """``{key: flag value}`` for every ``[search]`` key (``None``: not given)."""
+    return {name: getattr(args, name) for name in search_keys()}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,31 +26,20 @@ ORDER = 25
 MAX_PROXY_MACS = 10e9
 """MACs per image above which a proxy is refused: 2.5x ResNet-50 at 224 px, far past any proxy
 (an ``--input-size`` of 100,000 would ask for terabytes of activations)."""
-_FLAGS = {
-    "epochs": "--epochs",
-    "train_samples": "--train-samples",
-    "val_samples": "--val-samples",
-    "width": "--width",
-    "input_size": "--input-size",
-    "batch_size": "--batch-size",
-    "optimizer": "--optimizer",
-    "lr": "--lr",
-    "seed": "--seed",
-    "device": "--device",
-    "augment": "--no-augment",
-    "dataset": "--dataset",
-    "data_dir": "--data-dir",
-    "download": "--no-download",
-}
-"""``ProxyBudget``/``DataConfig`` field -> the flag that sets it (errors name the flag)."""
 _ZERO_MEANS = {"train_samples": "all", "val_samples": "all", "width": "the spec's"}
 """Fields whose ``None`` (the whole split, the spec's width) is given as 0 on the command line."""
 
 
-def _flag_names(section: str) -> Names:
+def _flags(args: argparse.Namespace) -> dict[str, str]:
+    """Each field's flag, read from the parsed arguments: ``--<field>``, or ``--no-<field>``
+    for a switch that turns the field off (``--no-augment``)."""
+    return {dest.removeprefix("no_"): f"--{dest.replace('_', '-')}" for dest in vars(args)}
+
+
+def _flag_names(section: str, args: argparse.Namespace) -> Names:
     """How ``nas train`` names a section's fields: by their flags, ``None`` as ``0 (all)``."""
     nulls = {field: f"0 ({meaning})" for field, meaning in _ZERO_MEANS.items()}
-    return Names(section, flags=_FLAGS, nulls=nulls)
+    return Names(section, flags=_flags(args), nulls=nulls)
 
 
 def _defaults() -> tuple[dict[str, Any], Any]:
@@ -67,8 +56,9 @@ def _shown(field: str, value: Any) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from workers.budget import DEVICES, OPTIMIZER_DEFAULTS
-    from workers.datasets import dataset_names
+    from workers.budget import DEVICES
+    from workers.datasets import DATASETS
+    from workers.optimizers import OPTIMIZERS
 
     budget, data = _defaults()
 
@@ -78,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="spec JSON file ('-' for standard input)")
     parser.add_argument("--config", help="take [data] and [proxy] from this search TOML file")
     parser.add_argument("--epochs", type=int, help=default("epochs", "epochs "))
-    parser.add_argument("--dataset", help=f"{', '.join(dataset_names())} (default {data.dataset})")
+    parser.add_argument("--dataset", help=f"{DATASETS.listed()} (default {data.dataset})")
     parser.add_argument(
         "--data-dir",
         help="dataset files (default: the dataset's own search path, for fashion_mnist "
@@ -98,9 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, help=default("input_size", "proxy resolution "))
     parser.add_argument("--batch-size", type=int, help=default("batch_size", "batch size "))
     parser.add_argument(
-        "--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), help=default("optimizer", "optimizer ")
+        "--optimizer", choices=OPTIMIZERS.names(), help=default("optimizer", "optimizer ")
     )
-    per_optimizer = ", ".join(f"{name} {lr:g}" for name, (lr, _) in OPTIMIZER_DEFAULTS.items())
+    per_optimizer = ", ".join(f"{name} {optimizer.lr:g}" for name, optimizer in OPTIMIZERS.items())
     parser.add_argument("--lr", type=float, help=f"peak learning rate (default {per_optimizer})")
     parser.add_argument("--seed", type=int, help=default("seed", "seed "))
     parser.add_argument("--device", choices=DEVICES, help=default("device", "device "))
@@ -148,8 +138,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.no_download:
         data["download"] = False
     return (
-        DataConfig.from_dict(data, _flag_names("data")),
-        ProxyBudget.from_dict(budget, _flag_names("budget")),
+        DataConfig.from_dict(data, _flag_names("data", args)),
+        ProxyBudget.from_dict(budget, _flag_names("budget", args)),
     )
 
 
@@ -182,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    resolve_device(budget.device, field=_FLAGS["device"])
+    resolve_device(budget.device, field=_flags(args)["device"])
     proxy = plan_proxy(spec, data, budget)
     check_proxy_size(proxy)
     check_readable(data)  # a corrupt file is one error line, before the bar or any note

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from nas.config.checks import (
     Check,
@@ -41,19 +40,16 @@ from nas.config.checks import (
     writable_folder,
 )
 from nas.objectives import ObjectiveVector, extra_names
+from nas.pruning.registry import DEFAULT_PRUNER
+from nas.sampling.registry import DEFAULT_SAMPLER
 from nas.study_name import check_study_name
 from searchspace.backbones import BACKBONES
 from searchspace.catalog import POSITIONS, Choice, block_names
 from searchspace.spec import SELECTORS
 from workers.signals import SIGNALS
 
-if TYPE_CHECKING:
-    pass
-
 DEFAULT_STUDY = "attention-nas"
 """The study every command reads and writes unless told another (``--study``)."""
-DEFAULT_SAMPLER = "nsga2"
-DEFAULT_PRUNER = "pareto"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Pruners for multi-objective ``nas search`` studies.
 
-``make_pruner(name, **options)`` builds one by name (``pruner_names()`` lists them):
+``make_pruner(name, **options)`` builds one by name (``PRUNERS.names()`` lists them):
 ``"pareto"`` (default, :class:`ParetoPruner`: MO-ASHA on the study's signal and MACs),
 ``"median"``, ``"successive_halving"``, ``"hyperband"`` (Optuna's, on the signal alone, through
 :class:`AccuracyPruner`) and ``"none"``.
@@ -20,13 +20,7 @@ from nas.pruning.accuracy import AccuracyPruner
 from nas.pruning.objective_view import SingleObjectiveView
 from nas.pruning.pareto import ParetoPruner
 from nas.pruning.ranking import places_ahead, survivors
-from nas.pruning.registry import (
-    DEFAULT_PRUNER,
-    PRUNERS,
-    make_pruner,
-    pruner_names,
-    pruner_options,
-)
+from nas.pruning.registry import DEFAULT_PRUNER, PRUNERS, make_pruner
 
 __all__ = [
     "DEFAULT_PRUNER",
@@ -36,7 +30,5 @@ __all__ = [
     "SingleObjectiveView",
     "make_pruner",
     "places_ahead",
-    "pruner_names",
-    "pruner_options",
     "survivors",
 ]

@@ -1,35 +1,29 @@
 """The pruner registry: a name in the search config becomes an Optuna pruner.
 
-``@register("pareto")`` puts a factory in :data:`PRUNERS` (a :class:`nas.registry.Registry`);
-the factory's keyword-only parameters are the options that name accepts, so ``make_pruner`` can
-reject an unknown option with a message that lists the accepted ones before Optuna ever sees it.
+``@register("pareto")`` puts a factory in :data:`PRUNERS` (a
+:class:`searchspace.registry.Registry`); the factory's keyword-only parameters are the options
+that name accepts, so ``make_pruner`` can reject an unknown option with a message that lists
+the accepted ones before Optuna ever sees it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from optuna.pruners import BasePruner
 
-from nas.registry import Registry
+from searchspace.registry import Registry
 
 DEFAULT_PRUNER = "pareto"
 """What ``nas search`` prunes with unless the config says otherwise."""
 
-PRUNERS: Registry[BasePruner] = Registry("pruner", default=DEFAULT_PRUNER)
+PRUNERS: Registry[Callable[..., BasePruner]] = Registry(
+    "pruner", default=DEFAULT_PRUNER, factories=True
+)
 """Every pruner by name; ``[search] pruner`` and ``[pruner]`` options are checked against it."""
 
 register = PRUNERS.register
-
-
-def pruner_names() -> tuple[str, ...]:
-    """Registered pruner names, the default first."""
-    return PRUNERS.names()
-
-
-def pruner_options(name: str) -> dict[str, Any]:
-    """The options ``name`` accepts, with their defaults: ``{"reduction_factor": 3, ...}``."""
-    return PRUNERS.options(name)
 
 
 def make_pruner(name: str = DEFAULT_PRUNER, **options: Any) -> BasePruner:

@@ -6,16 +6,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from optuna.samplers import BaseSampler
 
-from nas.registry import Registry
+from searchspace.registry import Registry
 
 DEFAULT_SAMPLER = "nsga2"
 """What ``nas search`` samples with unless the config says otherwise."""
 
-SAMPLERS: Registry[BaseSampler] = Registry("sampler", default=DEFAULT_SAMPLER, reserved=("seed",))
+SAMPLERS: Registry[Callable[..., BaseSampler]] = Registry(
+    "sampler", default=DEFAULT_SAMPLER, reserved=("seed",), factories=True
+)
 """Every sampler by name; ``[search] sampler`` and ``[sampler]`` options are checked against it."""
 
 register = SAMPLERS.register

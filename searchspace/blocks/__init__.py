@@ -1,10 +1,10 @@
 """The block registry: torch implementations bound by name to their catalog declarations.
 
 Every block has one constructor shape, ``Block(channels, *, <declared params>)``; blocks that
-may ``replace`` the 3x3 conv also take ``stride``. :func:`register` checks that the keyword-only
-parameters are exactly the declared ones, so the search space (derived from the catalog) and
-the code can never disagree. Every module of this package is imported here, so adding a block
-is one file plus its tests.
+may ``replace`` the 3x3 conv also take ``stride``. :func:`register` (into :data:`BLOCKS`)
+checks that the keyword-only parameters are exactly the declared ones, so the search space
+(derived from the catalog) and the code can never disagree. Every module of this package is
+imported here, so adding a block is one file plus its tests.
 
 Each block's paper is cited once, in its declaration (``BlockInfo.paper``); the block's module
 opens with the paper's link and names that declaration: ``Paper: <link> (citation: ...)``.
@@ -15,32 +15,26 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from torch import nn
 
 from searchspace.catalog import BlockInfo, Choice, block_info
+from searchspace.registry import Registry
 
-__all__ = ["create_block", "get_block_class", "register", "registered_blocks"]
-
-_REGISTRY: dict[str, type[nn.Module]] = {}
-ModuleT = TypeVar("ModuleT", bound=type[nn.Module])
+__all__ = ["BLOCKS", "create_block", "get_block_class", "register", "registered_blocks"]
 
 
-def register(name: str) -> Callable[[ModuleT], ModuleT]:
-    """Class decorator binding an ``nn.Module`` to the catalog declaration ``name``."""
+def _bind(name: str, cls: type[nn.Module]) -> None:
+    """``cls`` implements the declaration ``name``: its constructor takes the declared params."""
+    _check_signature(cls, block_info(name))
+    cls.block_name = name  # type: ignore[attr-defined]
 
-    def bind(cls: ModuleT) -> ModuleT:
-        info = block_info(name)
-        if name in _REGISTRY:
-            raise ValueError(f"block {name!r} is registered twice ({_REGISTRY[name].__name__})")
-        _check_signature(cls, info)
-        cls.block_name = name  # type: ignore[attr-defined]
-        _REGISTRY[name] = cls
-        return cls
 
-    return bind
+BLOCKS: Registry[type[nn.Module]] = Registry("block", default="none", bind=_bind)
+"""Every implemented block by name, ``none`` first, then alphabetical."""
+register = BLOCKS.register
+"""Class decorator binding an ``nn.Module`` to the catalog declaration ``name``."""
 
 
 def _check_signature(cls: type[nn.Module], info: BlockInfo) -> None:
@@ -58,15 +52,14 @@ def _check_signature(cls: type[nn.Module], info: BlockInfo) -> None:
 def get_block_class(name: str) -> type[nn.Module]:
     """The class registered as ``name``."""
     block_info(name)
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"block {name!r} is declared but has no implementation") from None
+    if name not in BLOCKS:
+        raise ValueError(f"block {name!r} is declared but has no implementation")
+    return BLOCKS[name]
 
 
 def registered_blocks() -> dict[str, type[nn.Module]]:
     """All registered blocks, ``none`` first, then alphabetical."""
-    return {n: _REGISTRY[n] for n in sorted(_REGISTRY, key=lambda n: (n != "none", n))}
+    return dict(BLOCKS.items())
 
 
 def create_block(name: str, channels: int, *, stride: int = 1, **params: Choice) -> nn.Module:

@@ -1,7 +1,8 @@
 """The block catalog: torch-free declarations of every attention block.
 
-Each module in this package declares one group of blocks with :func:`declare`; all of them are
-imported here, so ``block_info``/``block_names`` always see the whole catalog.
+Each module in this package declares one group of blocks with :func:`declare` (into
+:data:`CATALOG`); all of them are imported here, so ``block_info``/``block_names`` always see
+the whole catalog.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib
 import pkgutil
 
 from searchspace.catalog._base import (
+    CATALOG,
     CHANNEL_POSITIONS,
     FAMILIES,
     POSITIONS,
@@ -22,6 +24,7 @@ from searchspace.catalog._base import (
 )
 
 __all__ = [
+    "CATALOG",
     "CHANNEL_POSITIONS",
     "FAMILIES",
     "POSITIONS",

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from searchspace.registry import Registry
+
 Choice = int | float | str | bool
 
 #: How a user-given value is checked beyond "is it one of the search choices".
@@ -146,26 +148,20 @@ class BlockInfo:
         return not self.late_only or stage >= num_stages // 2
 
 
-_CATALOG: dict[str, BlockInfo] = {}
+CATALOG: Registry[BlockInfo] = Registry("block", default="none")
+"""Every declared block by name, ``none`` first, then alphabetical."""
 
 
 def declare(info: BlockInfo) -> BlockInfo:
-    """Add ``info`` to the catalog; a second declaration of one name is a bug."""
-    if info.name in _CATALOG:
-        raise ValueError(f"block {info.name!r} is declared twice")
-    _CATALOG[info.name] = info
-    return info
+    """Add ``info`` to :data:`CATALOG`; a second declaration of one name raises."""
+    return CATALOG.add(info.name, info)
 
 
 def block_info(name: str) -> BlockInfo:
     """The declaration of ``name``; ``ValueError`` listing the known names otherwise."""
-    try:
-        return _CATALOG[name]
-    except KeyError:
-        known = ", ".join(sorted(_CATALOG))
-        raise ValueError(f"unknown block {name!r}; known blocks: {known}") from None
+    return CATALOG.get(name)
 
 
 def block_names() -> tuple[str, ...]:
     """All declared block names, ``none`` first, then alphabetical."""
-    return tuple(sorted(_CATALOG, key=lambda n: (n != "none", n)))
+    return CATALOG.names()

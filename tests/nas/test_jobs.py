@@ -304,4 +304,4 @@ def test_submit_takes_every_flag_of_nas_search() -> None:
 
     missing = options(search) - options(submit) - {"--json"}
     assert not missing, f"nas submit lacks {sorted(missing)}: add them to add_search_flags"
-    assert {f"--{name}" for name in search.SEARCH_FLAGS} <= options(submit)
+    assert {f"--{name}" for name in search.search_keys()} <= options(submit)

@@ -15,8 +15,9 @@ import pytest
 from nas.cli import build_parser
 from nas.commands.train import settings_from_args
 from nas.config import SearchConfig
-from workers.budget import OPTIMIZER_DEFAULTS, ProxyBudget
+from workers.budget import ProxyBudget
 from workers.data import DataConfig
+from workers.optimizers import OPTIMIZERS
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -48,7 +49,8 @@ def test_config_file_then_flags(tmp_path: Path) -> None:
 
 def test_another_optimizer_brings_its_own_lr() -> None:
     _, budget = settings_from_args(_args("--optimizer", "adamw"))
-    assert (budget.lr, budget.weight_decay) == OPTIMIZER_DEFAULTS["adamw"]
+    adamw = OPTIMIZERS["adamw"]
+    assert (budget.lr, budget.weight_decay) == (adamw.lr, adamw.weight_decay)
     _, budget = settings_from_args(_args("--optimizer", "adamw", "--lr", "0.01"))
     assert budget.lr == 0.01
 

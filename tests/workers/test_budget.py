@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from workers.budget import OPTIMIZER_DEFAULTS, ProxyBudget
+from workers.budget import ProxyBudget
 from workers.data import DataConfig
+from workers.optimizers import OPTIMIZERS
 
 
 def test_defaults_resolve_the_optimizer_recipe() -> None:
-    assert (ProxyBudget().lr, ProxyBudget().weight_decay) == OPTIMIZER_DEFAULTS["sgd"]
-    adamw = ProxyBudget(optimizer="adamw")
-    assert (adamw.lr, adamw.weight_decay) == OPTIMIZER_DEFAULTS["adamw"]
+    sgd, adamw = OPTIMIZERS["sgd"], OPTIMIZERS["adamw"]
+    assert (ProxyBudget().lr, ProxyBudget().weight_decay) == (sgd.lr, sgd.weight_decay)
+    budget = ProxyBudget(optimizer="adamw")
+    assert (budget.lr, budget.weight_decay) == (adamw.lr, adamw.weight_decay)
     assert ProxyBudget(lr=0.05).lr == 0.05
 
 

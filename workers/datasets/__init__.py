@@ -13,17 +13,17 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
 from searchspace.fields import Names
+from searchspace.registry import Registry
 
-__all__ = ["FLAGS", "DatasetSource", "ImageTensors", "dataset_names", "get_source", "register"]
+__all__ = ["DATASETS", "FLAGS", "DatasetSource", "ImageTensors", "get_source", "register"]
 
 FLAGS = Names("data", flags={"data_dir": "--data-dir"})
 """How a format's messages name ``data_dir`` unless told otherwise: as ``nas train``'s flag."""
@@ -43,7 +43,7 @@ class ImageTensors:
 
 
 class DatasetSource(ABC):
-    """One on-disk format. Subclasses set :attr:`name` (via :func:`register`) and :attr:`flip`.
+    """One on-disk format; registering it in :data:`DATASETS` sets :attr:`name`.
 
     Attributes:
         flip: whether a horizontal flip keeps the label (true for clothes and natural
@@ -74,38 +74,20 @@ class DatasetSource(ABC):
         """
 
 
-_REGISTRY: dict[str, type[DatasetSource]] = {}
-SourceT = TypeVar("SourceT", bound=type[DatasetSource])
+def _name(name: str, cls: type[DatasetSource]) -> None:
+    cls.name = name
 
 
-def register(name: str) -> Callable[[SourceT], SourceT]:
-    """Class decorator binding a :class:`DatasetSource` to the ``dataset`` name ``name``."""
-
-    def bind(cls: SourceT) -> SourceT:
-        if name in _REGISTRY:
-            raise ValueError(f"dataset {name!r} is registered twice ({_REGISTRY[name].__name__})")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return bind
-
-
-def dataset_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+DATASETS: Registry[type[DatasetSource]] = Registry("dataset", bind=_name)
+"""Every format by ``[data] dataset`` name: ``@DATASETS.register("cifar10")`` on its class."""
+register = DATASETS.register
 
 
 def get_source(
     name: str, data_dir: str | None, download: bool, names: Names = FLAGS
 ) -> DatasetSource:
     """The source registered as ``name``; ``ValueError`` listing the known names otherwise."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"dataset: unknown {name!r}; allowed: {', '.join(dataset_names())}"
-        ) from None
-    return cls(data_dir, download, names)
+    return DATASETS.get(name)(data_dir, download, names)
 
 
 for _module in pkgutil.iter_modules(__path__):

@@ -148,8 +148,7 @@ def test_cli_reports_config_error_with_exit_2(
 def test_example_is_the_defaults() -> None:
     """Its header says "every key, with its default": ``nas search docs/search.example.toml``
     searches the same space, with the same sampler, pruner and proxy, as ``nas search``."""
-    from nas.pruning import PRUNERS
-    from nas.sampling.registry import SAMPLERS
+    from nas.plugins import PRUNERS, SAMPLERS
     from nas.space import SearchSpace
 
     example, default = SearchConfig.from_toml(EXAMPLE), SearchConfig()

@@ -14,7 +14,7 @@ from optuna.artifacts import download_artifact
 from optuna.trial import TrialState
 
 from nas.config import SearchConfig
-from nas.objectives import register_objective, unregister_objective
+from nas.objectives import OBJECTIVES, register_objective
 from nas.search.ledger import finished_count
 from nas.search.ownership import Ownership
 from nas.search.searcher import StudySearcher
@@ -243,7 +243,7 @@ def test_a_spec_whose_objective_cannot_be_measured_is_failed_not_fatal(url: str)
         assert searcher.suggest("a") is not None  # no_attention
         assert searcher.suggest("b") is not None  # se_branch fails; another draw (or FINISHED)
     finally:
-        unregister_objective("fragile")
+        OBJECTIVES.unregister("fragile")
     failed = study.get_trials(states=(TrialState.FAIL,))
     assert failed and failed[0].user_attrs["reference"] == "se_branch"
     reason = failed[0].user_attrs["fail_reason"]
@@ -266,7 +266,7 @@ def test_a_registered_objective_runs_through_the_config(url: str) -> None:
             assert searcher.suggest(key) is not None
             searcher.on_trial_complete(key, _final(0.5))
     finally:
-        unregister_objective("attended")
+        OBJECTIVES.unregister("attended")
     with pytest.raises(ValueError, match=r"objectives.extra\[0\]: 'attended' is not allowed"):
         SearchConfig.from_dict({"objectives": {"extra": ["attended"]}})
     trials = study.get_trials(states=(TrialState.COMPLETE,))
