@@ -127,8 +127,12 @@ def confirm_study(
 ) -> list[Confirmation]:
     """Confirm the front of ``study`` as ``config`` says (``[confirm]``, ``[proxy]``, ``[data]``).
 
-    The members are the front's trials with the highest proxy accuracy, at most
-    ``[confirm] members`` of them; each is trained ``[confirm] seeds`` times.
+    The candidates are the front's members, which include the trials the proxy's measured
+    noise cannot rule out (the noise-aware front, :class:`~nas.results.front.StudyFront`), the
+    highest proxy score first, at most ``[confirm] members`` of them; each is trained
+    ``[confirm] seeds`` times. The seed runs then measure the confirmation's own noise
+    (``noise:confirm``, :mod:`nas.confirm.noise`), which is printed on ``stream`` and goes into
+    each member's dashboard note as ``mean ± SE (n=seeds)``.
     """
     front = StudyFront.load(storage_of(study), study.study_name, rank_by="proxy")
     trials = study.get_trials(deepcopy=False)
@@ -142,6 +146,30 @@ def confirm_study(
         seeds=config.confirm.seeds,
     )
     resources = trial_resources(config)  # the search's: a GPU share when one is visible
-    return confirm_trials(
+    done = confirm_trials(
         study, members, config.data, budgets, resources=resources, stream=stream, redo=redo
     )
+    if done:
+        _report_noise(study, done, budgets[0].to_dict(), stream)
+    return done
+
+
+def _report_noise(
+    study: optuna.Study, done: list[Confirmation], budget: dict[str, Any], stream: TextIO | None
+) -> None:
+    """Measure and store the confirmation's noise, say it, and put it into the members' notes."""
+    from nas.confirm.noise import UNMEASURED, estimate_of, measure_confirm_noise
+    from nas.confirm.store import write_note
+
+    record = measure_confirm_noise(study, budget)
+    if record is None:
+        if stream is not None:
+            print(UNMEASURED, file=stream)
+        return
+    at = [c for c in done if c.budget == budget]
+    runs = min((len(c.accuracies) for c in at), default=1)
+    accuracy = sum(c.val_accuracy for c in at) / len(at) if at else None
+    if stream is not None:
+        print(record.summary("confirm", runs=runs, accuracy=accuracy), file=stream)
+    for confirmation in at:
+        write_note(study, confirmation, estimate_of(study, confirmation).format())

@@ -51,6 +51,8 @@ class Origin:
     macs: int | None = None
     params: int | None = None
     weights: str | None = None
+    accuracy: str | None = None
+    choice: str | None = None
 
     def lines(self) -> list[str]:
         """``key: value`` lines for the docstring, every untrusted value quoted."""
@@ -71,6 +73,10 @@ class Origin:
             out.append(f"params: {int(self.params):,} (full scale)")
         if self.weights is not None:
             out.append(f"weights: {quoted(self.weights)}")
+        if self.accuracy is not None:
+            out.append(f"accuracy: {quoted(self.accuracy)}")
+        if self.choice is not None:
+            out.append(f"choice: {quoted(self.choice)}")
         out.append(f"exported: {quoted(self.date)}")
         out.append(f"command: {quoted(self.command)}")
         return out
