@@ -10,8 +10,8 @@ eight. The record adds the exact binomial validation term from the budget's ``va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 import optuna
 
@@ -52,3 +52,29 @@ def estimate_of(study: optuna.Study, confirmation: Confirmation) -> Estimate:
     """A confirmation's mean with its standard error, as ``nas pareto`` reads it."""
     runs = ConfirmedRuns(confirmation.accuracies, confirmation.budget)
     return confirmed_estimate(runs, records(study.user_attrs))
+
+
+def report_noise(
+    study: optuna.Study,
+    done: Sequence[Confirmation],
+    budget: Mapping[str, Any],
+    stream: TextIO | None,
+) -> NoiseRecord | None:
+    """Measure and store the confirmation's noise, say it on ``stream`` (``confirm noise: one
+    run varies by ±X; differences under Y are not resolved ...``), and rewrite the dashboard
+    notes of the members confirmed at ``budget`` as ``mean ± SE (n=seeds)``."""
+    from nas.confirm.store import write_note
+
+    record = measure_confirm_noise(study, budget)
+    if record is None:
+        if stream is not None:
+            print(UNMEASURED, file=stream)
+        return None
+    at = [c for c in done if c.budget == dict(budget)]
+    runs = min((len(c.accuracies) for c in at), default=1)
+    accuracy = sum(c.val_accuracy for c in at) / len(at) if at else None
+    if stream is not None:
+        print(record.summary("confirm", runs=runs, accuracy=accuracy), file=stream)
+    for confirmation in at:
+        write_note(study, confirmation, estimate_of(study, confirmation).format())
+    return record

@@ -11,6 +11,7 @@ import optuna
 
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
+from nas.confirm.noise import report_noise
 from nas.confirm.store import Confirmation, confirmations, proxy_score, save
 from nas.results.front import StudyFront
 from nas.search.resources import trial_resources
@@ -150,26 +151,5 @@ def confirm_study(
         study, members, config.data, budgets, resources=resources, stream=stream, redo=redo
     )
     if done:
-        _report_noise(study, done, budgets[0].to_dict(), stream)
+        report_noise(study, done, budgets[0].to_dict(), stream)
     return done
-
-
-def _report_noise(
-    study: optuna.Study, done: list[Confirmation], budget: dict[str, Any], stream: TextIO | None
-) -> None:
-    """Measure and store the confirmation's noise, say it, and put it into the members' notes."""
-    from nas.confirm.noise import UNMEASURED, estimate_of, measure_confirm_noise
-    from nas.confirm.store import write_note
-
-    record = measure_confirm_noise(study, budget)
-    if record is None:
-        if stream is not None:
-            print(UNMEASURED, file=stream)
-        return
-    at = [c for c in done if c.budget == budget]
-    runs = min((len(c.accuracies) for c in at), default=1)
-    accuracy = sum(c.val_accuracy for c in at) / len(at) if at else None
-    if stream is not None:
-        print(record.summary("confirm", runs=runs, accuracy=accuracy), file=stream)
-    for confirmation in at:
-        write_note(study, confirmation, estimate_of(study, confirmation).format())

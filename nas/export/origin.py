@@ -73,10 +73,9 @@ class Origin:
             out.append(f"params: {int(self.params):,} (full scale)")
         if self.weights is not None:
             out.append(f"weights: {quoted(self.weights)}")
-        if self.accuracy is not None:
-            out.append(f"accuracy: {quoted(self.accuracy)}")
-        if self.choice is not None:
-            out.append(f"choice: {quoted(self.choice)}")
+        for key, text in (("accuracy", self.accuracy), ("choice", self.choice)):
+            if text is not None:  # "+-": quoted() would write "±" as an escape
+                out.append(f"{key}: {quoted(text.replace('±', '+-'))}")
         out.append(f"exported: {quoted(self.date)}")
         out.append(f"command: {quoted(self.command)}")
         return out

@@ -257,10 +257,9 @@ def _within_noise(
 
     if "proxy" not in noise:
         return []
-    pool = [r for r in _merged(list(complete)) if r.spec_id not in {m.spec_id for m in merged}]
-    extra = beyond_noise(
-        [*merged, *pool], {r.number for r in merged}, score_name, noise, accuracy, macs
-    )
+    numbers, ids = {m.number for m in merged}, {m.spec_id for m in merged} - {None}
+    pool = [r for r in _merged(list(complete)) if r.number not in numbers and r.spec_id not in ids]
+    extra = beyond_noise([*merged, *pool], numbers, score_name, noise, accuracy, macs)
     return [r for r in pool if r.number in extra]
 
 

@@ -175,6 +175,6 @@ def save(study: UserAttrs, stage: Stage, record: NoiseRecord) -> None:
 
 
 def _rounded(value: float) -> str:
-    """``value`` to one significant digit (the digits a noise figure supports)."""
-    places = Estimate(0.0, value, 1).decimals() if value > 0 else 4
+    """``value`` to two significant digits: a threshold rounded to one could be off by half."""
+    places = Estimate(0.0, value, 1).decimals() + 1 if value > 0 else 4
     return f"{value:.{places}f}"
