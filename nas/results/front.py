@@ -198,6 +198,7 @@ class StudyFront:
             "ranked_by": self.ranked_by,
             "noise": {stage: record.to_json() for stage, record in self.noise.items()},
             "measured_noise": self.measured,
+            "noisy_front": [int(m.name) for m in self.final_front().members],
             "front": [m.to_dict(self.metric_names, self.ranked_by) for m in self.members],
         }
 

@@ -43,10 +43,6 @@ class ConfirmedRuns:
     accuracies: tuple[float, ...]
     budget: dict[str, Any] | None
 
-    @property
-    def mean(self) -> float:
-        return sum(self.accuracies) / len(self.accuracies)
-
 
 def confirmed_runs(study_attrs: Mapping[str, Any], prefix: str) -> dict[int, ConfirmedRuns]:
     """``trial -> ConfirmedRuns`` of every readable ``<prefix><trial>`` attribute.

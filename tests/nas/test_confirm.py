@@ -84,7 +84,9 @@ def test_seed_runs_measure_the_confirmations_noise_and_the_front_carries_it(
     assert middle.confirmed_estimate == estimate_of(study, done[1])
     assert middle.estimate("confirmed").n == 2 and middle.tied_with == (0,)
     assert main(["pareto", "--storage", url, "--study", "c", "--json"]) == 0
-    by_trial = {e["trial"]: e for e in json.loads(capsys.readouterr().out)["front"]}
+    result = json.loads(capsys.readouterr().out)
+    assert result["noisy_front"] == [0, 1, 2], "the confirmed means dominate none beyond noise"
+    by_trial = {e["trial"]: e for e in result["front"]}
     assert by_trial[1]["n"] == 2 and by_trial[1]["se"] == pytest.approx(
         middle.estimate("confirmed").se
     )

@@ -57,6 +57,7 @@ def test_pareto_declares_ties_and_keeps_what_noise_cannot_rule_out(
     front = {e["trial"]: e for e in result["front"]}
     assert list(front) == [4, 0, 1, 2, 3], "cheapest first; 2 joins the front of the means"
     assert result["measured_noise"] is True and result["noise"]["proxy"]["sd"] == 0.01
+    assert result["noisy_front"] == [4, 0, 1, 2, 3]
     assert front[0]["tied_with"] == [1, 2] and front[2]["tied_with"] == [0, 1]
     assert front[3]["tied_with"] == [] and front[4]["tied_with"] == []
     assert front[1]["knee"] and front[1]["n"] == 1 and front[1]["mean"] == 0.8
@@ -73,7 +74,8 @@ def test_pareto_declares_ties_and_keeps_what_noise_cannot_rule_out(
 
     old = ["pareto", "--storage", url, "--study", "old", "--json"]
     assert main(old) == 0
-    assert [e["trial"] for e in json.loads(capsys.readouterr().out)["front"]] == [4, 0, 1, 3]
+    result = json.loads(capsys.readouterr().out)
+    assert [e["trial"] for e in result["front"]] == [4, 0, 1, 3] == result["noisy_front"]
 
 
 def test_knee_and_best_follow_the_one_standard_error_rule(
