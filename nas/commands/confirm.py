@@ -2,8 +2,9 @@
 
 The study's stored config gives the proxy, data and resources, so a confirmation trains what
 the search trained, only longer; ``--config`` takes ``[confirm]`` (and resources) from a file
-instead, and the flags override both. Confirmed accuracies are stored in the study
-(``docs/study-format.md``) and used by ``nas pareto`` and ``nas export --knee``.
+instead, and the flags override both. Confirmed accuracies (every seed's run) and the noise they
+measure (``noise:confirm``) are stored in the study (``docs/study-format.md``) and used by ``nas
+pareto`` and ``nas export --knee``; each member is printed as ``mean ± SE (n=seeds)``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.commands._io import open_cli_storage
     from nas.config import SearchConfig
     from nas.confirm import confirm_study
+    from nas.confirm.noise import estimate_of
     from nas.confirm.store import proxy_score
 
     _, storage = open_cli_storage(args.storage)
@@ -64,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"study {args.study!r}: {_count(len(done))} confirmed")
     for c in sorted(done, key=lambda c: -c.val_accuracy):
-        print(f"  trial {c.number}: {c.val_accuracy:.4f} (proxy {proxy_score(study, c)})")
+        value = estimate_of(study, c).format()
+        print(f"  trial {c.number}: {value} (proxy {proxy_score(study, c)})")
     return 0
 
 

@@ -1,6 +1,7 @@
 """``nas export``: one architecture of the front as a self-contained Python module::
 
     nas export --knee -o model.py                     # the knee of the default study's front
+    nas export --best -o model.py                     # its most accurate (within 1 SE: cheapest)
     nas export --study S --max-macs 40e6 -o model.py  # the most accurate within 40 M MACs
     nas export --trial 12 --weights -o model.py       # also model.pt, the proxy's weights
     nas export --knee --attach -o model.py            # and attach it to the study (dashboard)
@@ -32,7 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pick = parser.add_mutually_exclusive_group(required=True)
     pick.add_argument("--spec", help="export this spec JSON file instead of a trial")
     pick.add_argument("--trial", type=int, help="this trial number (it must be on the front)")
-    pick.add_argument("--knee", action="store_true", help="the knee of the accuracy/MACs front")
+    pick.add_argument(
+        "--knee", action="store_true", help="the knee of the front, or the cheapest within 1 SE"
+    )
+    pick.add_argument(
+        "--best", action="store_true", help="the most accurate, or the cheapest within 1 SE of it"
+    )
     pick.add_argument("--max-macs", type=float, help="the most accurate front trial within X")
     pick.add_argument("--min-accuracy", type=float, help="the cheapest front trial reaching A")
     parser.add_argument("--num-classes", type=int, help="classes of build_model() (default: spec)")
@@ -88,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(rendered.text)
     print(f"wrote {output} ({spec.backbone}, {scale_note(spec)})")
+    if origin.choice is not None:
+        print(f"chose trial {origin.trial}: {origin.choice}")
     if weights is not None:
         print(f"wrote {weights}: proxy weights trained at {scale_note(spec)}")
     from nas.export.deploy import check_formats
@@ -120,19 +128,20 @@ def _from_study(
 ) -> tuple[Any, Any, Path | None]:
     from nas.commands._io import open_cli_storage
     from nas.export import Origin
-    from nas.export.choose import Selection, choose
+    from nas.export.choose import Selection, pick
     from nas.results.front import StudyFront
     from searchspace.spec import ArchSpec
     from storage.queries import trial_table
 
     url, storage = open_cli_storage(args.storage)
     front = StudyFront.load(storage, args.study)
-    how = Selection(args.trial, args.knee, args.max_macs, args.min_accuracy)
+    how = Selection(args.trial, args.knee, args.max_macs, args.min_accuracy, args.best)
     given = None
     if args.trial is not None:
         found = trial_table(storage, args.study, numbers={args.trial})
         given = found[0] if found else None
-    member = choose(front, how, given)
+    picked = pick(front, how, given)
+    member = picked.member
     (row,) = trial_table(storage, args.study, numbers={member.number})
     if not isinstance(row.spec, dict):
         raise ValueError(f"trial {row.number} has no 'spec' user attribute to export")
@@ -153,8 +162,17 @@ def _from_study(
         score=(front.score_name, member.proxy_accuracy),
         confirmed=member.confirmed_accuracy,
         weights=None if weights is None else f"{weights.name}, trained at the proxy scale",
+        accuracy=_estimate_text(front, member),
+        choice=picked.reason,
     )
     return spec, origin, weights
+
+
+def _estimate_text(front: Any, member: Any) -> str:
+    """``confirmed val_accuracy 0.795 ± 0.006 (n=2)``: the value ranked by, with its noise."""
+    if front.ranked_by == "confirmed" and member.confirmed_estimate is not None:
+        return f"confirmed val_accuracy {member.confirmed_estimate}"
+    return f"proxy {front.score_name} {member.estimate('proxy')}"
 
 
 def _weights(

@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     elif front.members:
         print(front_heading(front))
         print(format_table(front))
+        if front.noise:
+            print("\n".join(front.noise_lines()))
     if not front.members:
         counts = front.summary.counts
         states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trials"

@@ -143,6 +143,8 @@ def _print_front(result: Any) -> None:
     else:
         print(f"Pareto front: {front_heading(result.front)}")
         print(format_table(result.front))
+        if result.front.noise:
+            print("\n".join(result.front.noise_lines()))
     print(
         f"storage: {result.storage_url}\n"
         f"more: nas pareto --study {shlex.quote(result.study)} "

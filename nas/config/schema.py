@@ -145,8 +145,10 @@ class ConfirmSection:
 
     ``scale`` multiplies the proxy's training images (a larger subset; more epochs when the
     proxy already uses the whole split), ``val_samples`` is the confirmation's validation
-    subset (``None``: the whole split), ``seeds`` the runs averaged per member, ``members``
-    caps how many front members are confirmed (the highest-accuracy ones; ``None``: all).
+    subset (``None``: the whole split), ``seeds`` the runs averaged per member (two or more
+    also measure the confirmation's noise: docs/noise.md), ``members`` caps how many candidates
+    are confirmed (the front members not dominated beyond the proxy's noise, the
+    highest-accuracy ones first; ``None``: all).
     ``after_search`` confirms at the end of every ``nas search``; ``nas confirm`` does it for
     an existing study.
     """
@@ -154,7 +156,7 @@ class ConfirmSection:
     after_search: bool = True
     scale: float = 4.0
     val_samples: int | None = 5000
-    seeds: int = 1
+    seeds: int = 2
     members: int | None = 8
 
 

@@ -6,7 +6,9 @@ A proxy ranks architectures only as well as its rank correlation with longer tra
 confirmed accuracy is stored beside the proxy's. ``nas pareto`` and ``nas export --knee`` rank
 by confirmed values where a front has them, and say so. This is the "re-train the top
 candidates" step of most NAS pipelines (e.g. Zoph et al., CVPR 2018, section 4: the top
-architectures of the search are retrained longer before one is chosen).
+architectures of the search are retrained longer before one is chosen). Each member is trained
+at ``[confirm] seeds`` seeds (2 by default), and their spread measures the confirmation's own
+noise (:mod:`nas.confirm.noise`, stored as ``noise:confirm``: docs/noise.md).
 """
 
 from nas.confirm.budget import confirm_budgets

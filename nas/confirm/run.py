@@ -11,6 +11,7 @@ import optuna
 
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
+from nas.confirm.noise import report_noise
 from nas.confirm.store import Confirmation, confirmations, proxy_score, save
 from nas.resources import trial_resources
 from nas.results.front import StudyFront
@@ -127,8 +128,12 @@ def confirm_study(
 ) -> list[Confirmation]:
     """Confirm the front of ``study`` as ``config`` says (``[confirm]``, ``[proxy]``, ``[data]``).
 
-    The members are the front's trials with the highest proxy accuracy, at most
-    ``[confirm] members`` of them; each is trained ``[confirm] seeds`` times.
+    The candidates are the front's members, which include the trials the proxy's measured
+    noise cannot rule out (the noise-aware front, :class:`~nas.results.front.StudyFront`), the
+    highest proxy score first, at most ``[confirm] members`` of them; each is trained
+    ``[confirm] seeds`` times. The seed runs then measure the confirmation's own noise
+    (``noise:confirm``, :mod:`nas.confirm.noise`), which is printed on ``stream`` and goes into
+    each member's dashboard note as ``mean ± SE (n=seeds)``.
     """
     front = StudyFront.load(storage_of(study), study.study_name, rank_by="proxy")
     trials = study.get_trials(deepcopy=False)
@@ -142,6 +147,9 @@ def confirm_study(
         seeds=config.confirm.seeds,
     )
     resources = trial_resources(config)  # the search's: a GPU share when one is visible
-    return confirm_trials(
+    done = confirm_trials(
         study, members, config.data, budgets, resources=resources, stream=stream, redo=redo
     )
+    if done:
+        report_noise(study, done, budgets[0].to_dict(), stream)
+    return done

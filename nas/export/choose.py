@@ -1,10 +1,20 @@
 """Pick the trial to export from a study's Pareto front (:class:`nas.results.front.StudyFront`).
 
-Four ways, all among the members of the front: ``--trial N`` (that trial, refused when it is
+Five ways, all among the members of the front: ``--trial N`` (that trial, refused when it is
 not on the front; a trial that reused a member's result is that member's architecture),
-``--knee`` (the front's knee), ``--max-macs X`` (the most accurate member within a MACs budget)
-and ``--min-accuracy A`` (the cheapest member reaching an accuracy floor). Accuracy is the one
-the front is ranked by: confirmed where the front has confirmed members, else the proxy's.
+``--knee`` and ``--best`` (below), ``--max-macs X`` (the most accurate member within a MACs
+budget) and ``--min-accuracy A`` (the cheapest member reaching an accuracy floor). Accuracy is
+the one the front is ranked by: confirmed where the front has confirmed members, else the
+proxy's.
+
+``--knee`` and ``--best`` choose within noise, by the one-standard-error rule
+(:func:`nas.results.noisy_front.one_se_choice`; Breiman et al., CART 1984; glmnet's
+``lambda.1se``): the means give an anchor (the front's knee, or its most accurate member), and
+among the members whose accuracy lies within one standard error of the difference from it, the
+one with the fewest MACs is taken, since a difference the study cannot resolve is no reason to
+pay for more MACs. :class:`Picked` carries which members were tied and why this one won, for
+the command's output and the module's docstring. Without measured noise only equal means tie,
+so the anchor itself is taken, as before.
 """
 
 from __future__ import annotations
@@ -13,7 +23,11 @@ from dataclasses import dataclass
 
 from nas.results.front import StudyFront
 from nas.results.member import FrontMember
+from nas.results.noisy_front import Member, most_accurate, one_se_choice
 from storage.queries import TrialRow
+
+ONE_SE = 1.0
+"""Standard errors of the difference within which ``--knee``/``--best`` take the cheaper member."""
 
 
 @dataclass(frozen=True)
@@ -24,18 +38,29 @@ class Selection:
     knee: bool = False
     max_macs: float | None = None
     min_accuracy: float | None = None
+    best: bool = False
 
     def __post_init__(self) -> None:
         chosen = [self.trial is not None, self.knee, self.max_macs is not None]
-        chosen.append(self.min_accuracy is not None)
-        assert sum(chosen) == 1, "choose exactly one of trial, knee, max_macs, min_accuracy"
+        chosen += [self.min_accuracy is not None, self.best]
+        assert sum(chosen) == 1, "choose exactly one of trial, knee, max_macs, min_accuracy, best"
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The chosen member and, for ``--knee``/``--best``, why (``None`` for the other ways)."""
+
+    member: FrontMember
+    reason: str | None = None
+    tied: tuple[int, ...] = ()
+    """Trial numbers within one SE of the anchor, other than the chosen one."""
 
 
 def describe(front: StudyFront, members: list[FrontMember] | None = None, limit: int = 12) -> str:
     """``trial 3 (acc 0.912, 40.1M MACs), ...`` for messages."""
     shown = members if members is not None else front.members
     text = ", ".join(
-        f"trial {m.number} ({front.ranked_label} {m.accuracy(front.ranked_by):.3f}, "
+        f"trial {m.number} ({front.ranked_label} {_value(m, front.ranked_by)}, "
         f"{m.macs / 1e6:.1f}M MACs)"
         for m in shown[:limit]
     )
@@ -43,11 +68,59 @@ def describe(front: StudyFront, members: list[FrontMember] | None = None, limit:
     return text + (f" and {more} more" if more > 0 else "")
 
 
+def _value(member: FrontMember, ranked_by: str) -> str:
+    """``0.795 ± 0.006`` where the value carries noise, else three decimals (as always)."""
+    found = member.estimate(ranked_by)
+    if found.se is None:
+        return f"{found.mean:.3f}"
+    return f"{found.mean:.{found.decimals()}f} ± {found.se:.{found.decimals()}f}"
+
+
 def choose(front: StudyFront, how: Selection, given: TrialRow | None = None) -> FrontMember:
-    """The member ``how`` picks; ``ValueError`` naming the front trials when there is none.
+    """The member ``how`` picks (:func:`pick` without the reason)."""
+    return pick(front, how, given).member
+
+
+def pick(front: StudyFront, how: Selection, given: TrialRow | None = None) -> Picked:
+    """The member ``how`` picks and why; ``ValueError`` naming the front trials when there is none.
 
     ``given`` is the stored row of ``how.trial`` (``None`` when the study has no such trial).
     """
+    if front.members and (how.knee or how.best):
+        knee = front.knee
+        assert knee is not None, "a non-empty front has a knee"
+        return _within_one_se(front, knee, "the knee") if how.knee else _best(front)
+    return Picked(_pick(front, how, given))
+
+
+def _best(front: StudyFront) -> Picked:
+    members = {m.number: m for m in front.ranked}
+    top = most_accurate(
+        [Member(str(n), m.estimate(front.ranked_by), m.macs) for n, m in members.items()]
+    )
+    return _within_one_se(front, members[int(top.name)], "the most accurate member")
+
+
+def _within_one_se(front: StudyFront, anchor: FrontMember, what: str) -> Picked:
+    """The one-standard-error choice around ``anchor`` among the ranked members, explained."""
+    ranked = front.ranked
+    pool = [Member(f"trial {m.number}", m.estimate(front.ranked_by), m.macs) for m in ranked]
+    by_name = {p.name: m for p, m in zip(pool, ranked, strict=True)}
+    start = next(p for p in pool if p.name == f"trial {anchor.number}")
+    choice = one_se_choice(pool, start, ONE_SE)
+    chosen = by_name[choice.chosen.name]
+    tied = tuple(by_name[p.name].number for p in choice.tied if p is not choice.chosen)
+    if not front.measured:
+        reason = (
+            f"trial {chosen.number} is {what} of the means; the study's values carry no "
+            "measured noise, so no member is tied with it (one-standard-error rule not applied)"
+        )
+    else:
+        reason = f"one-standard-error rule around {what} (trial {anchor.number}): {choice.reason}"
+    return Picked(chosen, reason, tied)
+
+
+def _pick(front: StudyFront, how: Selection, given: TrialRow | None) -> FrontMember:
     if not front.members:
         raise ValueError(
             f"study {front.study!r} has no COMPLETE trials yet; run `nas search` first"

@@ -53,6 +53,8 @@ class Origin:
     params: int | None = None
     weights: str | None = None
     input_size: int | None = None
+    accuracy: str | None = None
+    choice: str | None = None
 
     def lines(self) -> list[str]:
         """``key: value`` lines for the docstring, every untrusted value quoted."""
@@ -61,7 +63,7 @@ class Origin:
             out.append(f"study: {quoted(self.study)}")
         if self.trial is not None:
             out.append(f"trial: {int(self.trial)}")
-        if self.confirmed is not None:
+        if self.confirmed is not None and self.accuracy is None:  # else given with its noise
             accuracy = _finite("confirmed", self.confirmed)
             out.append(f"confirmed val_accuracy: {accuracy:.4f} (the front retrained longer)")
         if self.score is not None:
@@ -74,6 +76,9 @@ class Origin:
             out.append(f"params: {int(self.params):,} (as exported)")
         if self.weights is not None:
             out.append(f"weights: {quoted(self.weights)}")
+        for key, text in (("accuracy", self.accuracy), ("choice", self.choice)):
+            if text is not None:  # "+-": quoted() would write "±" as an escape
+                out.append(f"{key}: {quoted(text.replace('±', '+-'))}")
         out.append(f"exported: {quoted(self.date)}")
         out.append(f"command: {quoted(self.command)}")
         return out

@@ -15,16 +15,25 @@ confirm``) goes through this module, so they agree on the members, the knee and 
   higher fidelity by ``nas confirm``). ``rank_by="auto"`` ranks by confirmed values when the
   front has any, among the confirmed members; the knee is computed on that accuracy and MACs.
 - **Order**: cheapest first (MACs, then accuracy, then trial number).
+- **Noise** (docs/noise.md): with the study's noise records (``noise:proxy``,
+  ``noise:confirm``: :mod:`nas.results.noise_record`) every member's accuracy is an estimate
+  with its standard error, the members the proxy's noise cannot rule out join the front (the
+  noise-aware front: :mod:`nas.results.front_noise`), and ``tied_with`` names the ranked members
+  within noise of each. A study without records has the front it always had.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from nas.objectives import MACS, ObjectiveVector, columns
 from nas.results.member import FrontMember
+from nas.results.noise_record import NoiseRecord, Stage, records
+
+if TYPE_CHECKING:
+    from nas.results.noisy_front import NoisyFront
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -51,6 +60,8 @@ class StudyFront:
     ranked_by: Literal["proxy", "confirmed"]
     accuracy_column: int
     macs_column: int
+    noise: Mapping[Stage, NoiseRecord] = field(default_factory=dict)
+    """The study's noise records by stage (empty: no measured noise)."""
 
     @classmethod
     def load(cls, storage: BaseStorage, study_name: str, *, rank_by: RankBy = "auto") -> StudyFront:
@@ -78,9 +89,11 @@ class StudyFront:
         """The front of ``rows`` (the study's trials) without reading storage."""
         import numpy as np
 
+        from nas.results.front_noise import confirmed_means, confirmed_runs, member_of, with_ties
         from nas.results.pareto import pareto_mask
 
         attrs = study_attrs or {}
+        noise = records(attrs)
         names = objective_names(summary, attrs)
         accuracy, macs = _columns(summary, names)
         width = len(summary.directions)
@@ -93,14 +106,23 @@ class StudyFront:
                 np.array([r.values for r in complete], dtype=float), summary.directions
             )
             on_front = [r for r, on in zip(complete, mask, strict=True) if on]
-        confirmed = _confirmed(attrs)
-        members = [_member(r, accuracy, macs, confirmed) for r in _merged(on_front)]
+        merged = _merged(on_front)
+        if summary.directions[accuracy] == "maximize" and summary.directions[macs] == "minimize":
+            merged += _within_noise(complete, merged, names[accuracy], noise, accuracy, macs)
+        confirmed = (
+            confirmed_means(attrs, CONFIRMED_PREFIX),
+            confirmed_runs(attrs, CONFIRMED_PREFIX),
+        )
+        members = [member_of(r, accuracy, macs, confirmed, names[accuracy], noise) for r in merged]
         ranked_by = _ranking(rank_by, members)
         members = _with_knee(
             members, ranked_by, summary.directions[accuracy], summary.directions[macs]
         )
         members.sort(key=lambda m: (m.macs, -m.accuracy(ranked_by), m.number))
-        return cls(summary, names, tuple(complete), tuple(members), ranked_by, accuracy, macs)
+        members = with_ties(members, _eligible(members, ranked_by), ranked_by)
+        return cls(
+            summary, names, tuple(complete), tuple(members), ranked_by, accuracy, macs, noise
+        )
 
     @property
     def study(self) -> str:
@@ -134,6 +156,26 @@ class StudyFront:
         """The members choices rank (cheapest first): all, or the confirmed ones."""
         return _eligible(self.members, self.ranked_by)
 
+    @property
+    def measured(self) -> bool:
+        """Whether the accuracies the front is ranked by carry a standard error."""
+        from nas.results.front_noise import has_noise
+
+        return has_noise(self.ranked, self.ranked_by)
+
+    def noise_lines(self) -> list[str]:
+        """What the study measured of its noise, one line per stage, or that it measured none."""
+        from nas.results.front_noise import noise_lines
+
+        return noise_lines(self.noise, self.members)
+
+    def final_front(self) -> NoisyFront:
+        """The noise-aware front of the ranked members: dominated only beyond noise, with ties."""
+        from nas.results.front_noise import Z, as_members
+        from nas.results.noisy_front import noisy_front
+
+        return noisy_front(as_members(self.ranked, self.ranked_by), Z)
+
     def most_accurate_first(self) -> list[FrontMember]:
         return sorted(self.members, key=lambda m: (-m.accuracy(self.ranked_by), m.macs, m.number))
 
@@ -154,6 +196,9 @@ class StudyFront:
             "n_trials": self.summary.n_trials,
             "n_complete": len(self.complete),
             "ranked_by": self.ranked_by,
+            "noise": {stage: record.to_json() for stage, record in self.noise.items()},
+            "measured_noise": self.measured,
+            "noisy_front": [int(m.name) for m in self.final_front().members],
             "front": [m.to_dict(self.metric_names, self.ranked_by) for m in self.members],
         }
 
@@ -200,29 +245,23 @@ def _merged(on_front: list[TrialRow]) -> list[TrialRow]:
     return kept
 
 
-def _confirmed(study_attrs: Mapping[str, Any]) -> dict[int, float]:
-    out = {}
-    for key, value in study_attrs.items():
-        if key.startswith(CONFIRMED_PREFIX) and isinstance(value, dict):
-            accuracy = value.get("val_accuracy")
-            if isinstance(accuracy, int | float) and key[len(CONFIRMED_PREFIX) :].isdigit():
-                out[int(key[len(CONFIRMED_PREFIX) :])] = float(accuracy)
-    return out
+def _within_noise(
+    complete: Sequence[TrialRow],
+    merged: list[TrialRow],
+    score_name: str,
+    noise: Mapping[Stage, NoiseRecord],
+    accuracy: int,
+    macs: int,
+) -> list[TrialRow]:
+    """The trials the proxy's measured noise cannot rule out that ``merged`` leaves out."""
+    from nas.results.front_noise import beyond_noise
 
-
-def _member(row: TrialRow, accuracy: int, macs: int, confirmed: dict[int, float]) -> FrontMember:
-    assert row.values is not None, "only COMPLETE rows with values reach here"
-    params = row.params
-    return FrontMember(
-        number=row.number,
-        values=tuple(row.values),
-        proxy_accuracy=float(row.values[accuracy]),
-        macs=float(row.values[macs]),
-        params=params if isinstance(params, int) else None,
-        spec_id=row.spec_id,
-        reference=row.reference,
-        confirmed_accuracy=confirmed.get(row.number),
-    )
+    if "proxy" not in noise:
+        return []
+    numbers, ids = {m.number for m in merged}, {m.spec_id for m in merged} - {None}
+    pool = [r for r in _merged(list(complete)) if r.number not in numbers and r.spec_id not in ids]
+    extra = beyond_noise([*merged, *pool], numbers, score_name, noise, accuracy, macs)
+    return [r for r in pool if r.number in extra]
 
 
 def _ranking(rank_by: RankBy, members: list[FrontMember]) -> Literal["proxy", "confirmed"]:

@@ -2,7 +2,8 @@
 
 The y axis is the proxy's score, the study's first objective, under its own name (validation
 accuracy, or a training-loss signal such as ``neg_tail_loss``); a front member retrained longer
-is labelled with its confirmed accuracy.
+is labelled with its confirmed accuracy (``mean ± SE`` where it has one), and front members whose
+score carries a standard error (a study that measured its noise) get ±1 SE error bars.
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch), so it
 works headless and inside processes that have already imported pyplot with another backend.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from nas.results.front import StudyFront
+    from nas.results.member import FrontMember
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class PlotPoint:
     reference: str | None = None
     confirmed: float | None = None
     """The confirmed accuracy of a front member retrained longer (``nas confirm``)."""
+    se: float | None = None
+    """The standard error of ``accuracy`` (``None``: no measured noise)."""
+    confirmed_text: str | None = None
+    """The confirmed accuracy as labelled, ``0.795 ± 0.006`` (default: three decimals)."""
 
 
 def score_label(score_name: str) -> str:
@@ -61,11 +67,20 @@ def study_figure(front: StudyFront) -> Figure:
             r.number in members,
             r.reference,
             members[r.number].confirmed_accuracy if r.number in members else None,
+            members[r.number].estimate("proxy").se if r.number in members else None,
+            _confirmed_text(members[r.number]) if r.number in members else None,
         )
         for r in front.complete
     ]
     title = f"{front.study}: {len(front.members)} on the front of {len(front.complete)} trials"
     return front_figure(points, title, front.score_name)
+
+
+def _confirmed_text(member: FrontMember) -> str | None:
+    found = member.confirmed_estimate
+    if found is None or found.se is None:
+        return None
+    return f"{found.mean:.{found.decimals()}f} ± {found.se:.{found.decimals()}f}"
 
 
 def front_figure(points: Sequence[PlotPoint], title: str, score_name: str) -> Figure:
@@ -87,6 +102,18 @@ def front_figure(points: Sequence[PlotPoint], title: str, score_name: str) -> Fi
         xs, ys = [p.macs / 1e6 for p in front], [p.accuracy for p in front]
         axes.plot(xs, ys, drawstyle="steps-post", color="tab:blue", linewidth=1.5, zorder=2)
         axes.scatter(xs, ys, s=30, color="tab:blue", label="Pareto front", zorder=3)
+        bars = [p for p in front if p.se is not None]
+        if bars:
+            axes.errorbar(
+                [p.macs / 1e6 for p in bars],
+                [p.accuracy for p in bars],
+                yerr=[p.se or 0.0 for p in bars],
+                fmt="none",
+                ecolor="tab:blue",
+                capsize=3,
+                label="±1 SE",
+                zorder=3,
+            )
     references = [p for p in points if p.reference]
     if references:
         axes.scatter(
@@ -111,7 +138,7 @@ def front_figure(points: Sequence[PlotPoint], title: str, score_name: str) -> Fi
     for p in front:
         if p.confirmed is not None:
             axes.annotate(
-                f"{p.confirmed:.3f} confirmed",
+                f"{p.confirmed_text or f'{p.confirmed:.3f}'} confirmed",
                 (p.macs / 1e6, p.accuracy),
                 xytext=(5, -12),
                 textcoords="offset points",

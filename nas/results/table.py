@@ -1,8 +1,16 @@
-"""The front as text: the one table ``nas pareto`` and the end of ``nas search`` print."""
+"""The front as text: the one table ``nas pareto`` and the end of ``nas search`` print.
+
+Where the front's accuracies carry a standard error (the study measured its noise, or its
+confirmations have two seeds or more), every value is ``mean ± SE`` with no more digits than the
+SE supports, ``n`` is the runs behind it and ``tied with`` lists the members within noise
+(docs/noise.md); a study without measured noise keeps the four-decimal table it always had and
+its heading says its values carry no measured noise.
+"""
 
 from __future__ import annotations
 
 from nas.results.front import StudyFront
+from nas.results.uncertainty import Estimate
 
 
 def front_heading(front: StudyFront) -> str:
@@ -12,28 +20,37 @@ def front_heading(front: StudyFront) -> str:
     ranked = "; accuracy is the confirmed one (proxy beside it)" if _confirmed(front) else ""
     return (
         f"study {front.study!r}: {trials} on the front of {len(front.complete)} COMPLETE "
-        f"({front.summary.n_trials} in all); * marks the knee{ranked}"
+        f"({front.summary.n_trials} in all); * marks the knee{ranked}; {_noise(front)}"
     )
+
+
+def _noise(front: StudyFront) -> str:
+    if not front.measured:
+        return "values carry no measured noise"
+    return "± is one standard error, n the runs averaged, tied: not resolved at this noise"
 
 
 def format_table(front: StudyFront) -> str:
     """The front as aligned text columns, cheapest first."""
-    confirmed = _confirmed(front)
+    confirmed, noisy = _confirmed(front), front.measured
     score = "accuracy" if front.score_name == "val_accuracy" else front.score_name
     first, proxy = ("accuracy", [f"proxy {score}"]) if confirmed else (score, [])
-    header = ["trial", first, *proxy, "MACs (M)", "params (M)"]
+    header = ["trial", first, *(["n"] if noisy else []), *proxy, "MACs (M)", "params (M)"]
     numeric = len(header)
-    header += ["stages", "reference"]
+    header += [*(["tied with"] if noisy else []), "stages", "reference"]
     rows = []
     for m in front.members:
-        accuracy = m.accuracy(front.ranked_by)
-        cells = [f"{m.number}{'*' if m.knee else ''}", f"{accuracy:.4f}"]
+        cells = [f"{m.number}{'*' if m.knee else ''}", _value(m.estimate(front.ranked_by))]
+        if noisy:
+            cells.append(str(m.estimate(front.ranked_by).n))
         if confirmed:
-            cells[1] = "-" if m.confirmed_accuracy is None else cells[1]
-            cells.append(f"{m.proxy_accuracy:.4f}")
+            if m.confirmed_accuracy is None:
+                cells[1:] = ["-", "-"] if noisy else ["-"]
+            cells.append(_value(m.estimate("proxy")))
         cells += [
             f"{m.macs / 1e6:,.2f}",
             "-" if m.params is None else f"{m.params / 1e6:,.3f}",
+            *([", ".join(map(str, m.tied_with)) or "-"] if noisy else []),
             " | ".join(m.stages()) or "-",
             m.reference or "",
         ]
@@ -46,6 +63,14 @@ def format_table(front: StudyFront) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _value(estimate: Estimate) -> str:
+    """``0.795 ± 0.006``, or ``0.7954`` without a standard error (as the table always had)."""
+    places = estimate.decimals()
+    if estimate.se is None:
+        return f"{estimate.mean:.{places}f}"
+    return f"{estimate.mean:.{places}f} ± {estimate.se:.{places}f}"
 
 
 def _confirmed(front: StudyFront) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import optuna
@@ -11,10 +13,23 @@ from optuna_dashboard import get_note
 from nas.cli import main
 from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
+from nas.confirm.noise import UNMEASURED, estimate_of, report_noise
+from nas.confirm.store import Confirmation, save
 from nas.results.front import StudyFront
 from storage.internals import storage_of, trial_id
 from tests.nas.searches import small_search
 from workers.budget import ProxyBudget
+
+
+def test_the_default_confirmation_averages_two_seeds() -> None:
+    """Two seeds are the fewest that measure the confirmation's own noise (docs/noise.md)."""
+    config = SearchConfig.from_dict({})
+    assert config.confirm.seeds == 2
+    budgets = confirm_budgets(
+        config.proxy, scale=config.confirm.scale, val_samples=config.confirm.val_samples,
+        seeds=config.confirm.seeds,
+    )  # fmt: skip
+    assert [b.seed for b in budgets] == [config.proxy.seed, config.proxy.seed + 1]
 
 
 def test_budgets_scale_the_training_images_and_keep_the_recipe() -> None:
@@ -27,6 +42,60 @@ def test_budgets_scale_the_training_images_and_keep_the_recipe() -> None:
         ProxyBudget(epochs=2, train_samples=None), scale=3, val_samples=None, seeds=1
     )
     assert whole.train_samples is None and whole.epochs == 6, "the whole split: more epochs"
+
+
+BUDGET = {"epochs": 3, "train_samples": 1200, "val_samples": 5000, "seed": 0}
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_seed_runs_measure_the_confirmations_noise_and_the_front_carries_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Confirmations stored as ``nas confirm`` stores them (no training): their seed runs pool
+    into ``noise:confirm``, which is printed, and the front, its table, JSON, figure and the
+    dashboard notes show each confirmed mean as ``mean ± SE (n)`` with its ties."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = optuna.create_study(study_name="c", storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["val_accuracy", "macs"])
+    for accuracy, macs in [(0.79, 40e6), (0.80, 41e6), (0.86, 60e6)]:
+        study.add_trial(optuna.trial.create_trial(values=[accuracy, macs]))
+    one = [Confirmation.of(study.trials[0], [0.80], BUDGET, 1.0)]
+    save(study, one[0])
+    stream = io.StringIO()
+    assert report_noise(study, one, BUDGET, stream) is None, "one seed measures nothing"
+    assert stream.getvalue().strip() == UNMEASURED and "noise:confirm" not in study.user_attrs
+
+    runs = {0: [0.80, 0.81], 1: [0.82, 0.80], 2: [0.85, 0.86]}  # pooled sd 0.01 on 3 df
+    done = [Confirmation.of(study.trials[n], a, BUDGET, 2.0) for n, a in runs.items()]
+    for confirmation in done:
+        save(study, confirmation)
+    record = report_noise(study, done, BUDGET, stream)
+    assert record is not None and (record.df, record.specs, record.runs) == (3, 3, 6)
+    assert record.sd == pytest.approx(0.01) and record.val_images == 5000
+    assert study.user_attrs["noise:confirm"] == record.to_json()
+    line = stream.getvalue().splitlines()[-1]
+    assert line.startswith("confirm noise: one run varies by ±0.032; differences under 0.025")
+    note = get_note(optuna.trial.Trial(study, trial_id(study.trials[1])))
+    assert "**0.810 ± 0.009 (n=2)**" in note and "per seed: 0.8200, 0.8000" in note
+
+    front = StudyFront.load(storage_of(study), "c")
+    assert front.ranked_by == "confirmed" and front.measured
+    middle = next(m for m in front.members if m.number == 1)
+    assert middle.confirmed_estimate == estimate_of(study, done[1])
+    assert middle.estimate("confirmed").n == 2 and middle.tied_with == (0,)
+    assert main(["pareto", "--storage", url, "--study", "c", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["noisy_front"] == [0, 1, 2], "the confirmed means dominate none beyond noise"
+    by_trial = {e["trial"]: e for e in result["front"]}
+    assert by_trial[1]["n"] == 2 and by_trial[1]["se"] == pytest.approx(
+        middle.estimate("confirmed").se
+    )
+    assert by_trial[2]["tied_with"] == [] and by_trial[0]["tied_with"] == [1]
+    figure = tmp_path / "front.png"
+    assert main(["pareto", "--storage", url, "--study", "c", "--plot", str(figure)]) == 0
+    out = capsys.readouterr().out
+    assert "0.810 ± 0.009" in out and "confirm noise: one run varies by" in out
+    assert figure.read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(
@@ -59,8 +128,10 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     args = ["confirm", "--study", "confirm", "--storage", url, "--config", str(later)]
     assert main(args) == 0
     plural = "member" if len(front) == 1 else "members"
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert f"{len(front)} front {plural} confirmed" in out
+    assert "confirm noise: one run varies by ±" in err, "two seeds by default measure it"
+    assert " ± " in out and "(n=2)" in out, "each member as mean ± SE (n)"
     assert "(proxy neg_tail_loss -" in out, "the proxy's score under its name, not as accuracy"
     study = optuna.load_study(study_name="confirm", storage=url)
     first = confirmations(study)
@@ -71,18 +142,19 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
         assert confirmation.budget["val_samples"] == 150, "the file's, not the proxy's 100"
         assert confirmation.budget["epochs"] == 3, "the study's proxy, not the file's"
         assert confirmation.budget["width"] == trial.user_attrs["proxy"]["width"]
-        assert 0.0 < confirmation.val_accuracy <= 1.0
+        assert 0.0 < confirmation.val_accuracy <= 1.0 and len(confirmation.accuracies) == 2
         note = get_note(optuna.trial.Trial(study, trial_id(trial)))
-        assert f"{confirmation.val_accuracy:.4f}" in note, "the dashboard shows it on the trial"
+        shown = estimate_of(study, confirmation).format()
+        assert f"**{shown}**" in note, "the dashboard shows it on the trial with its noise"
         assert f"(proxy neg_tail_loss {trial.values[0]:.4f})" in note
 
     assert main(args) == 0, "confirmed members at the same budget are not trained again"
     assert confirmations(optuna.load_study(study_name="confirm", storage=url)) == first
 
-    assert main([*args, "--redo", "--seeds", "2", "--members", "1"]) == 0
+    assert main([*args, "--redo", "--seeds", "3", "--members", "1"]) == 0
     again = confirmations(optuna.load_study(study_name="confirm", storage=url))
     best = max(front, key=lambda n: study.trials[n].values[0])
-    assert len(again[best].accuracies) == 2 and again[best] != first[best]
+    assert len(again[best].accuracies) == 3 and again[best] != first[best]
     assert {n: again[n] for n in front - {best}} == {n: first[n] for n in front - {best}}
 
 

@@ -245,7 +245,8 @@ def test_docstring_names_the_studys_score_and_the_confirmed_accuracy(tmp_path: P
         study.add_trial(create_trial(values=list(values), user_attrs={"spec": raw, "params": 9}))
     study.set_user_attr("confirmed:0", {"number": 0, "val_accuracy": 0.7954})
     doc = export(url, tmp_path, "--study", "tail", "--trial", "0").__doc__
-    assert "confirmed val_accuracy: 0.7954" in doc and "neg_tail_loss: -1.1000" in doc
+    assert "confirmed val_accuracy 0.7954 (n=1, no measured noise)" in doc
+    assert "neg_tail_loss: -1.1000" in doc
     assert "val_accuracy: -1" not in doc
     doc = export(url, tmp_path, "--study", "tail", "--trial", "1").__doc__
     assert "confirmed" not in doc and "neg_tail_loss: -1.2000 (the proxy's score)" in doc

@@ -61,14 +61,17 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
     front = {t.number for t, on in zip(complete, mask, strict=True) if on}
     assert front and not front & {t.number for t in pruned}
 
-    # The default [confirm]: every front member retrained on 4x the proxy's 300 images.
+    # The default [confirm]: every front member retrained on 4x the proxy's 300 images, at two
+    # seeds whose spread is the confirmation's measured noise, printed and stored.
     assert "front members confirmed" in run.stdout
+    assert "confirm noise: one run varies by ±" in run.stdout, run.stdout[-2000:]
+    assert "± is one standard error" in run.stdout and study.user_attrs["noise:confirm"]["df"] >= 1
     confirmed = confirmations(study)
     trained_front = {n for n in front if "reused_from" not in study.trials[n].user_attrs}
     assert set(confirmed) == trained_front
     for confirmation in confirmed.values():
         assert confirmation.budget["train_samples"] == 1200
-        assert confirmation.budget["epochs"] == 3 and len(confirmation.accuracies) == 1
+        assert confirmation.budget["epochs"] == 3 and len(confirmation.accuracies) == 2
         assert 0.2 < confirmation.val_accuracy <= 1.0
         assert confirmation.proxy_accuracy == study.trials[confirmation.number].values[0]
 

@@ -1,0 +1,103 @@
+"""The noise-aware front through the CLI on a real SQLite study: ``nas pareto`` declares ties and
+keeps the members the proxy's noise cannot rule out, ``nas export --knee``/``--best`` choose by
+the one-standard-error rule and say why (docs/noise.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import create_trial
+
+from nas.cli import main
+from nas.results.noise_record import NoiseRecord, save
+from searchspace.spec import ArchSpec
+from tests.nas.modules import load_module
+from tests.nas.test_export_study import ECA, PLAIN, SE, SE_POST, spec
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+GC = spec({"block": "gc", "position": "stage_end"})
+# number: (accuracy, MACs, spec). The front of the means is 4, 0, 1, 3 with the knee at 1;
+# trial 2 is 0.005 behind trial 1 at more MACs: dominated by the means, not beyond noise.
+TRIALS = [
+    (0.790, 40e6, PLAIN),
+    (0.800, 41e6, SE),
+    (0.795, 42e6, ECA),
+    (0.860, 60e6, SE_POST),
+    (0.700, 39e6, GC),
+]
+# One run's SE: sqrt(0.01**2 + p (1 - p) / 5000) = 0.0115; a difference's: 0.016.
+PROXY = NoiseRecord(sd=0.01, df=7, specs=7, runs=14, metric="val_accuracy", val_images=5000)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('noise') / 'nas.db'}"
+    for name in ("noisy", "old"):
+        study = optuna.create_study(
+            study_name=name, storage=url, directions=["maximize", "minimize"]
+        )
+        study.set_metric_names(["val_accuracy", "macs"])
+        for number, (accuracy, macs, raw) in enumerate(TRIALS):
+            attrs = {"spec": raw, "spec_id": f"id{number}", "params": 1000}
+            study.add_trial(create_trial(values=[accuracy, macs], user_attrs=attrs))
+        if name == "noisy":
+            save(study, "proxy", PROXY)
+    return url
+
+
+def test_pareto_declares_ties_and_keeps_what_noise_cannot_rule_out(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pareto", "--storage", url, "--study", "noisy", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    front = {e["trial"]: e for e in result["front"]}
+    assert list(front) == [4, 0, 1, 2, 3], "cheapest first; 2 joins the front of the means"
+    assert result["measured_noise"] is True and result["noise"]["proxy"]["sd"] == 0.01
+    assert result["noisy_front"] == [4, 0, 1, 2, 3]
+    assert front[0]["tied_with"] == [1, 2] and front[2]["tied_with"] == [0, 1]
+    assert front[3]["tied_with"] == [] and front[4]["tied_with"] == []
+    assert front[1]["knee"] and front[1]["n"] == 1 and front[1]["mean"] == 0.8
+    assert front[1]["se"] == pytest.approx((0.01**2 + 0.8 * 0.2 / 5000) ** 0.5)
+
+    assert main(["pareto", "--storage", url, "--study", "noisy"]) == 0
+    heading, header, *rows = capsys.readouterr().out.splitlines()
+    assert "± is one standard error" in heading
+    assert header.split()[:3] == ["trial", "accuracy", "n"] and "tied with" in header
+    one = next(r for r in rows if r.split()[0] == "1*")
+    assert "0.80 ± 0.01" in one and "0.8000" not in one, "no more digits than the SE supports"
+    assert "0, 2" in one
+    assert rows[-1].startswith("proxy noise: one run varies by ±0.024; differences under 0.032")
+
+    old = ["pareto", "--storage", url, "--study", "old", "--json"]
+    assert main(old) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [e["trial"] for e in result["front"]] == [4, 0, 1, 3] == result["noisy_front"]
+
+
+def test_knee_and_best_follow_the_one_standard_error_rule(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model.py"
+    assert main(["export", "--storage", url, "--study", "noisy", "--knee", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert ArchSpec.from_dict(load_module(out).SPEC) == ArchSpec.from_dict(PLAIN), "trial 0"
+    assert "chose trial 0: one-standard-error rule around the knee (trial 1): trial 0" in said
+    assert "fewest MACs of the tied members (also tied: trial 1, trial 2)" in said
+    doc = load_module(out).__doc__
+    assert "one-standard-error rule around the knee (trial 1)" in doc
+    assert 'accuracy: "proxy val_accuracy 0.79 +- 0.01 (n=1)"' in doc
+
+    assert main(["export", "--storage", url, "--study", "noisy", "--best", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert ArchSpec.from_dict(load_module(out).SPEC) == ArchSpec.from_dict(SE_POST), "trial 3"
+    assert "chose trial 3: one-standard-error rule around the most accurate member" in said
+    assert "trial 3 has the fewest MACs of the members tied with it (none)" in said
+
+    assert main(["export", "--storage", url, "--study", "old", "--knee", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert ArchSpec.from_dict(load_module(out).SPEC) == ArchSpec.from_dict(SE), "the knee itself"
+    assert "carry no measured noise, so no member is tied with it" in said
