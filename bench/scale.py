@@ -7,8 +7,9 @@ The source is a study a real ``nas search`` wrote (a tiny one is enough: docs/pe
 says which). Its finished trials are copied round-robin into ``OUT/scale.db`` with Optuna's
 public API (``optuna.trial.create_trial`` + ``Study.add_trials``): parameters with their
 distributions, values, intermediate values, user and system attributes, the study's user
-attributes and metric names. The accuracy of each copy (its value 0 and its epochs) is shifted
-by a seeded offset of at most 0.02, so the front is a front and not thousands of ties.
+attributes and metric names. Each copy's epochs (validation accuracies) are shifted by a seeded
+offset of at most 0.02 and its score (value 0, ``neg_tail_loss`` by default) by a tenth of it, so
+the front is a front and not thousands of ties.
 Nothing trains. Building is resumable: a second run adds only the missing trials.
 
 Then it times, each in a fresh process as a user runs it, ``nas pareto``, ``nas pareto
@@ -69,9 +70,7 @@ def build(source: str, study_name: str, target: Path, trials: int) -> str:
         for k in range(have, min(have + 500, trials)):
             t = real[k % len(real)]
             shift = rng.uniform(-0.02, 0.02)
-            values = None
-            if t.values is not None:
-                values = [min(1.0, max(0.0, t.values[0] + shift)), *t.values[1:]]
+            values = None if t.values is None else [t.values[0] + shift / 10, *t.values[1:]]
             batch.append(
                 create_trial(
                     state=t.state,
