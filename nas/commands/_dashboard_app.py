@@ -21,10 +21,13 @@ import copy
 import gzip
 import threading
 from collections.abc import Callable, Container, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from optuna.study._frozen import FrozenStudy  # what BaseStorage returns
 
 _UNFINISHED = (TrialState.RUNNING, TrialState.WAITING)
 _ONE_BY_ONE = 200
@@ -111,8 +114,9 @@ class FinishedTrials(BaseStorage):
     def get_study_system_attrs(self, *args: Any, **kwargs: Any) -> Any:
         return self._base.get_study_system_attrs(*args, **kwargs)
 
-    def get_all_studies(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_all_studies(*args, **kwargs)
+    def get_all_studies(self) -> list[FrozenStudy]:
+        # By id, as optuna-dashboard lists an RDBStorage's studies (it sorts only those).
+        return sorted(self._base.get_all_studies(), key=lambda s: s._study_id)
 
     def create_new_trial(self, *args: Any, **kwargs: Any) -> Any:
         return self._base.create_new_trial(*args, **kwargs)

@@ -72,8 +72,10 @@ def test_many_new_trials_are_read_at_once(tmp_path: Path, monkeypatch: Any) -> N
     _same(view, study)
     _finished(study, 5)
     assert len(_same(view, study)) == 5
+    other = optuna.create_study(storage=storage, study_name="other")
+    assert [s._study_id for s in view.get_all_studies()] == [study._study_id, other._study_id]
     view.delete_study(study._study_id)
-    assert optuna.get_all_study_names(storage) == []
+    assert optuna.get_all_study_names(storage) == ["other"]
 
 
 def test_json_is_compressed_for_a_client_that_accepts_it() -> None:
