@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import bottle
     from optuna_dashboard import wsgi
 
-    from nas.commands._dashboard_app import FinishedTrials, gzipped
+    from nas.commands._dashboard_app import FinishedTrials, gzipped, remembered
     from nas.commands._io import open_cli_storage
     from storage import redact
 
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         f"optuna-dashboard for {redact(url)} at http://{shown}:{args.port}/dashboard/", flush=True
     )
     print("press Ctrl-C to stop", flush=True)
-    app = gzipped(wsgi(FinishedTrials(storage), artifact_store=store))
+    view = FinishedTrials(storage)
+    app = remembered(gzipped(wsgi(view, artifact_store=store)), view)
     bottle.run(app, host=args.host, port=args.port)  # what optuna_dashboard.run_server runs
     return 0
 
