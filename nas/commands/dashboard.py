@@ -3,7 +3,8 @@
 The dashboard shows each study's objectives by their metric names (``val_accuracy``, ``macs``),
 the Pareto-front plot, per-epoch curves (intermediate values), each trial's spec (user
 attributes) and its artifacts (proxy checkpoints) for download. It only reads, and SQLite runs
-in WAL mode (:mod:`storage`), so it can stay open while a search writes.
+in WAL mode (:mod:`storage`), so it can stay open while a search writes. What it serves is
+kept light for large studies (:mod:`nas.commands._dashboard_app`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optuna_dashboard import run_server
+    import bottle
+    from optuna_dashboard import wsgi
 
+    from nas.commands._dashboard_app import FinishedTrials, gzipped, remembered
     from nas.commands._io import open_cli_storage
     from storage import redact
 
@@ -43,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
         f"optuna-dashboard for {redact(url)} at http://{shown}:{args.port}/dashboard/", flush=True
     )
     print("press Ctrl-C to stop", flush=True)
-    run_server(storage, host=args.host, port=args.port, artifact_store=store)
+    view = FinishedTrials(storage)
+    app = remembered(gzipped(wsgi(view, artifact_store=store)), view)
+    bottle.run(app, host=args.host, port=args.port)  # what optuna_dashboard.run_server runs
     return 0
 
 
