@@ -14,8 +14,8 @@ from optuna.trial import create_trial
 from nas.cli import main
 from nas.results.noise_record import NoiseRecord, save
 from searchspace.spec import ArchSpec
+from tests.nas.export_specs import ECA, PLAIN, SE, SE_POST, spec
 from tests.nas.modules import load_module
-from tests.nas.test_export_study import ECA, PLAIN, SE, SE_POST, spec
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 

@@ -19,21 +19,12 @@ from searchspace.build import build_model
 from searchspace.cost import count_cost
 from searchspace.spec import ArchSpec
 from storage import artifact_store
+from tests.nas.export_specs import ECA, FULL, PLAIN, SE, SE_POST
 from tests.nas.modules import load_module
 
 HOSTILE = '"""; import os; os.system("touch pwned") #\\ \n'
-FULL = {"backbone": "resnet20", "in_channels": 1, "num_classes": 10, "input_size": 28}
 PROXY = {"epochs": 2, "width": 0.5, "input_size": 16, "in_channels": 1, "num_classes": 10}
 
-
-def spec(third_stage: dict[str, Any]) -> dict[str, Any]:
-    return ArchSpec.from_dict({**FULL, "stages": [{}, {}, third_stage]}).to_dict()
-
-
-SE = spec({"block": "se", "params": {"ratio": 4}})
-PLAIN = spec({})
-ECA = spec({"block": "eca"})
-SE_POST = spec({"block": "se", "position": "post"})
 
 # number: (state, (accuracy, MACs), spec). Front: 1 (cheapest), 0 (the knee), 3 (best).
 TRIALS: list[tuple[TrialState, tuple[float, float] | None, dict[str, Any]]] = [
