@@ -12,8 +12,8 @@ import optuna
 import pytest
 
 from nas.calibrate.record import calibration_name
-from tests.nas.calibrate.tiny import ARGS, RUNS, STUDY, tiny_config
 from tests.nas import faults
+from tests.nas.calibrate.tiny import ARGS, RUNS, STUDY, tiny_config
 from tests.nas.faults import REPO, Search
 
 scratch = faults.scratch  # the fixture: a short TMPDIR for Ray's socket paths
