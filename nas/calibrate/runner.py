@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from nas.calibrate.fidelity import setup_of
 from nas.calibrate.plan import Run, budgets, calibration_runs, draw_specs
 from nas.calibrate.record import open_calibration, run_rows, save_summary, store_run, stored_runs
 from nas.calibrate.summary import summarise
@@ -67,6 +68,7 @@ def calibrate(
         budgets={name: b[0].to_dict() for name, b in by_budget.items()},
         resamples=resamples,
     )
+    summary["setup"] = setup_of(config)
     save_summary(study, summary)
     return summary
 

@@ -122,15 +122,15 @@ def best_signal(summary: dict[str, Any]) -> tuple[str, dict[str, float]]:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The table ``nas calibrate`` prints (and ``--show`` again)."""
+    ci, num = format_interval, format_number
     pct = round(summary["level"] * 100)
     agreement = summary["reference_agreement"]
     cost = summary["seconds_per_run"]
     lines = [
         f"calibration: {summary['specs']} specs x {summary['seeds']} seeds; reference "
         f"{_budget(summary['reference'])}, proxy {_budget(summary['proxy'])}",
-        f"reference seed-to-seed: tau {_ci(agreement['tau'])}, rho {_ci(agreement['rho'])}; "
-        f"noise ceiling: tau {_num(agreement['tau_ceiling'])}, "
-        f"rho {_num(agreement['rho_ceiling'])}",
+        f"reference seed-to-seed: tau {ci(agreement['tau'])}, rho {ci(agreement['rho'])}; "
+        f"noise ceiling: tau {num(agreement['tau_ceiling'])}, rho {num(agreement['rho_ceiling'])}",
         f"reference accuracy {_span(summary['accuracy']['reference'])}, "
         f"proxy {_span(summary['accuracy']['proxy'])}",
     ]
@@ -144,33 +144,28 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     for name, row in summary["signals"].items():
         lines.append(
-            f"{name:<20} {_ci(row['tau']):<30} {_ci(row['rho']):<24} {_ci(row['seed_tau']):<24}"
+            f"{name:<20} {ci(row['tau']):<30} {ci(row['rho']):<24} {ci(row['seed_tau']):<24}"
         )
     ratio = f" ({cost['reference'] / cost['proxy']:.1f}x)" if cost["proxy"] > 0 else ""
     lines += [
         "",
         f"cost per run: proxy {cost['proxy']:.1f} s, reference {cost['reference']:.1f} s{ratio}",
     ]
+    if summary["signals"]:
+        best, value = best_signal(summary)
+        lines.append(f"highest tau: {best} ({ci(value)}); search by it with [objectives] signal")
     if summary["failed"]:
         lines.append(f"left out (a run failed or is missing): {', '.join(summary['failed'])}")
     return "\n".join(lines).rstrip()
 
 
-def fidelity_line(summary: dict[str, Any]) -> str:
-    """One line for ``nas search``: the best signal's tau with its interval."""
-    name, value = best_signal(summary)
-    ceiling = summary["reference_agreement"]["tau_ceiling"]
-    return (
-        f"calibrated fidelity: {name} tau {_ci(value)} against the reference over "
-        f"{summary['specs']} specs (noise ceiling {_num(ceiling)})"
-    )
+def format_interval(value: dict[str, float]) -> str:
+    """``+0.42 [+0.10, +0.70]``: a value and its interval."""
+    num = format_number
+    return f"{num(value['value'])} [{num(value['low'])}, {num(value['high'])}]"
 
 
-def _ci(value: dict[str, float]) -> str:
-    return f"{_num(value['value'])} [{_num(value['low'])}, {_num(value['high'])}]"
-
-
-def _num(value: float) -> str:
+def format_number(value: float) -> str:
     return f"{value:+.2f}" if math.isfinite(value) else "n/a"
 
 

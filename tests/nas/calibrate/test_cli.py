@@ -1,70 +1,126 @@
-"""``nas calibrate`` end to end on tiny real data: the table, ``--show``, and a resume that
-trains nothing (real Ray, real training, real SQLite)."""
+"""``nas calibrate`` end to end on tiny real data: the table, ``--show``, a resume that trains
+nothing, and what ``nas search`` makes of the stored calibration (real Ray, real training, real
+SQLite; the calibration is trained once for the module)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import optuna
 import pytest
 
-from nas.calibrate.record import calibration_name
+from nas.calibrate.fidelity import fidelity_note
+from nas.calibrate.record import calibration_name, load_summary
 from nas.cli import main
+from nas.config import CalibrateSection, SearchConfig
+from storage import open_storage
 from tests.nas.calibrate.tiny import ARGS, RUNS, STUDY, tiny_config
 from workers.signals import SIGNALS
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    config: Path
+    url: str
+    out: str
+    err: str
+
+
+def _main(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
 
 
 def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=calibration_name(STUDY), storage=url).get_trials()
 
 
-def test_calibrate_prints_stores_shows_and_resumes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config, url = tiny_config(tmp_path)
-    assert main(["calibrate", str(config), *ARGS]) == 0
-    first = capsys.readouterr()
-    assert f"0 runs stored, {RUNS} to train" in first.err
-    assert sum("calibrate: " in line and "/12 " in line for line in first.err.splitlines()) == 12
-    table = first.out
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Calibrated:
+    config, url = tiny_config(tmp_path_factory.mktemp("calibrate"))
+    status, out, err = _main("calibrate", str(config), *ARGS)
+    assert status == 0, err
+    return Calibrated(config, url, out, err)
+
+
+def test_calibrate_prints_the_table_with_intervals(calibrated: Calibrated) -> None:
+    assert f"0 runs stored, {RUNS} to train" in calibrated.err
+    progress = [line for line in calibrated.err.splitlines() if line.startswith("calibrate: ")]
+    assert len(progress) == RUNS and progress[-1].startswith(f"calibrate: {RUNS}/{RUNS} ")
+    table = calibrated.out
     assert "calibration: 3 specs x 2 seeds" in table
     assert "reference seed-to-seed: tau" in table and "noise ceiling" in table
     for name in SIGNALS.names():
         row = next(line for line in table.splitlines() if line.startswith(name + " "))
         assert row.count("[") == 3, row  # tau, rho and the proxy's seed-to-seed tau
-    assert "cost per run: proxy" in table
+    assert "cost per run: proxy" in table and "highest tau: " in table
 
-    trials = _trials(url)
-    assert len(trials) == RUNS
+
+def test_every_run_is_one_stored_trial(calibrated: Calibrated) -> None:
+    trials = _trials(calibrated.url)
+    assert len(trials) == RUNS and len({t.user_attrs["key"] for t in trials}) == RUNS
     assert {t.user_attrs["budget_name"] for t in trials} == {"proxy", "reference"}
-    assert len({t.user_attrs["key"] for t in trials}) == RUNS
     assert all("signal/neg_sotl" in t.user_attrs["metrics"] for t in trials)
-
-    assert main(["calibrate", str(config), "--show"]) == 0
-    assert capsys.readouterr().out == table
-
-    assert main(["calibrate", str(config), *ARGS]) == 0
-    again = capsys.readouterr()
-    assert f"{RUNS} runs stored, 0 to train" in again.err
-    assert "calibrate: 1/" not in again.err
-    assert again.out == table
-    assert [t.datetime_complete for t in _trials(url)] == [t.datetime_complete for t in trials]
+    assert {t.user_attrs["budget"]["train_samples"] for t in trials} == {200, 400}
 
 
-def test_show_without_a_calibration_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_show_prints_it_again_and_a_rerun_trains_nothing(calibrated: Calibrated) -> None:
+    assert _main("calibrate", str(calibrated.config), "--show")[1] == calibrated.out
+    before = [t.datetime_complete for t in _trials(calibrated.url)]
+    status, out, err = _main("calibrate", str(calibrated.config), *ARGS)
+    assert status == 0 and out == calibrated.out
+    assert f"{RUNS} runs stored, 0 to train" in err and "calibrate: 1/" not in err
+    assert [t.datetime_complete for t in _trials(calibrated.url)] == before
+
+
+def test_search_reports_the_fidelity_of_its_signal(calibrated: Calibrated) -> None:
+    config = SearchConfig.from_toml(calibrated.config)
+    note = fidelity_note(config, open_storage(calibrated.url, create=False))
+    assert note is not None
+    assert note.startswith(f"calibrated fidelity: {config.objectives.signal} tau ")
+    other = replace(config, proxy=replace(config.proxy, epochs=2))
+    assert "not applied" in str(fidelity_note(other, open_storage(calibrated.url)))
+
+
+def test_search_refuses_a_proxy_calibrated_below_min_tau(
+    calibrated: Calibrated, tmp_path: Path
 ) -> None:
-    config, _ = tiny_config(tmp_path)
-    assert main(["calibrate", str(config), "--show"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "no calibration of study 'tiny'" in err
+    summary = load_summary(open_storage(calibrated.url), STUDY)
+    assert summary is not None
+    signal, row = min(summary["signals"].items(), key=lambda s: s[1]["tau"]["value"])
+    if row["tau"]["value"] >= 1:
+        pytest.skip("every signal ranked the 3 specs perfectly: nothing to refuse")
+    path = tmp_path / "search.toml"
+    text = calibrated.config.read_text().replace("[space]", "[objectives]\nsignal = " + (
+        f'"{signal}"\n[calibrate]\nmin_tau = {min(1.0, row["tau"]["value"] + 0.01)}\n[space]'
+    ), 1)  # fmt: skip
+    path.write_text(text)
+    status, _, err = _main("search", str(path))
+    assert status == 2, err
+    assert err.count("\n") == 1 and f"proxy refused: its {signal} ranked with tau" in err
+    names = {s.study_name for s in optuna.get_all_study_summaries(calibrated.url)}
+    assert STUDY not in names, "refused before the search study was created"
 
 
-def test_too_few_specs_or_seeds_are_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_show_without_a_calibration_is_one_line(tmp_path: Path) -> None:
     config, _ = tiny_config(tmp_path)
-    assert main(["calibrate", str(config), "--specs", "2"]) == 2
-    assert "at least 3 specs" in capsys.readouterr().err
-    assert main(["calibrate", str(config), "--seeds", "1"]) == 2
-    assert "at least 2 seeds" in capsys.readouterr().err
+    status, _, err = _main("calibrate", str(config), "--show")
+    assert status == 2 and err.count("\n") == 1 and "no calibration of study 'tiny'" in err
+
+
+def test_min_tau_without_a_calibration_is_a_note(tmp_path: Path) -> None:
+    config = replace(SearchConfig(), calibrate=CalibrateSection(min_tau=0.3))
+    assert "min_tau 0.3 not checked" in str(fidelity_note(config, None))
+
+
+def test_too_few_specs_or_seeds_are_refused(tmp_path: Path) -> None:
+    config, _ = tiny_config(tmp_path)
+    status, _, err = _main("calibrate", str(config), "--specs", "2")
+    assert status == 2 and "at least 3 specs" in err
+    status, _, err = _main("calibrate", str(config), "--seeds", "1")
+    assert status == 2 and "at least 2 seeds" in err
