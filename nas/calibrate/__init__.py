@@ -17,7 +17,8 @@ This package imports nothing of ``nas.search``.
 from nas.calibrate.plan import Run, calibration_runs, draw_specs
 from nas.calibrate.record import calibration_name, load_summary
 from nas.calibrate.runner import calibrate
-from nas.calibrate.summary import format_summary, summarise
+from nas.calibrate.summary import summarise
+from nas.calibrate.table import format_summary
 
 __all__ = [
     "Run",

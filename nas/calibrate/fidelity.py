@@ -14,7 +14,7 @@ from typing import Any
 
 from nas.calibrate.plan import HOW
 from nas.calibrate.record import load_summary
-from nas.calibrate.summary import format_interval, format_number
+from nas.calibrate.table import format_interval, format_number
 from nas.config import SearchConfig
 
 
@@ -42,7 +42,7 @@ def fidelity_note(config: SearchConfig, storage: Any) -> str | None:
             "not applied (run `nas calibrate CONFIG` to measure this one)"
         )
     signal = config.objectives.signal
-    row = summary["signals"].get(signal)
+    row = summary["signals"].get("proxy", {}).get(signal)
     if row is None:
         return f"the stored calibration has no value for signal {signal!r}"
     tau = row["tau"]

@@ -13,7 +13,7 @@ from nas.space import SearchSpace
 from workers.budget import ProxyBudget
 
 BUDGETS = ("proxy", "reference")
-"""The two budgets every spec is trained at."""
+"""The budgets every spec is trained at (``--proxies`` adds candidates between them)."""
 HOW = ("device", "compile")
 """Budget fields that change how a run trains, not what it measures: left out of its key."""
 DRAW_SEED = 0
@@ -74,28 +74,64 @@ def draw_specs(space: SearchSpace, count: int) -> dict[str, dict[str, Any]]:
     return specs
 
 
-def budgets(config: SearchConfig, seeds: int) -> dict[str, list[ProxyBudget]]:
-    """``{"proxy": [...], "reference": [...]}``: ``seeds`` budgets each, at seeds
-    ``proxy.seed + i``; the reference is the ``[confirm]`` budget (:func:`confirm_budgets`)."""
+def budgets(
+    config: SearchConfig, seeds: int, candidates: dict[str, dict[str, Any]] | None = None
+) -> dict[str, list[ProxyBudget]]:
+    """``{"proxy": [...], <candidate>: [...], "reference": [...]}``: ``seeds`` budgets each,
+    at seeds ``proxy.seed + i``. The reference is the ``[confirm]`` budget
+    (:func:`confirm_budgets`); a candidate is the config's proxy with its keys replaced."""
     if seeds < 2:
         raise ValueError(f"--seeds {seeds}: seed-to-seed agreement needs at least 2 seeds")
-    proxy = [replace(config.proxy, seed=config.proxy.seed + i) for i in range(seeds)]
-    reference = confirm_budgets(
+    out = {"proxy": [replace(config.proxy, seed=config.proxy.seed + i) for i in range(seeds)]}
+    for name, keys in (candidates or {}).items():
+        try:
+            proxy = ProxyBudget.from_dict({**config.proxy.to_dict(), **keys})
+        except ValueError as exc:
+            raise ValueError(f"--proxies {name}: {exc}") from None
+        out[name] = [replace(proxy, seed=proxy.seed + i) for i in range(seeds)]
+    out["reference"] = confirm_budgets(
         config.proxy, scale=config.confirm.scale, val_samples=config.confirm.val_samples,
         seeds=seeds,
     )  # fmt: skip
-    return {"proxy": proxy, "reference": reference}
+    return out
+
+
+def parse_candidates(given: list[str]) -> dict[str, dict[str, Any]]:
+    """``["2x3000:epochs=2,train_samples=3000", ...]`` -> ``{"2x3000": {"epochs": 2, ...}}``;
+    values are read as TOML (``3000``, ``0.1``, ``true``), else kept as strings."""
+    import tomllib
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in given:
+        name, _, pairs = item.partition(":")
+        name = name.strip()
+        if not name or not pairs or name in (*BUDGETS, *out):
+            raise ValueError(
+                f"--proxies {item!r}: write NAME:KEY=VALUE,... with a new NAME (not proxy or "
+                "reference), e.g. 2x3000:epochs=2,train_samples=3000"
+            )
+        keys: dict[str, Any] = {}
+        for pair in pairs.split(","):
+            key, eq, raw = pair.partition("=")
+            if not eq or not key.strip():
+                raise ValueError(f"--proxies {item!r}: {pair!r} is not KEY=VALUE")
+            try:
+                keys[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+            except tomllib.TOMLDecodeError:
+                keys[key.strip()] = raw.strip()
+        out[name] = keys
+    return out
 
 
 def calibration_runs(
     specs: dict[str, dict[str, Any]], by_budget: dict[str, list[ProxyBudget]]
 ) -> list[Run]:
-    """Every run, seed by seed and the proxy before the reference: a calibration cut short
+    """Every run, seed by seed and the proxies before the reference: a calibration cut short
     still has whole passes to summarise."""
     seeds = len(by_budget["proxy"])
     out = []
     for i in range(seeds):
-        for name in BUDGETS:
+        for name in by_budget:
             budget = by_budget[name][i]
             out += [
                 Run(spec_name, spec, name, budget.to_dict(), budget.seed)

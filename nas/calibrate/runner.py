@@ -31,8 +31,10 @@ def calibrate(
     seeds: int,
     stream: TextIO | None = None,
     resamples: int = 1000,
+    candidates: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) the calibration of ``config``'s proxy and return its stored summary."""
+    """Train (or resume) the calibration of ``config``'s proxy (and of the ``candidates``
+    proxies: name -> ``[proxy]`` keys replaced) and return its stored summary."""
     import optuna
 
     from storage import open_storage, resolve_url
@@ -46,14 +48,14 @@ def calibrate(
         proxy_width=config.proxy.width,
     )  # fmt: skip
     drawn = draw_specs(space, specs)
-    by_budget = budgets(config, seeds)
+    by_budget = budgets(config, seeds, candidates)
     runs = calibration_runs(drawn, by_budget)
     storage = open_storage(resolve_url(config.search.storage))
     study = open_calibration(storage, config.search.study, create=True)
     done = stored_runs(study)
-    todo = [r for r in runs if r.key not in done]
+    todo = list({r.key: r for r in runs if r.key not in done}.values())  # a budget given twice
     print(
-        f"nas calibrate: {len(drawn)} specs x {seeds} seeds at 2 budgets: "
+        f"nas calibrate: {len(drawn)} specs x {seeds} seeds at {len(by_budget)} budgets: "
         f"{len(runs) - len(todo)} runs stored, {len(todo)} to train",
         file=stream,
         flush=True,

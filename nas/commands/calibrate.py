@@ -45,12 +45,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--show", action="store_true", help="print the stored table again, training nothing"
     )
     parser.add_argument(
+        "--proxies",
+        nargs="+",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="candidate proxies to compare with the config's, each its [proxy] with keys "
+        "replaced, e.g. 2x3000:epochs=2,train_samples=3000,val_samples=2000",
+    )
+    parser.add_argument(
         "--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from nas.calibrate import calibrate, format_summary, load_summary
+    from nas.calibrate.plan import parse_candidates
     from nas.config import SearchConfig
     from storage import open_storage, resolve_url
 
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         summary = calibrate(
             config, specs=args.specs, seeds=args.seeds, stream=sys.stderr,
-            resamples=args.resamples,
+            resamples=args.resamples, candidates=parse_candidates(args.proxies),
         )  # fmt: skip
     print(format_summary(summary))
     return 0

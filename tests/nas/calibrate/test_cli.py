@@ -20,6 +20,10 @@ from storage import open_storage
 from tests.nas.calibrate.tiny import ARGS, RUNS, STUDY, tiny_config
 from workers.signals import SIGNALS
 
+PROXIES = ["--proxies", "two_epochs:epochs=2"]
+"""One candidate proxy besides the config's: 6 runs more."""
+ALL = RUNS + 6
+
 
 @dataclass(frozen=True)
 class Calibrated:
@@ -43,38 +47,43 @@ def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Calibrated:
     config, url = tiny_config(tmp_path_factory.mktemp("calibrate"))
-    status, out, err = _main("calibrate", str(config), *ARGS)
+    status, out, err = _main("calibrate", str(config), *ARGS, *PROXIES)
     assert status == 0, err
     return Calibrated(config, url, out, err)
 
 
 def test_calibrate_prints_the_table_with_intervals(calibrated: Calibrated) -> None:
-    assert f"0 runs stored, {RUNS} to train" in calibrated.err
+    assert f"at 3 budgets: 0 runs stored, {ALL} to train" in calibrated.err
     progress = [line for line in calibrated.err.splitlines() if line.startswith("calibrate: ")]
-    assert len(progress) == RUNS and progress[-1].startswith(f"calibrate: {RUNS}/{RUNS} ")
+    assert len(progress) == ALL and progress[-1].startswith(f"calibrate: {ALL}/{ALL} ")
     table = calibrated.out
     assert "calibration: 3 specs x 2 seeds" in table
     assert "reference seed-to-seed: tau" in table and "noise ceiling" in table
+    rows = [line for line in table.splitlines() if line.startswith("  ")]
     for name in SIGNALS.names():
-        row = next(line for line in table.splitlines() if line.startswith(name + " "))
-        assert row.count("[") == 3, row  # tau, rho and the proxy's seed-to-seed tau
-    assert "cost per run: proxy" in table and "highest tau: " in table
+        mine = [row for row in rows if row.split()[0] == name]
+        assert len(mine) == 2, name  # one row per proxy
+        assert all(row.count("[") == 3 for row in mine), mine  # tau, rho, seed-to-seed tau
+    assert "\nproxy: 1 x 200 images, cost per run" in table
+    assert "\ntwo_epochs: 2 x 200 images, cost per run" in table
+    assert "highest tau: " in table and '    signal = "' in table  # the snippet to paste
 
 
 def test_every_run_is_one_stored_trial(calibrated: Calibrated) -> None:
     trials = _trials(calibrated.url)
-    assert len(trials) == RUNS and len({t.user_attrs["key"] for t in trials}) == RUNS
-    assert {t.user_attrs["budget_name"] for t in trials} == {"proxy", "reference"}
+    assert len(trials) == ALL and len({t.user_attrs["key"] for t in trials}) == ALL
+    assert {t.user_attrs["budget_name"] for t in trials} == {"proxy", "two_epochs", "reference"}
     assert all("signal/neg_sotl" in t.user_attrs["metrics"] for t in trials)
     assert {t.user_attrs["budget"]["train_samples"] for t in trials} == {200, 400}
+    assert {t.user_attrs["budget"]["epochs"] for t in trials} == {1, 2}
 
 
 def test_show_prints_it_again_and_a_rerun_trains_nothing(calibrated: Calibrated) -> None:
     assert _main("calibrate", str(calibrated.config), "--show")[1] == calibrated.out
     before = [t.datetime_complete for t in _trials(calibrated.url)]
-    status, out, err = _main("calibrate", str(calibrated.config), *ARGS)
+    status, out, err = _main("calibrate", str(calibrated.config), *ARGS, *PROXIES)
     assert status == 0 and out == calibrated.out
-    assert f"{RUNS} runs stored, 0 to train" in err and "calibrate: 1/" not in err
+    assert f"{ALL} runs stored, 0 to train" in err and "calibrate: 1/" not in err
     assert [t.datetime_complete for t in _trials(calibrated.url)] == before
 
 
@@ -92,7 +101,7 @@ def test_search_refuses_a_proxy_calibrated_below_min_tau(
 ) -> None:
     summary = load_summary(open_storage(calibrated.url), STUDY)
     assert summary is not None
-    signal, row = min(summary["signals"].items(), key=lambda s: s[1]["tau"]["value"])
+    signal, row = min(summary["signals"]["proxy"].items(), key=lambda s: s[1]["tau"]["value"])
     if row["tau"]["value"] >= 1:
         pytest.skip("every signal ranked the 3 specs perfectly: nothing to refuse")
     path = tmp_path / "search.toml"
@@ -118,8 +127,12 @@ def test_min_tau_without_a_calibration_is_a_note(tmp_path: Path) -> None:
     assert "min_tau 0.3 not checked" in str(fidelity_note(config, None))
 
 
-def test_too_few_specs_or_seeds_are_refused(tmp_path: Path) -> None:
+def test_too_few_specs_or_seeds_or_a_bad_candidate_are_refused(tmp_path: Path) -> None:
     config, _ = tiny_config(tmp_path)
+    status, _, err = _main("calibrate", str(config), "--proxies", "reference:epochs=2")
+    assert status == 2 and "with a new NAME" in err
+    status, _, err = _main("calibrate", str(config), "--proxies", "x:epochs=0")
+    assert status == 2 and err.startswith("nas calibrate: error: --proxies x: ")
     status, _, err = _main("calibrate", str(config), "--specs", "2")
     assert status == 2 and "at least 3 specs" in err
     status, _, err = _main("calibrate", str(config), "--seeds", "1")
