@@ -85,6 +85,7 @@ def _train_all(config: SearchConfig, study: Any, todo: list[Run], stream: TextIO
     start = time.monotonic()
     try:
         resources = trial_resources(config)
+        _check_fits(resources, ray.cluster_resources())
         task = ray.remote(_train).options(
             num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
         )
@@ -101,6 +102,18 @@ def _train_all(config: SearchConfig, study: Any, todo: list[Run], stream: TextIO
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _check_fits(wanted: dict[str, float], cluster: dict[str, float]) -> None:
+    """``ValueError`` naming the ``[resources]`` key when one run cannot fit the cluster at
+    all: Ray would queue its tasks forever."""
+    for key, resource in (("cpus_per_trial", "CPU"), ("gpus_per_trial", "GPU")):
+        need, have = float(wanted.get(resource.lower(), 0.0)), float(cluster.get(resource, 0.0))
+        if need > have:
+            raise ValueError(
+                f"resources.{key} = {need:g}, but the Ray cluster has {have:g} {resource}s: "
+                "no calibration run could start; lower it"
+            )
 
 
 def _progress(run: Run, result: dict[str, Any], finished: int, total: int, start: float) -> str:

@@ -137,3 +137,12 @@ def test_too_few_specs_or_seeds_or_a_bad_candidate_are_refused(tmp_path: Path) -
     assert status == 2 and "at least 3 specs" in err
     status, _, err = _main("calibrate", str(config), "--seeds", "1")
     assert status == 2 and "at least 2 seeds" in err
+
+
+def test_a_run_that_cannot_fit_the_cluster_is_one_line(tmp_path: Path) -> None:
+    config, _ = tiny_config(tmp_path)
+    config.write_text(config.read_text() + "[resources]\ncpus_per_trial = 512\n")
+    status, _, err = _main("calibrate", str(config), *ARGS)
+    assert status == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("nas calibrate: error: resources.cpus_per_trial = 512, but the Ray")
