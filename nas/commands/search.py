@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     url = resolve_url(config.search.storage)
     log = sys.stderr if args.json else sys.stdout
     print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
+    note = _calibration_note(config, url)
+    if note is not None:
+        print(f"nas search: {note}", file=log, flush=True)
 
     from nas.pipeline import search_then_confirm
     from nas.search import SearchFailed
@@ -95,6 +98,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"nas search: error: {_nothing_completed(result)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _calibration_note(config: Any, url: str) -> str | None:
+    """The proxy's calibrated fidelity (``nas calibrate``), or ``ValueError`` when
+    ``[calibrate] min_tau`` refuses it; nothing is created in a storage that does not exist."""
+    from nas.calibrate.fidelity import fidelity_note
+    from storage import open_storage
+
+    try:
+        storage = open_storage(url, create=False)
+    except ValueError:  # a new SQLite file: no calibration in it; the search reports the rest
+        storage = None
+    return fidelity_note(config, storage)
 
 
 def _nothing_completed(result: Any) -> str:

@@ -11,6 +11,7 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [objectives] signal (what the proxy is ranked by), extra ("params", "latency_ms")
     [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors, storage_path
     [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
+    [calibrate]  min_tau (the least calibrated fidelity a search accepts: ``nas calibrate``)
 
 One frozen dataclass per own section, with :data:`FIELDS`, the check of each of its fields;
 The CLI reads its defaults from here
@@ -160,6 +161,18 @@ class ConfirmSection:
     members: int | None = 8
 
 
+@dataclass(frozen=True)
+class CalibrateSection:
+    """``[calibrate]``: what ``nas search`` asks of a calibrated proxy (``nas calibrate``).
+
+    ``min_tau``: when the study has a stored calibration of this proxy, a search whose
+    ``[objectives] signal`` ranked with a Kendall tau below it against the reference is refused
+    (``None``: any; a proxy without a calibration is never refused, only not reported).
+    """
+
+    min_tau: float | None = None
+
+
 FIELDS: dict[type, dict[str, Check]] = {
     SearchSection: {
         "study": check_study_name,
@@ -197,6 +210,9 @@ FIELDS: dict[type, dict[str, Check]] = {
         "val_samples": optional(integer(1)),
         "seeds": integer(1),
         "members": optional(integer(1)),
+    },
+    CalibrateSection: {
+        "min_tau": optional(number(-1.0, 1.0)),
     },
 }
 """The check of every field of each own section (``[data]``/``[proxy]`` check themselves)."""
