@@ -2,7 +2,7 @@
 
 Nothing here starts Ray: :func:`prepare_study` leaves the study ready for
 :class:`nas.search.searcher.StudySearcher` (directions and metric names set, the config stored once
-when the study is created and checked on every resume, the reference designs queued once (:mod:`nas.search.references`),
+when the study is created and checked on every resume, the reference designs queued once,
 trials of an interrupted run failed and queued again). :class:`StudyHandle` is that study in a
 form Ray Tune can pickle.
 """

@@ -66,7 +66,9 @@ def test_drivers_preparing_one_new_study_at_once_queue_each_reference_once(url: 
     open_storage(url)  # the schema exists: its own race is tests/storage/test_new_database.py
     spawn = multiprocessing.get_context("spawn")
     barrier, results = spawn.Barrier(RACERS), spawn.Queue()
-    racers = [spawn.Process(target=prepare, args=(url, raw, barrier, results)) for _ in range(4)]
+    racers = [
+        spawn.Process(target=prepare, args=(url, raw, barrier, results)) for _ in range(RACERS)
+    ]
     for racer in racers:
         racer.start()
     try:
@@ -95,7 +97,8 @@ def test_a_small_study_queues_the_baseline_first_and_says_what_it_left_out(tmp_p
     space = SearchSpace(config.space, **SHAPE)
     _, notes = prepare_study(config, open_storage(url), space)
     assert _references(url, "small") == ["no_attention", "se_branch", "cbam_all", "gc_stage_end"]
-    assert notes[-2] == "queued 4 reference designs: no_attention, se_branch, cbam_all, gc_stage_end"
+    queued = "queued 4 reference designs: no_attention, se_branch, cbam_all, gc_stage_end"
+    assert notes[-2] == queued
     assert notes[-1].startswith("left out 3 reference designs for a budget of 8 trials")
     _, again = prepare_study(config, open_storage(url), space)
     assert again == [] and len(_references(url, "small")) == 4, "queued once per study"
