@@ -9,7 +9,8 @@ Sections (every key is documented in ``docs/search.example.toml``)::
     [sampler]    options of the chosen sampler (``nas.sampling.SAMPLERS.options``)
     [pruner]     options of the chosen pruner (``nas.pruning.PRUNERS.options``)
     [objectives] signal (what the proxy is ranked by), extra ("params", "latency_ms")
-    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, reuse_actors, storage_path
+    [resources]  cpus_per_trial, gpus_per_trial, max_trial_seconds, max_retries, reuse_actors,
+                 storage_path
     [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
     [calibrate]  min_tau (the least calibrated fidelity a search accepts: ``nas calibrate``)
 
@@ -123,6 +124,10 @@ class ResourcesSection:
     past it stops and is stored FAIL with the reason (a slow block on a small CPU, say SASA,
     cannot hold the whole search up). ``None``: no limit.
 
+    ``max_retries`` is how many times a trial whose Ray worker died (killed, out of memory, its
+    node lost) or raised is started again from its last epoch checkpoint, as the same trial
+    (Tune's ``FailureConfig(max_failures=...)``), before it is stored FAIL with the reason.
+
     ``reuse_actors`` trains the next trial in the Ray worker process the last one finished in
     (Tune's ``reuse_actors``): no new process, no second import of torch, the dataset still in
     memory. Off, every trial starts a fresh process (``docs/performance.md`` has the ratio).
@@ -136,6 +141,7 @@ class ResourcesSection:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float | None = None
     max_trial_seconds: float | None = 900.0
+    max_retries: int = 2
     reuse_actors: bool = True
     storage_path: str | None = None
 
@@ -201,6 +207,7 @@ FIELDS: dict[type, dict[str, Check]] = {
         "cpus_per_trial": number(0.0, 1024.0, open_low=True),
         "gpus_per_trial": optional(number(0.0, 64.0)),
         "max_trial_seconds": optional(number(0.0, 1e7, open_low=True)),
+        "max_retries": integer(0),
         "reuse_actors": boolean,
         "storage_path": optional(writable_folder),
     },

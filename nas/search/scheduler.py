@@ -6,7 +6,7 @@ value through the storage and the study's pruner (``nas.pruning.make_pruner``) i
 directly with the stored trial. A ``True`` answer returns ``STOP`` and marks the trial
 pruned, so :class:`nas.search.searcher.StudySearcher` tells it ``PRUNED``. Otherwise this is
 Tune's FIFO scheduler. It also hands the searcher what only the scheduler sees: the trial's
-last checkpoint directory and, for a trial that raised, its error.
+last checkpoint directory and, for a trial whose worker died or raised, its error.
 """
 
 from __future__ import annotations
@@ -87,9 +87,16 @@ class PruningScheduler(FIFOScheduler):
             entry.checkpoint_dir = local_checkpoint_dir(trial.checkpoint)
 
     def on_trial_error(self, tune_controller: TuneController, trial: Trial) -> None:
+        """Called when the trial's worker died or raised: before each retry Tune makes
+        (``[resources] max_retries``) and once more when it gives up."""
         entry = self.ledger.entry(trial.trial_id)
-        if entry is not None:
-            entry.error = _error_line(trial)
+        if entry is None:
+            return
+        line, failures = _error_line(trial), trial.num_failures
+        if line is not None and failures > 1:
+            retries = "1 retry" if failures == 2 else f"{failures - 1} retries"
+            line = f"{line} (after {retries} from its last epoch checkpoint)"
+        entry.lost = line
 
     def debug_string(self) -> str:
         return "FIFO scheduling; the Optuna study's pruner stops trials after each epoch."

@@ -21,6 +21,9 @@ process after another was killed), so:
   id>``, where the trainable keeps its newest epoch (:func:`workers.state.save_resumable`). A
   trial interrupted (the driver stopped or was killed) keeps it, and its requeued copy, the same
   spec, resumes there at the next epoch; any other end of the trial removes it.
+- **Lost workers.** A trial whose Ray worker dies or raises is started again by Tune from its
+  last epoch checkpoint, as the same trial, up to ``[resources] max_retries`` times
+  (:mod:`nas.search.tuner`); only then is it told ``FAIL`` with the reason.
 """
 
 from __future__ import annotations
@@ -217,7 +220,12 @@ class StudySearcher(Searcher):
         # the last epoch's signal: a ``done`` report never reaches the scheduler
         trials.record_epoch(self.study, optuna_trial_id(trial), result, self.signal)
         if error or result.get("error") or entry.error:
-            reason = result.get("error") or entry.error or "the trial raised in its Ray worker"
+            reason = (
+                result.get("error")
+                or entry.error
+                or entry.lost
+                or "the trial's Ray worker died or raised"
+            )
             self._tell_fail(trial, str(reason))
         elif entry.pruned:
             trials.store_run(trial, result)

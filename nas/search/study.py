@@ -17,8 +17,8 @@ import optuna
 from optuna.storages import BaseStorage
 
 from nas.config import SearchConfig
-from nas.reference import reference_params
 from nas.search.ownership import Ownership
+from nas.search.references import queue_references
 from nas.space import SearchSpace
 from storage.internals import storage_url
 
@@ -66,12 +66,7 @@ def prepare_study(
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(list(config.objectives.names))
     notes = _take_over(study)
-    if not study.user_attrs.get("references_enqueued"):
-        references = reference_params(space)
-        for ref, params in references.items():
-            study.enqueue_trial(params, user_attrs={"reference": ref})
-        study.set_user_attr("references_enqueued", list(references))
-        notes.append(f"queued {len(references)} reference designs: {', '.join(references)}")
+    notes += queue_references(study, space, config.search.trials)
     return study, notes
 
 

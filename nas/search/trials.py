@@ -38,13 +38,18 @@ again, so it does not count towards the trial budget)."""
 @dataclass
 class TrialEntry:
     """One Ray trial in flight: its Optuna trial, its spec, its measured objectives, and what
-    the scheduler saw (``pruned``, an ``error`` line, the last ``checkpoint_dir``)."""
+    the scheduler saw (``pruned``, an ``error`` that stopped it, the ``lost`` line of its
+    worker's last death or raise, the last ``checkpoint_dir``).
+
+    ``lost`` is only the reason when the trial ends in error: Tune may have started it again
+    (``[resources] max_retries``), and a retried trial that finishes is not a failure."""
 
     trial: optuna.trial.Trial
     spec: ArchSpec
     measured: dict[str, float]
     pruned: bool = False
     error: str | None = None
+    lost: str | None = None
     checkpoint_dir: str | None = None
 
 

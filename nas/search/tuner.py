@@ -1,8 +1,10 @@
 """How Ray Tune runs a search: the checks before it starts, a quiet Ray, the ``Tuner``.
 
 One Tune trial per Optuna trial: our searcher proposes (:mod:`nas.search.searcher`), our
-scheduler prunes (:mod:`nas.search.scheduler`), ``max_failures=0`` (a trial that raises is
-stored FAIL with its reason by the searcher, not retried by Tune), one checkpoint kept per
+scheduler prunes (:mod:`nas.search.scheduler`), ``max_failures = [resources] max_retries``
+(a trial whose worker died or raised is started again by Tune from its last epoch checkpoint,
+as the same Tune and Optuna trial, so the study holds one record of it and the budget counts
+it once; past the limit the searcher stores it FAIL with the reason), one checkpoint kept per
 trial, and nothing of Tune's own output unless ``--verbose``.
 
 Before storage is created or Ray started, each setting a trial would otherwise fail on (or
@@ -94,7 +96,7 @@ def build_tuner(
             verbose=2 if verbose else 0,
             callbacks=list(callbacks),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            failure_config=tune.FailureConfig(max_failures=0),
+            failure_config=tune.FailureConfig(max_failures=config.resources.max_retries),
         ),
     )
 

@@ -32,14 +32,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def write_search(
-    tmp_path: Path, study: str, *, trials: int, concurrency: int = 2, epochs: int = 4
+    tmp_path: Path,
+    study: str,
+    *,
+    trials: int,
+    concurrency: int = 2,
+    epochs: int = 4,
+    max_retries: int | None = None,
 ) -> Path:
     """A search config for ``study`` on banded data under ``tmp_path``; returns its path."""
     data = write_banded_fashion_mnist(tmp_path / "idx", n=1000)
     path = tmp_path / f"{study}.toml"
     search = {"study": study, "trials": trials, "concurrency": concurrency, **RANDOM}
     proxy = {"epochs": epochs, "train_samples": 800, "val_samples": 100}
-    path.write_text(search_toml(data=data, search=search, proxy=proxy))
+    text = search_toml(data=data, search=search, proxy=proxy)
+    if max_retries is not None:
+        text += f"[resources]\nmax_retries = {max_retries}\n"
+    path.write_text(text)
     return path
 
 

@@ -1,4 +1,5 @@
-"""Faults a search survives, measured: a trial's Ray worker killed mid-epoch, the driver killed
+"""Faults a search survives, measured: a trial's Ray worker killed mid-epoch (retried from its
+checkpoint, and failed with the reason past ``[resources] max_retries``), the driver killed
 mid-search and run again, the PostgreSQL server restarted mid-search.
 
 Every search here is a real ``nas search`` subprocess (real Ray, real SQLite or PostgreSQL) on
@@ -92,26 +93,57 @@ def _ray_workers(search: Search) -> list[int]:
     ]
 
 
-def test_trial_worker_killed_mid_epoch_fails_with_reason_and_search_goes_on(
+def _kill_worker_mid_epoch(url: str, study: str, search: Search, spared: set[int]) -> int:
+    """SIGKILL the Tune worker of the one trial in training (concurrency 1) once it has
+    reported an epoch, a worker not in ``spared``; returns the killed pid."""
+    wait_until("a trial mid-training", lambda: bool(mid_training(trials_of(url, study))), search)
+    wait_until("a new Ray worker", lambda: bool(set(_ray_workers(search)) - spared), search)
+    (pid,) = set(_ray_workers(search)) - spared
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_trial_worker_killed_mid_epoch_is_retried_from_its_checkpoint_and_completes(
     tmp_path: Path, scratch: Path
 ) -> None:
-    config, url = write_search(tmp_path, "worker", trials=4), f"sqlite:///{tmp_path / 'nas.db'}"
+    config = write_search(tmp_path, "worker", trials=2, concurrency=1)
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
     search = Search(config, url, tmp_path / "search.log", scratch)
     try:
-        wait_until(
-            "a trial mid-training", lambda: bool(mid_training(trials_of(url, "worker"))), search
-        )
-        wait_until("its Ray worker", lambda: bool(_ray_workers(search)), search)
-        os.kill(_ray_workers(search)[0], signal.SIGKILL)
+        _kill_worker_mid_epoch(url, "worker", search, set())
+        (victim,) = mid_training(trials_of(url, "worker"))
         assert search.wait() == 0, search.tail()
     finally:
         search.kill_all()
     after = trials_of(url, "worker")
-    assert_budget_and_no_duplicates(after, 4)
+    assert_budget_and_no_duplicates(after, 2)
+    assert [t.state for t in after] == [TrialState.COMPLETE] * 2, "one record per trial, no FAIL"
+    retried = after[victim.number]
+    assert retried.user_attrs.get("reference") == "no_attention", "the baseline is not lost"
+    assert set(retried.intermediate_values) == {1, 2, 3, 4}
+
+
+def test_trial_worker_killed_past_its_retries_fails_with_reason_and_search_goes_on(
+    tmp_path: Path, scratch: Path
+) -> None:
+    config = write_search(tmp_path, "limit", trials=2, concurrency=1, max_retries=1)
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    search = Search(config, url, tmp_path / "search.log", scratch)
+    try:
+        first = _kill_worker_mid_epoch(url, "limit", search, set())
+        (victim,) = mid_training(trials_of(url, "limit"))
+        _kill_worker_mid_epoch(url, "limit", search, {first})  # its one retry
+        assert search.wait() == 0, search.tail()
+    finally:
+        search.kill_all()
+    after = trials_of(url, "limit")
+    assert_budget_and_no_duplicates(after, 2)
     failed = [t for t in after if t.state == TrialState.FAIL and counts(t)]
-    assert len(failed) == 1, [t.user_attrs.get("fail_reason") for t in after]
-    assert "worker process has died" in failed[0].user_attrs["fail_reason"], "Ray's reason"
-    assert len([t for t in after if t.state == TrialState.COMPLETE]) == 3
+    assert [t.number for t in failed] == [victim.number], [t.user_attrs for t in after]
+    reason = failed[0].user_attrs["fail_reason"]
+    assert "worker process has died" in reason, "Ray's reason"
+    assert reason.endswith("(after 1 retry from its last epoch checkpoint)"), reason
+    assert [t.state for t in after if t.number != victim.number] == [TrialState.COMPLETE]
 
 
 def test_postgres_restarted_mid_search_the_driver_waits_and_finishes(

@@ -58,7 +58,7 @@ def test_search_resume_and_front(
     assert len(first) == 3, [t.user_attrs.get("fail_reason") for t in study.trials]
     assert study.metric_names == ["neg_tail_loss", "macs"], "the default signal (docs/fidelity.md)"
     assert first[0].user_attrs["reference"] == "no_attention"
-    assert first[1].user_attrs["reference"] == "se_branch"
+    assert "reference" not in first[1].user_attrs, "3 trials spare 1 reference (at most half)"
     for trial in first.values():
         assert set(trial.intermediate_values) == {1, 2}
         assert trial.values[0] == trial.intermediate_values[2] < 0, "minus a loss"

@@ -239,7 +239,7 @@ def test_a_spec_whose_objective_cannot_be_measured_is_failed_not_fatal(url: str)
         return 1.0
 
     try:
-        study, searcher = _setup(url, trials=3, extra=["fragile"])
+        study, searcher = _setup(url, trials=4, extra=["fragile"])
         assert searcher.suggest("a") is not None  # no_attention
         assert searcher.suggest("b") is not None  # se_branch fails; another draw (or FINISHED)
     finally:
@@ -259,7 +259,7 @@ def test_a_registered_objective_runs_through_the_config(url: str) -> None:
         return float(sum(stage.block != "none" for stage in spec.stages))
 
     try:
-        study, searcher = _setup(url, trials=2, extra=["attended"])
+        study, searcher = _setup(url, trials=4, extra=["attended"])
         assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MAXIMIZE"]
         assert study.metric_names == ["neg_tail_loss", "macs", "attended"]
         for key in ("a", "b"):
