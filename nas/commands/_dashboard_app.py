@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from storage.internals import study_id
+
 if TYPE_CHECKING:
-    from optuna.study._frozen import FrozenStudy  # what BaseStorage returns
+    from storage.internals import FrozenStudy  # what BaseStorage returns
 
 _UNFINISHED = (TrialState.RUNNING, TrialState.WAITING)
 _ONE_BY_ONE = 200
@@ -136,7 +138,7 @@ class FinishedTrials(BaseStorage):
 
     def get_all_studies(self) -> list[FrozenStudy]:
         # By id, as optuna-dashboard lists an RDBStorage's studies (it sorts only those).
-        return sorted(self._base.get_all_studies(), key=lambda s: s._study_id)
+        return sorted(self._base.get_all_studies(), key=study_id)
 
     def create_new_trial(self, *args: Any, **kwargs: Any) -> Any:
         return self._base.create_new_trial(*args, **kwargs)
