@@ -18,6 +18,7 @@ from nas.config.checks import registry
 from nas.config.schema import (
     FIELDS,
     ConfirmSection,
+    NoiseSection,
     ObjectivesSection,
     ResourcesSection,
     SearchSection,
@@ -53,6 +54,7 @@ class SearchConfig:
     objectives: ObjectivesSection = field(default_factory=ObjectivesSection)
     resources: ResourcesSection = field(default_factory=ResourcesSection)
     confirm: ConfirmSection = field(default_factory=ConfirmSection)
+    noise: NoiseSection = field(default_factory=NoiseSection)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, stored as ``study.user_attrs["config"]``."""
@@ -101,6 +103,7 @@ def load_dict(raw: Mapping[str, Any]) -> SearchConfig:
         objectives=_section("objectives", _table("objectives", raw), ObjectivesSection),
         resources=_section("resources", _table("resources", raw), ResourcesSection),
         confirm=_section("confirm", _table("confirm", raw), ConfirmSection),
+        noise=_section("noise", _table("noise", raw), NoiseSection),
     )
     _check_strategies(config)
     return config

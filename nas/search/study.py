@@ -72,7 +72,42 @@ def prepare_study(
             study.enqueue_trial(params, user_attrs={"reference": ref})
         study.set_user_attr("references_enqueued", list(references))
         notes.append(f"queued {len(references)} reference designs: {', '.join(references)}")
+    notes += queue_replicas(study, config)
     return study, notes
+
+
+def queue_replicas(study: optuna.Study, config: SearchConfig) -> list[str]:
+    """Queue, once, the first ``[noise] specs`` reference designs again at ``[proxy] seed`` + 1,
+    ..., ``seeds`` - 1: replica trials whose spread measures the proxy's noise (docs/noise.md).
+
+    Each carries ``replica_of`` (the queued reference's trial number) and ``seed``; queued
+    after the references, they train early, and they count towards the trial budget.
+    """
+    if config.noise.specs == 0 or "replicas_enqueued" in study.user_attrs:
+        return []
+    names = list(study.user_attrs.get("references_enqueued") or [])[: config.noise.specs]
+    queued = {}
+    for trial in study.get_trials(deepcopy=False):
+        name = trial.user_attrs.get("reference")
+        if name in names and name not in queued and "replica_of" not in trial.user_attrs:
+            queued[name] = trial
+    seeds = [config.proxy.seed + k for k in range(1, config.noise.seeds)]
+    for name in names:
+        if name not in queued:
+            continue
+        original = queued[name]
+        for seed in seeds:
+            attrs = {"replica_of": original.number, "seed": seed}
+            params = original.system_attrs.get("fixed_params") or original.params
+            study.enqueue_trial(dict(params), user_attrs=attrs)
+    done = [name for name in names if name in queued]
+    study.set_user_attr("replicas_enqueued", done)
+    if not done:
+        return []
+    return [
+        f"queued {len(done) * len(seeds)} replicas of {', '.join(done)} at proxy seeds "
+        f"{', '.join(map(str, seeds))} to measure the proxy's noise ([noise])"
+    ]
 
 
 def check_same_meaning(study: optuna.Study, config: SearchConfig) -> None:
