@@ -212,13 +212,15 @@ def mid_training(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def assert_budget_and_no_duplicates(trials: list[FrozenTrial], budget: int) -> None:
-    """The budget reached exactly, nothing left RUNNING, no spec trained twice."""
+    """The budget reached exactly, nothing left RUNNING, no spec trained twice (but replicas)."""
     ended = [t for t in trials if t.state.is_finished()]
     assert sum(counts(t) for t in ended) == budget, [t.user_attrs for t in trials]
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     trained = [
         t.user_attrs["spec_id"]
         for t in trials
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and "reused_from" not in t.user_attrs
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        and "reused_from" not in t.user_attrs
+        and "replica_of" not in t.user_attrs  # trained again at another seed on purpose
     ]
     assert len(trained) == len(set(trained)), f"a spec was trained twice: {sorted(trained)}"
