@@ -17,8 +17,9 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
-from nas.results.noise_record import NO_NOISE, records
+from nas.results.noise_record import records
 from nas.results.pareto import pareto_mask
+from nas.search.noise import UNMEASURED
 from nas.search.trials import INTERRUPTED
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
@@ -229,4 +230,5 @@ def test_search_without_noise_replicas_stores_no_noise_and_says_so(
     assert not any("replica_of" in t.user_attrs for t in study.trials)
     assert "noise:proxy" not in study.user_attrs
     out = capsys.readouterr().out
-    assert "proxy noise: not measured ([noise] specs = 0)" in out and NO_NOISE in out
+    assert f"nas search: {UNMEASURED}" in out, out
+    assert "values carry no measured noise" in UNMEASURED
