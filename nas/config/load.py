@@ -19,6 +19,7 @@ from nas.config.schema import (
     FIELDS,
     CalibrateSection,
     ConfirmSection,
+    NoiseSection,
     ObjectivesSection,
     ResourcesSection,
     SearchSection,
@@ -55,6 +56,7 @@ class SearchConfig:
     resources: ResourcesSection = field(default_factory=ResourcesSection)
     confirm: ConfirmSection = field(default_factory=ConfirmSection)
     calibrate: CalibrateSection = field(default_factory=CalibrateSection)
+    noise: NoiseSection = field(default_factory=NoiseSection)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, stored as ``study.user_attrs["config"]``."""
@@ -104,6 +106,7 @@ def load_dict(raw: Mapping[str, Any]) -> SearchConfig:
         resources=_section("resources", _table("resources", raw), ResourcesSection),
         confirm=_section("confirm", _table("confirm", raw), ConfirmSection),
         calibrate=_section("calibrate", _table("calibrate", raw), CalibrateSection),
+        noise=_section("noise", _table("noise", raw), NoiseSection),
     )
     _check_strategies(config)
     return config

@@ -13,6 +13,7 @@ Sections (every key is documented in ``docs/search.example.toml``)::
                  storage_path
     [confirm]    after_search, scale, val_samples, seeds, members (retraining the front)
     [calibrate]  min_tau (the least calibrated fidelity a search accepts: ``nas calibrate``)
+    [noise]      specs, seeds (replicas of reference designs: the proxy's own noise)
 
 One frozen dataclass per own section, with :data:`FIELDS`, the check of each of its fields;
 The CLI reads its defaults from here
@@ -179,6 +180,20 @@ class CalibrateSection:
     min_tau: float | None = None
 
 
+@dataclass(frozen=True)
+class NoiseSection:
+    """``[noise]``: measure the proxy's run-to-run noise on the search's own data and budget.
+
+    The first ``specs`` reference designs are trained ``seeds`` times in all: once as queued,
+    then again at ``[proxy] seed`` + 1, + 2, ... as replica trials, which count towards
+    ``[search] trials`` (docs/noise.md). Their spread is stored as the study's ``noise:proxy``.
+    ``specs = 0`` measures nothing: the proxy's values then carry no measured noise.
+    """
+
+    specs: int = 2
+    seeds: int = 2
+
+
 FIELDS: dict[type, dict[str, Check]] = {
     SearchSection: {
         "study": check_study_name,
@@ -220,6 +235,10 @@ FIELDS: dict[type, dict[str, Check]] = {
     },
     CalibrateSection: {
         "min_tau": optional(number(-1.0, 1.0)),
+    },
+    NoiseSection: {
+        "specs": integer(0),
+        "seeds": integer(2),
     },
 }
 """The check of every field of each own section (``[data]``/``[proxy]`` check themselves)."""

@@ -5,7 +5,9 @@ confirm``) goes through this module, so they agree on the members, the knee and 
 
 - **Members**: the COMPLETE trials not dominated over *every* objective of the study
   (:func:`nas.results.pareto.pareto_mask`). Trials that reuse the result of an equivalent spec
-  (same ``spec_id``, or ``reused_from``) are listed once, under the lowest trial number.
+  (same ``spec_id``, or ``reused_from``) are listed once, under the lowest trial number; a
+  spec trained at several proxy seeds (replicas) is one row with the mean of its runs
+  (:mod:`nas.results.replicas`).
 - **Columns**: the proxy's score (``val_accuracy``, or the metric a ranking signal records)
   and MACs are found by name in the study's metric names (else the names its stored config
   gives; objectives 0 and 1 only for a study that has neither), as docs/study-format.md
@@ -45,7 +47,7 @@ ACCURACY = "val_accuracy"
 """The metric name of validation accuracy, the score that is an accuracy."""
 CONFIRMED_PREFIX = "confirmed:"
 """Study user attributes ``confirmed:<trial>`` holding ``{"val_accuracy": float, ...}``."""
-KEYS = ("spec_id", "macs", "params", "reference", "reused_from")
+KEYS = ("spec_id", "macs", "params", "reference", "reused_from", "replica_of", "seed")
 """The trial user_attrs read for every trial; ``spec``, the large one, for members only."""
 
 
@@ -91,6 +93,7 @@ class StudyFront:
 
         from nas.results.front_noise import confirmed_means, confirmed_runs, member_of, with_ties
         from nas.results.pareto import pareto_mask
+        from nas.results.replicas import fold_replicas
 
         attrs = study_attrs or {}
         noise = records(attrs)
@@ -100,15 +103,14 @@ class StudyFront:
         complete = [
             r for r in rows if r.state == "COMPLETE" and r.values and len(r.values) == width
         ]
+        specs = fold_replicas(complete, accuracy)  # one row per replicated spec: its mean
         on_front: list[TrialRow] = []
-        if complete:
-            mask = pareto_mask(
-                np.array([r.values for r in complete], dtype=float), summary.directions
-            )
-            on_front = [r for r, on in zip(complete, mask, strict=True) if on]
+        if specs:
+            mask = pareto_mask(np.array([r.values for r in specs], dtype=float), summary.directions)
+            on_front = [r for r, on in zip(specs, mask, strict=True) if on]
         merged = _merged(on_front)
         if summary.directions[accuracy] == "maximize" and summary.directions[macs] == "minimize":
-            merged += _within_noise(complete, merged, names[accuracy], noise, accuracy, macs)
+            merged += _within_noise(specs, merged, names[accuracy], noise, accuracy, macs)
         confirmed = (
             confirmed_means(attrs, CONFIRMED_PREFIX),
             confirmed_runs(attrs, CONFIRMED_PREFIX),

@@ -66,14 +66,27 @@ def confirmed_runs(study_attrs: Mapping[str, Any], prefix: str) -> dict[int, Con
     return out
 
 
+def proxy_runs(row: TrialRow, score: int) -> list[float]:
+    """A row's proxy score at each seed: one run, or a replicated spec's folded runs
+    (:func:`nas.results.replicas.fold_replicas`)."""
+    from nas.results.replicas import RUNS
+
+    runs = row.user_attrs.get(RUNS)
+    if isinstance(runs, list) and runs:
+        return [float(v) for v in runs]
+    assert row.values is not None, "only COMPLETE rows with values reach here"
+    return [float(row.values[score])]
+
+
 def proxy_estimate(
-    value: float, score_name: str, noise: Mapping[Stage, NoiseRecord]
+    values: Sequence[float], score_name: str, noise: Mapping[Stage, NoiseRecord]
 ) -> Estimate | None:
-    """One trial's proxy score with the proxy's measured noise; ``None`` without a record."""
+    """A spec's proxy score (the mean of ``values``, one per seed) with the proxy's measured
+    noise; ``None`` without a record."""
     record = noise.get("proxy")
     if record is None or not record.applies_to(score_name):
         return None
-    return record.estimate([value])
+    return record.estimate(values)
 
 
 def confirmed_estimate(runs: ConfirmedRuns, noise: Mapping[Stage, NoiseRecord]) -> Estimate:
@@ -107,7 +120,7 @@ def beyond_noise(
     members = []
     for row in rows:
         assert row.values is not None, "only COMPLETE rows with values reach here"
-        score = proxy_estimate(float(row.values[accuracy]), score_name, noise)
+        score = proxy_estimate(proxy_runs(row, accuracy), score_name, noise)
         if score is None:
             return set()
         members.append(Member(str(row.number), score, float(row.values[macs])))
@@ -194,7 +207,7 @@ def member_of(
         spec_id=row.spec_id,
         reference=row.reference,
         confirmed_accuracy=means.get(row.number),
-        proxy_estimate=proxy_estimate(float(row.values[accuracy]), score_name, noise),
+        proxy_estimate=proxy_estimate(proxy_runs(row, accuracy), score_name, noise),
         confirmed_estimate=None
         if seeds is None or row.number not in means
         else confirmed_estimate(seeds, noise),

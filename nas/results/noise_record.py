@@ -97,13 +97,15 @@ class NoiseRecord:
         """``proxy noise: one run varies by +-X; differences under Y are not resolved ...``.
 
         X is the 95 % half-width of one run around its spec's mean (Student's t on ``df``);
-        Y the smallest gap between two means of ``runs`` runs each that a tie test separates,
+        Y the smallest gap between two means of ``runs`` runs each that a tie test separates at
+        the same t quantile,
         with the validation term at ``accuracy`` when the metric is an accuracy.
         """
-        spread = quantile(0.95, self.df) * self.sd
+        t = quantile(0.95, self.df)  # both on Student's t: a few runs measure the sd loosely
+        spread = t * self.sd
         images = self.val_images if self.metric == "val_accuracy" and accuracy is not None else None
         gap = resolvable_difference(
-            self.noise, runs=runs, accuracy=accuracy if images else None, val_images=images
+            self.noise, runs=runs, accuracy=accuracy if images else None, val_images=images, z=t
         )
         means = "single runs" if runs == 1 else f"means of {runs} runs"
         return (

@@ -22,6 +22,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from nas.results.replicas import is_replica
 from nas.search.ownership import Ownership
 from nas.search.trials import (
     INTERRUPTED,
@@ -97,7 +98,7 @@ class TrialLedger:
             interrupted = t.user_attrs.get("fail_reason") == INTERRUPTED
             ledger.count(t.state, t.values, interrupted=interrupted)
             spec_id = t.user_attrs.get("spec_id")
-            if t.state == TrialState.COMPLETE and spec_id is not None:
+            if t.state == TrialState.COMPLETE and spec_id is not None and not is_replica(t):
                 ledger.completed.setdefault(spec_id, ledger._completed(t))
         return ledger
 
@@ -145,7 +146,7 @@ class TrialLedger:
         if spec_id not in self.completed:
             for t in self.ownership.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
                 known = t.user_attrs.get("spec_id")
-                if known is not None and known not in self.completed:
+                if known is not None and known not in self.completed and not is_replica(t):
                     self.completed[known] = self._completed(t)
         return self.completed.get(spec_id)
 
@@ -154,13 +155,17 @@ class TrialLedger:
         earlier = [
             t.number
             for t in self.ownership.running()[0]
-            if t.number < number and t.user_attrs.get("spec_id") == spec_id
+            if t.number < number and t.user_attrs.get("spec_id") == spec_id and not is_replica(t)
         ]
         return min(earlier, default=None)
 
-    def complete(self, spec_id: str, done: Completed, *, reused: bool = False) -> None:
-        """Count a COMPLETE trial; remember the first one of each spec for reuse."""
-        self.completed.setdefault(spec_id, done)
+    def complete(
+        self, spec_id: str, done: Completed, *, reused: bool = False, replica: bool = False
+    ) -> None:
+        """Count a COMPLETE trial; remember the first one of each spec for reuse (a replica's
+        result, at another seed, is never reused)."""
+        if not replica:
+            self.completed.setdefault(spec_id, done)
         self.tally.reused += int(reused)
         self.count(TrialState.COMPLETE, done.values)
 
@@ -248,5 +253,9 @@ class Twins:
 def _pruned_twin(study: optuna.Study, spec_id: str, number: int) -> int | None:
     """The number of a trained (not reused) PRUNED trial of ``spec_id`` other than ``number``."""
     pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
-    trained = (t for t in pruned if t.number != number and "reused_from" not in t.user_attrs)
+    trained = (
+        t
+        for t in pruned
+        if t.number != number and "reused_from" not in t.user_attrs and not is_replica(t)
+    )
     return next((t.number for t in trained if t.user_attrs.get("spec_id") == spec_id), None)

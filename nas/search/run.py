@@ -27,6 +27,7 @@ from nas.cluster import joined_cluster
 from nas.config import SearchConfig
 from nas.resources import trial_resources
 from nas.results.front import StudyFront
+from nas.results.replica_noise import measure_proxy_noise
 from nas.search.ledger import finished_count
 from nas.search.searcher import StudySearcher
 from nas.search.study import StudyHandle, prepare_study
@@ -137,6 +138,7 @@ def _run_search(
             )
     else:
         note(f"study already has {finished_count(study)} finished trials (budget {target})")
+    note(measure_proxy_noise(study, config, budget)[1])
     result = _result(study, storage, url, target, notes, time.monotonic() - start)
     result.ran_trials = ran
     result.interrupted = stopped if ran else 0

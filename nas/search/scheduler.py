@@ -65,7 +65,8 @@ class PruningScheduler(FIFOScheduler):
         key = signal_key(self.handle.config.objectives.signal)
         if record_epoch(self.study, optuna_trial_id(entry.trial), result, key):
             frozen = storage_of(self.study).get_trial(optuna_trial_id(entry.trial))
-            if self.study.pruner.prune(self.study, frozen):
+            # a replica trains to the end: its final score is what measures the proxy's noise
+            if entry.seed is None and self.study.pruner.prune(self.study, frozen):
                 entry.pruned = True
                 return TrialScheduler.STOP
         elapsed = float(result.get("time_total_s", 0.0))

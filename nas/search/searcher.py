@@ -14,7 +14,9 @@ process after another was killed), so:
   ``COMPLETE`` trial (any driver's) is told ``COMPLETE`` at once with that trial's values
   (``reused_from``), and another is drawn; one that a live RUNNING trial with a smaller number
   is training already waits for that one's result (:class:`~nas.search.ledger.Twins`). Reused
-  trials count towards the trial budget, so the search ends even on a tiny space.
+  trials count towards the trial budget, so the search ends even on a tiny space. A replica
+  (a reference design queued again at another proxy seed, :func:`~nas.search.study.queue_replicas`)
+  is neither: it trains at its own seed, and nothing is told with its result.
 - **Ownership.** :attr:`StudySearcher.heartbeat` is the Tune callback that owns and beats for
   this driver's trials (:class:`~nas.search.ownership.DriverHeartbeat`).
 - **Resume.** Every trial config carries ``resume_dir``: ``<artifacts>/resume/<study>/<spec
@@ -129,7 +131,8 @@ class StudySearcher(Searcher):
                 return None  # not FINISHED: Tune asks again, and the budget may open again
             if not isinstance(entry, TrialEntry):
                 return entry  # type: ignore[return-value]
-            if self.ledger.in_training(entry.spec.canonical_id, entry.trial.number) is None:
+            twin = self.ledger.in_training(entry.spec.canonical_id, entry.trial.number)
+            if twin is None or entry.seed is not None:
                 return self._start(trial_id, entry)
             twins.wait(entry)
         return None
@@ -153,10 +156,14 @@ class StudySearcher(Searcher):
 
     def _start(self, trial_id: str, entry: TrialEntry) -> dict[str, Any]:
         self.ledger.start(trial_id, entry)
-        config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": self.budget}
+        config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": self._budget(entry)}
         if self.resume_root is None:
             return config
-        return {**config, RESUME_KEY: str(self.resume_root / entry.spec.canonical_id)}
+        return {**config, RESUME_KEY: str(self.resume_root / entry.resume_key)}
+
+    def _budget(self, entry: TrialEntry) -> dict[str, Any]:
+        """The proxy budget ``entry`` trains at: a replica's has its own seed."""
+        return self.budget if entry.seed is None else {**self.budget, "seed": entry.seed}
 
     def _abandon_since(self, asked_at: datetime) -> None:
         """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING (started at or
@@ -177,8 +184,10 @@ class StudySearcher(Searcher):
         except ValueError as exc:
             self._tell_fail(trial, f"invalid spec: {exc}")
             return None
-        trials.set_spec(trial, spec, self.budget)
-        previous = self.ledger.trained(spec.canonical_id)
+        seed = trials.replica_seed(trial)
+        budget = self.budget if seed is None else {**self.budget, "seed": seed}
+        trials.set_spec(trial, spec, budget)
+        previous = None if seed is not None else self.ledger.trained(spec.canonical_id)
         if previous is not None:
             trials.tell_reused(self.study, trial, previous)
             self.ledger.complete(spec.canonical_id, previous, reused=True)
@@ -190,7 +199,7 @@ class StudySearcher(Searcher):
             return None
         for name, value in _as_attrs(measured).items():
             trial.set_user_attr(name, value)
-        return TrialEntry(trial, spec, measured)
+        return TrialEntry(trial, spec, measured, seed=seed)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
@@ -210,7 +219,7 @@ class StudySearcher(Searcher):
         if entry is None or self.resume_root is None:
             return
         if trials.fail_reason(self.study, entry.trial) != INTERRUPTED:
-            shutil.rmtree(self.resume_root / entry.spec.canonical_id, ignore_errors=True)
+            shutil.rmtree(self.resume_root / entry.resume_key, ignore_errors=True)
 
     def _end(self, entry: TrialEntry, result: Mapping[str, Any], error: bool) -> bool:
         """Tell how the trial in flight ended; ``False`` if another driver ended it first."""
@@ -260,7 +269,7 @@ class StudySearcher(Searcher):
         values = self.handle.config.objectives.vector.values(score, entry.measured)
         self.study.tell(entry.trial, values)
         done = Completed(entry.trial.number, values, _as_attrs(entry.measured))
-        self.ledger.complete(entry.spec.canonical_id, done)
+        self.ledger.complete(entry.spec.canonical_id, done, replica=entry.seed is not None)
 
     def _tell_fail(self, trial: optuna.trial.Trial, reason: str) -> None:
         trials.tell_fail(self.study, trial, reason)

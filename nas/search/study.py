@@ -5,6 +5,17 @@ Nothing here starts Ray: :func:`prepare_study` leaves the study ready for
 when the study is created and checked on every resume, the reference designs queued once,
 trials of an interrupted run failed and queued again). :class:`StudyHandle` is that study in a
 form Ray Tune can pickle.
+
+**References, once.** Any number of drivers may prepare one new study in the same second (issue
+28: two drivers queued 14 references into a study of 8 trials). Each claims the study
+attribute ``references_enqueued`` with a compare-and-set (:func:`storage.claims.claim_study_attr`,
+one insert into a unique row): the one whose insert succeeds queues the designs, every other
+queues nothing; their replicas (``[noise]``) are claimed the same way. The claim is written
+before the designs are queued, so a driver killed in between (a few milliseconds) leaves a
+study without references, never one with two of each. A study of ``trials`` trials gets at
+most ``max(1, trials // 2)`` reference designs, in the order of
+:data:`nas.reference.REFERENCES`: the baseline ``no_attention`` always first, and at least half
+of the budget left to the sampler.
 """
 
 from __future__ import annotations
@@ -17,10 +28,11 @@ import optuna
 from optuna.storages import BaseStorage
 
 from nas.config import SearchConfig
+from nas.reference import reference_params
 from nas.search.ownership import Ownership
-from nas.search.references import queue_references
 from nas.space import SearchSpace
-from storage.internals import storage_url
+from storage.claims import claim_study_attr
+from storage.internals import storage_of, storage_url, study_id
 
 NEW_STUDY = "to search with this config start a new study: --study NEW"
 MEANING: dict[str, tuple[str, ...] | None] = {
@@ -33,6 +45,40 @@ MEANING: dict[str, tuple[str, ...] | None] = {
 A resumed study must keep them; the rest of ``[space]`` is checked by its distributions."""
 UNCHANGED = {"data": ("download",), "proxy": ("device", "compile")}
 """Keys that may change on resume: where files come from, where and how training runs."""
+
+
+CLAIM = "references_enqueued"
+"""The study user attribute: the names of the reference designs queued (its claim)."""
+
+
+def reference_share(trials: int) -> int:
+    """How many reference designs a budget of ``trials`` trials gets at most: half, at
+    least one (the baseline)."""
+    return max(1, trials // 2)
+
+
+def proportionate(references: dict[str, Any], trials: int) -> dict[str, Any]:
+    """The first :func:`reference_share` of ``references`` (their order is kept)."""
+    return dict(list(references.items())[: reference_share(trials)])
+
+
+def queue_references(study: optuna.Study, space: SearchSpace, trials: int) -> list[str]:
+    """Queue the reference designs of ``space`` a budget of ``trials`` gets, if this driver
+    is the first to claim the study's references; notes on what was done (for the command)."""
+    drawable = reference_params(space)
+    chosen = proportionate(drawable, trials)
+    if not claim_study_attr(storage_of(study), study_id(study), CLAIM, list(chosen)):
+        return []  # queued by an earlier run or by a driver racing this one
+    for name, params in chosen.items():
+        study.enqueue_trial(params, user_attrs={"reference": name})
+    notes = [f"queued {len(chosen)} reference designs: {', '.join(chosen)}"]
+    left = [name for name in drawable if name not in chosen]
+    if left:
+        notes.append(
+            f"left out {len(left)} reference designs for a budget of {trials} trials (at most "
+            f"half are references): {', '.join(left)}"
+        )
+    return notes
 
 
 def prepare_study(
@@ -67,7 +113,42 @@ def prepare_study(
             study.set_metric_names(list(config.objectives.names))
     notes = _take_over(study)
     notes += queue_references(study, space, config.search.trials)
+    notes += queue_replicas(study, config)
     return study, notes
+
+
+def queue_replicas(study: optuna.Study, config: SearchConfig) -> list[str]:
+    """Queue, once, the first ``[noise] specs`` reference designs again at ``[proxy] seed`` + 1,
+    ..., ``seeds`` - 1: replica trials whose spread measures the proxy's noise (docs/noise.md).
+
+    Each carries ``replica_of`` (the queued reference's trial number) and ``seed``; queued
+    after the references, they train early, and they count towards the trial budget.
+    """
+    if config.noise.specs == 0 or "replicas_enqueued" in study.user_attrs:
+        return []
+    names = list(study.user_attrs.get("references_enqueued") or [])[: config.noise.specs]
+    queued = {}
+    for trial in study.get_trials(deepcopy=False):
+        name = trial.user_attrs.get("reference")
+        if name in names and name not in queued and "replica_of" not in trial.user_attrs:
+            queued[name] = trial
+    if not names or any(name not in queued for name in names):
+        return []  # not queued yet: the driver queuing the references queues these after them
+    # Claimed like the references (one insert of a unique row): racing drivers queue them once.
+    if not claim_study_attr(storage_of(study), study_id(study), "replicas_enqueued", names):
+        return []
+    seeds = [config.proxy.seed + k for k in range(1, config.noise.seeds)]
+    for name in names:
+        original = queued[name]
+        for seed in seeds:
+            attrs = {"replica_of": original.number, "seed": seed}
+            params = original.system_attrs.get("fixed_params") or original.params
+            study.enqueue_trial(dict(params), user_attrs=attrs)
+    done = names
+    return [
+        f"queued {len(done) * len(seeds)} replicas of {', '.join(done)} at proxy seeds "
+        f"{', '.join(map(str, seeds))} to measure the proxy's noise ([noise])"
+    ]
 
 
 def check_same_meaning(study: optuna.Study, config: SearchConfig) -> None:

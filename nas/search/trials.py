@@ -10,6 +10,11 @@ A Ray trial is one Optuna trial, asked from the study and ended exactly once
 - ``FAIL`` with :data:`INTERRUPTED` and its parameters queued again when the search stopped
   first or its driver died (:func:`fail_and_requeue`, the one place that does it).
 
+A **replica** (``replica_of`` and ``seed`` user attributes, queued by
+:func:`nas.search.study.queue_replicas`) trains a reference design again at another proxy seed
+to measure the proxy's noise: it is never told with an earlier trial's result, and no later
+trial is told with its result (:func:`replica_seed`).
+
 The epoch's signal is stored as an intermediate value (:func:`record_epoch`), where the pruner
 and the progress of a trial are read.
 """
@@ -51,6 +56,14 @@ class TrialEntry:
     error: str | None = None
     lost: str | None = None
     checkpoint_dir: str | None = None
+    seed: int | None = None
+    """The proxy seed of a replica (``None``: the budget's own)."""
+
+    @property
+    def resume_key(self) -> str:
+        """The folder of its resumable state: a replica's is not its original's."""
+        spec_id = self.spec.canonical_id
+        return spec_id if self.seed is None else f"{spec_id}-seed{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,17 @@ class Completed:
     number: int
     values: list[float]
     measured: dict[str, Any]
+
+
+REPLICA_KEYS = ("replica_of", "seed")
+"""User attributes of a replica, kept by its requeued copy."""
+
+
+def replica_seed(trial: optuna.trial.Trial | FrozenTrial) -> int | None:
+    """The proxy seed ``trial`` trains at if it is a replica, else ``None``."""
+    if "replica_of" not in trial.user_attrs:
+        return None
+    return int(trial.user_attrs["seed"])
 
 
 def set_spec(trial: optuna.trial.Trial, spec: ArchSpec, budget: Mapping[str, Any]) -> None:
@@ -103,8 +127,9 @@ def fail_and_requeue(
         return False
     if params:
         attrs: dict[str, Any] = {"requeued_from": trial.number}
-        if "reference" in trial.user_attrs:  # a queued reference design keeps its name
-            attrs["reference"] = trial.user_attrs["reference"]
+        for key in ("reference", *REPLICA_KEYS):  # a reference keeps its name, a replica its seed
+            if key in trial.user_attrs:
+                attrs[key] = trial.user_attrs[key]
         study.enqueue_trial(dict(params), user_attrs=attrs)
     return True
 

@@ -39,8 +39,12 @@ def write_search(
     concurrency: int = 2,
     epochs: int = 4,
     max_retries: int | None = None,
+    noise_specs: int = 0,
 ) -> Path:
-    """A search config for ``study`` on banded data under ``tmp_path``; returns its path."""
+    """A search config for ``study`` on banded data under ``tmp_path``; returns its path.
+
+    No ``[noise]`` replicas unless ``noise_specs``: these tests count and kill trials by their
+    place in the budget, which replicas (tests/nas/search/test_replicas.py) would shift."""
     data = write_banded_fashion_mnist(tmp_path / "idx", n=1000)
     path = tmp_path / f"{study}.toml"
     search = {"study": study, "trials": trials, "concurrency": concurrency, **RANDOM}
@@ -48,6 +52,7 @@ def write_search(
     text = search_toml(data=data, search=search, proxy=proxy)
     if max_retries is not None:
         text += f"[resources]\nmax_retries = {max_retries}\n"
+    text += f"[noise]\nspecs = {noise_specs}\n"
     path.write_text(text)
     return path
 
@@ -221,13 +226,15 @@ def mid_training(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def assert_budget_and_no_duplicates(trials: list[FrozenTrial], budget: int) -> None:
-    """The budget reached exactly, nothing left RUNNING, no spec trained twice."""
+    """The budget reached exactly, nothing left RUNNING, no spec trained twice (but replicas)."""
     ended = [t for t in trials if t.state.is_finished()]
     assert sum(counts(t) for t in ended) == budget, [t.user_attrs for t in trials]
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     trained = [
         t.user_attrs["spec_id"]
         for t in trials
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and "reused_from" not in t.user_attrs
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        and "reused_from" not in t.user_attrs
+        and "replica_of" not in t.user_attrs  # trained again at another seed on purpose
     ]
     assert len(trained) == len(set(trained)), f"a spec was trained twice: {sorted(trained)}"

@@ -85,6 +85,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "truncated": f'[data]\ndata_dir = "{tmp / "truncated"}"\ndownload = false\n',
         "nodata": f'[data]\ndata_dir = "{tmp / "folder"}"\ndownload = false\n',
         "badstudy": '[search]\nstudy = "../x"\n',
+        "oneseed": "[noise]\nseeds = 1\n",
+        "nospecs": "[noise]\nspecs = -1\n",
+        "noisekey": "[noise]\nreplicas = 2\n",
     }
     for name, text in configs.items():
         data_section = (
@@ -190,6 +193,15 @@ CASES = [
         "{tmp}/gpu.toml",
         DB,
         marks=(NO_CUDA,),
+    ),
+    case(2, r"noise\.seeds: expected an integer >= 2, got 1$", "search", "{tmp}/oneseed.toml", DB),
+    case(2, r"noise\.specs: expected an integer >= 0, got -1$", "search", "{tmp}/nospecs.toml", DB),
+    case(
+        2,
+        r"noise\.replicas: unknown key; allowed: specs, seeds$",
+        "search",
+        "{tmp}/noisekey.toml",
+        DB,
     ),
     case(
         2,

@@ -57,6 +57,7 @@ def _config(folder: Path, data: Path, storage_path: Path | None = None) -> Searc
                 "batch_size": 50,
                 "augment": False,
             },
+            "noise": {"specs": 0},  # the trials are the sampler's: replicas are tested elsewhere
             "resources": resources,
             "confirm": {"after_search": False},
         }

@@ -19,9 +19,11 @@ from optuna.trial import TrialState
 
 from nas.cli import main
 from nas.confirm import confirmations
+from nas.results.front import StudyFront
 from nas.results.pareto import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
 from nas.search.trials import INTERRUPTED
+from storage import open_storage
 from tests.nas.searches import small_search
 
 pytestmark = pytest.mark.slow
@@ -55,7 +57,7 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
         assert sorted(trial.intermediate_values) == [1], "stopped at the first rung, epoch 1"
     trained = [t for t in complete if "reused_from" not in t.user_attrs]
     assert all(sorted(t.intermediate_values) == [1, 2, 3] for t in trained)
-    proposed = [t for t in study.trials if "reference" not in t.user_attrs]
+    proposed = [t for t in study.trials if not {"reference", "replica_of"} & set(t.user_attrs)]
     assert all("NSGAIISampler:generation" in t.system_attrs for t in proposed), "NSGA-II drew"
     mask = pareto_mask([t.values for t in complete], ["maximize", "minimize"])
     front = {t.number for t, on in zip(complete, mask, strict=True) if on}
@@ -66,9 +68,16 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
     assert "front members confirmed" in run.stdout
     assert "confirm noise: one run varies by ±" in run.stdout, run.stdout[-2000:]
     assert "± is one standard error" in run.stdout and study.user_attrs["noise:confirm"]["df"] >= 1
+    # The default [noise]: two references trained again at proxy seed 1, never pruned; their
+    # spread is the proxy's noise, and the members not dominated beyond it are confirmed.
+    replicas = [t for t in study.trials if "replica_of" in t.user_attrs]
+    assert [t.state for t in replicas] == [TrialState.COMPLETE] * 2
+    assert "proxy noise: one run varies by ±" in run.stdout, run.stdout[-2000:]
+    assert study.user_attrs["noise:proxy"]["runs"] == 4
+    members = StudyFront.load(open_storage(url), "defaults").most_accurate_first()
+    assert not {m.number for m in members} & {t.number for t in replicas}
     confirmed = confirmations(study)
-    trained_front = {n for n in front if "reused_from" not in study.trials[n].user_attrs}
-    assert set(confirmed) == trained_front
+    assert set(confirmed) == {m.number for m in members[:8]}
     for confirmation in confirmed.values():
         assert confirmation.budget["train_samples"] == 1200
         assert confirmation.budget["epochs"] == 3 and len(confirmation.accuracies) == 2
@@ -140,6 +149,7 @@ def test_a_sampler_that_breaks_stops_the_search_in_one_line_and_loses_nothing(
     for number, trial in complete.items():
         again = next(t for t in after[TrialState.COMPLETE] if t.number == number)
         assert again.values == trial.values and again.datetime_complete == trial.datetime_complete
-    fresh = [t for t in after[TrialState.COMPLETE] if "reused_from" not in t.user_attrs]
+    reruns = {"reused_from", "replica_of"}  # a replica trains a reference again on purpose
+    fresh = [t for t in after[TrialState.COMPLETE] if not reruns & set(t.user_attrs)]
     trained = [t.user_attrs["spec_id"] for t in fresh]
     assert len(trained) == len(set(trained)), "no completed spec was trained again"

@@ -17,7 +17,9 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
+from nas.results.noise_record import records
 from nas.results.pareto import pareto_mask
+from nas.results.replica_noise import UNMEASURED
 from nas.search.trials import INTERRUPTED
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
@@ -85,7 +87,7 @@ def test_search_resume_and_front(
         after = study.trials[number]
         assert after.values == before.values
         assert after.datetime_complete == before.datetime_complete
-    trained = [t for t in finished if "reused_from" not in t.user_attrs]
+    trained = [t for t in finished if not {"reused_from", "replica_of"} & set(t.user_attrs)]
     complete_ids = [t.user_attrs["spec_id"] for t in trained if t.state == TrialState.COMPLETE]
     assert len(complete_ids) == len(set(complete_ids)), "an equivalent spec was trained twice"
     requeued = [t for t in study.trials if t.user_attrs.get("requeued_from") == crashed.number]
@@ -183,6 +185,20 @@ def test_search_by_validation_accuracy_stores_and_shows_it(
     for trial in complete:
         assert set(trial.intermediate_values) == {1, 2}, "the pruner read the signal per epoch"
         assert trial.values[0] == max(trial.intermediate_values.values()) > 0
+    # the third trial is the first reference again at proxy seed 1: the proxy's own noise
+    replica = complete[2]
+    assert replica.user_attrs["replica_of"] == 0 and replica.user_attrs["seed"] == 1
+    assert replica.user_attrs["proxy"]["seed"] == 1 and complete[0].user_attrs["proxy"]["seed"] == 0
+    assert replica.params == complete[0].params and "reused_from" not in replica.user_attrs
+    record = records(study.user_attrs)["proxy"]
+    assert (record.specs, record.runs, record.metric, record.val_images) == (
+        1,
+        2,
+        "val_accuracy",
+        50,
+    )
+    out = capsys.readouterr().out
+    assert "nas search: proxy noise: one run varies by ±" in out and "not resolved" in out
     capsys.readouterr()
     assert main(["pareto", "--study", "e2e", "--storage", url]) == 0
     header = capsys.readouterr().out.splitlines()[1]
@@ -202,3 +218,17 @@ def test_search_by_validation_accuracy_stores_and_shows_it(
         )
         == 0
     )
+
+
+def test_search_without_noise_replicas_stores_no_noise_and_says_so(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, url = _config(tmp_path), f"sqlite:///{tmp_path / 'nas.db'}"
+    config.write_text(config.read_text() + "[noise]\nspecs = 0\n")
+    assert main(["search", str(config), "--storage", url, "--trials", "2"]) == 0
+    study = _study(url)
+    assert not any("replica_of" in t.user_attrs for t in study.trials)
+    assert "noise:proxy" not in study.user_attrs
+    out = capsys.readouterr().out
+    assert f"nas search: {UNMEASURED}" in out, out
+    assert "values carry no measured noise" in UNMEASURED

@@ -67,6 +67,7 @@ def matrix_config(tmp_path: Path, sampler: str, pruner: str) -> SearchConfig:
                 "augment": False,
                 "warmup_fraction": 0.125,  # learn something in epoch 1, so rungs rank signal
             },
+            "noise": {"specs": 0},  # the trials are the sampler's: replicas are tested elsewhere
             "confirm": {"after_search": False},
             "sampler": SAMPLER_OPTIONS.get(sampler, {}),
             "pruner": PRUNER_OPTIONS.get(pruner, {}),

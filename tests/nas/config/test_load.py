@@ -152,7 +152,16 @@ def test_example_is_the_defaults() -> None:
     from nas.space import SearchSpace
 
     example, default = SearchConfig.from_toml(EXAMPLE), SearchConfig()
-    for section in ("search", "data", "proxy", "objectives", "resources", "confirm", "calibrate"):
+    for section in (
+        "search",
+        "data",
+        "proxy",
+        "objectives",
+        "resources",
+        "confirm",
+        "calibrate",
+        "noise",
+    ):
         assert getattr(example, section) == getattr(default, section), section
     shape = {"in_channels": 1, "input_size": 28, "num_classes": 10}
     for proxy_width in (None, default.proxy.width):  # the narrow proxy hides wide values

@@ -52,10 +52,10 @@ def url(tmp_path: Path) -> str:
 
 
 def _config(trials: int) -> SearchConfig:
+    """Without replicas (test_replicas.py has them): the queue holds the references only."""
     space = {**TINY, "params": {"se": {"ratio": [8]}}}
-    return SearchConfig.from_dict(
-        {"space": space, "search": {"trials": trials, "pruner": "none", "study": "drivers"}}
-    )
+    search = {"trials": trials, "pruner": "none", "study": "drivers"}
+    return SearchConfig.from_dict({"space": space, "search": search, "noise": {"specs": 0}})
 
 
 def _study(url: str, trials: int = 4) -> optuna.Study:

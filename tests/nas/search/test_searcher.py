@@ -53,10 +53,13 @@ def url(tmp_path: Path) -> str:
 
 
 def _setup(
-    url: str, trials: int = 4, extra: list[str] | None = None
+    url: str, trials: int = 4, extra: list[str] | None = None, noise: int = 0
 ) -> tuple[optuna.Study, StudySearcher]:
+    """A study of :data:`TINY`, its references queued; ``noise`` replicated (none: the trials
+    these tests count are the references and what they queue)."""
     search = {"trials": trials, "pruner": "none"}
     raw = {**TINY, "search": search, "objectives": {"extra": extra or []}}
+    raw["noise"] = {"specs": noise}
     config = SearchConfig.from_dict(raw)
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
