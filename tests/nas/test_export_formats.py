@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -47,9 +48,10 @@ the batch size as ``group``, which ONNX's ``Conv`` needs constant."""
 FIXED_SIZE = {"fca", "gather_excite", "psa", "stn"}
 """Blocks whose ONNX export has a dynamic batch but a fixed height and width: exported with
 dynamic ones, ONNX Runtime at twice the size differs from PyTorch (``fca``, ``gather_excite``:
-pooling windows computed from the example's size) or fails (``psa``, ``stn``: shapes fixed
-inside the graph), so ``write_onnx`` exports them again with only the batch dynamic. Every
-other block that converts takes any batch and twice the image size, checked."""
+adaptive pooling to a fixed grid is exported with the window of the example's size) or fails
+(``stn``: the same pooling, then a linear layer; ``psa``: its offset index), so ``write_onnx``
+exports them again with only the batch dynamic. Every other block that converts takes any
+batch and twice the image size, checked."""
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 
@@ -122,6 +124,37 @@ def test_block_scripts_and_traces_like_eager(name: str, position: str, folder: s
 @pytest.mark.parametrize(("name", "position"), CASES)
 def test_block_runs_in_onnx_runtime_like_eager(name: str, position: str, folder: str) -> None:
     check(name, position, "onnx", folder)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed ([onnx] extra)")
+@pytest.mark.parametrize(("name", "position"), CASES)
+def test_model_with_block_at_position_runs_in_onnx_runtime(
+    name: str, position: str, tmp_path: Path
+) -> None:
+    """The whole exported resnet20 with ``name`` at ``position`` in its last stage, through
+    ``write_onnx`` as ``nas export --onnx`` runs it: every placement, not one block alone."""
+    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 3, "input_size": 16}
+    stages = [{}, {}, {"block": name, "position": position}]
+    for width in (0.25, 0.5, 1.0):  # the narrowest whose channels the block's defaults accept
+        try:
+            spec = ArchSpec.from_dict({**raw, "width": width, "stages": stages})
+            break
+        except ValueError:
+            continue
+    path = tmp_path / "model.py"
+    path.write_text(render_module(spec, Origin(date="2026-01-01T00:00:00Z", command="t")).text)
+    torch.manual_seed(0)
+    model = load(path).build_model().eval()
+    x = torch.randn(2, 1, 16, 16)
+    limit = LIMITS["onnx"].get(name)
+    if limit is not None:
+        with pytest.raises(ValueError, match=re.escape(limit)):
+            write_onnx(model, x, tmp_path / "model.onnx")
+        return
+    written = write_onnx(model, x, tmp_path / "model.onnx")
+    assert written.error <= 1e-4 and written.data is None
+    assert written.spatial == (name not in FIXED_SIZE), f"{name}@{position}: {written}"
 
 
 def test_limits_name_registered_blocks() -> None:
