@@ -101,8 +101,8 @@ def write_onnx(
     if not onnx_available():
         raise ValueError(f"--onnx needs {', '.join(ONNX_PACKAGES)}; {ONNX_INSTALL}")
     model = model.eval()
-    external = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-    external = external > inline_limit
+    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    external = size > inline_limit
     try:  # dynamic height and width first; a model that fixes them keeps a dynamic batch only
         return _write_checked(model, x, path, spatial=True, external=external)
     except ValueError:
@@ -121,8 +121,10 @@ def _write_checked(
             onnx.checker.check_model(str(path), full_check=True)
         except Exception as exc:
             raise ValueError(f"ONNX: export fails ({dynamo_reason(exc)})") from None
-        if not symbolic[0] or (spatial and not all(symbolic[2:])):
+        if not symbolic[0]:
             raise ValueError("ONNX: the exported model fixes the batch size")
+        if spatial and not all(symbolic[2:]):
+            raise ValueError("ONNX: the exported model fixes the image size")
         scale = 2 if spatial else 1
         other = (x.shape[0] + 1, x.shape[1], *(s * scale for s in x.shape[2:]))
         error = _run(model, path, torch.randn(other, generator=torch.Generator().manual_seed(0)))
@@ -139,6 +141,13 @@ def _run(model: nn.Module, path: Path, x: Tensor) -> float:
     import onnxruntime
 
     try:
+        with torch.no_grad():
+            want = model(x)
+    except Exception as exc:  # a model that fixes its input size (the spatial attempt only)
+        raise ValueError(
+            f"ONNX: PyTorch itself fails on {tuple(x.shape)} ({reason(exc)})"
+        ) from None
+    try:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 4  # fatal only: a failure is this function's one line
         session = onnxruntime.InferenceSession(
@@ -149,8 +158,7 @@ def _run(model: nn.Module, path: Path, x: Tensor) -> float:
         raise ValueError(
             f"ONNX: ONNX Runtime cannot run the exported model ({reason(exc)})"
         ) from None
-    with torch.no_grad():
-        error = _close(torch.from_numpy(got), model(x))
+    error = _close(torch.from_numpy(got), want)
     if not error <= TOLERANCE:
         raise ValueError(f"ONNX: ONNX Runtime's output differs from PyTorch's by {error:.2g}")
     return error
