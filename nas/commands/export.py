@@ -71,12 +71,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--output {args.output!r}: name a .py file, e.g. model.py")
     onnx = None if args.onnx is None else check_output("--onnx", args.onnx)
     if onnx is not None:
-        from nas.export.formats import ONNX_INSTALL, onnx_available
+        from nas.export.formats import ONNX_INSTALL, ONNX_PACKAGES, onnx_available
 
         if onnx.suffix != ".onnx":
             raise ValueError(f"--onnx {args.onnx!r}: name a .onnx file, e.g. model.onnx")
         if not onnx_available():
-            raise ValueError(f"--onnx needs onnx and onnxruntime; {ONNX_INSTALL}")
+            raise ValueError(f"--onnx needs {', '.join(ONNX_PACKAGES)}; {ONNX_INSTALL}")
     command = recorded_command(args)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if args.spec is not None:

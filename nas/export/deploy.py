@@ -54,12 +54,16 @@ def check_formats(
         yield f"note: {blame(module, spec, exc, lambda b, i: torchscript(b, i))}"
     if onnx is not None:
         try:
-            error = write_onnx(model, x, onnx)
+            written = write_onnx(model, x, onnx)
         except ValueError as exc:
             why = blame(module, spec, exc, lambda b, i: _onnx_probe(b, i, onnx))
             raise ValueError(f"{why}; {output} is written, {onnx} is not") from None
-        agrees = f"ONNX Runtime matches PyTorch within {error:.1g}"
-        yield f"wrote {onnx} (one file, dynamic batch; {agrees})"
+        files = "one file" if written.data is None else f"weights in {written.data.name} beside it"
+        dynamic = "dynamic batch and image size" if written.spatial else "dynamic batch"
+        agrees = f"ONNX Runtime matches PyTorch within {written.error:.1g}"
+        yield f"wrote {onnx} ({files}, {dynamic}; {agrees})"
+        if written.data is not None:
+            yield f"note: over ONNX's 2 GB limit: copy {written.data.name} with {onnx.name}"
 
 
 def _onnx_probe(block: nn.Module, x: Tensor, onnx: Path) -> None:

@@ -13,17 +13,17 @@ LIMITS: dict[str, dict[str, str]] = {
         "residual_attention": "TorchScript",
     },
     "onnx": {
-        "asym_nonlocal": "adaptive_avg_pool2d",
-        "condconv": "kernel of unknown shape",
-        "criss_cross": "EyeLike",
-        "deform": "unrecognized namespace",
-        "fca": "adaptive_avg_pool2d",
-        "gather_excite": "adaptive_avg_pool2d",
-        "local_relation": "Unfold",
-        "rga": "Unfold",
-        "san": "Unfold",
-        "sasa": "Unfold",
+        "condconv": "aten.conv2d",
     },
 }
-"""Format -> block -> a phrase of the one-line reason (ONNX: the TorchScript-based exporter,
-used without onnxscript; the dynamo exporter may convert more, which the test accepts)."""
+"""Format -> block -> a phrase of the one-line reason. ONNX (the dynamo exporter, dynamic batch):
+``condconv`` convolves each sample with its own computed kernel as one grouped convolution with
+the batch size as ``group``, which ONNX's ``Conv`` needs constant."""
+
+FIXED_SIZE = {"fca", "gather_excite", "psa", "stn"}
+"""Blocks whose ONNX export has a dynamic batch but a fixed height and width: exported with
+dynamic ones, ONNX Runtime at twice the size differs from PyTorch (``fca``, ``gather_excite``:
+adaptive pooling to a fixed grid is exported with the window of the example's size) or fails
+(``stn``: the same pooling, then a linear layer; ``psa``: its offset index), so ``write_onnx``
+exports them again with only the batch dynamic. Every other block that converts takes any
+batch and twice the image size, checked."""

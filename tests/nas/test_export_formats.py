@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -26,7 +28,7 @@ from nas.export.formats import onnx_available, torchscript, write_onnx
 from searchspace.blocks import registered_blocks
 from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
-from tests.nas.export_limits import LIMITS
+from tests.nas.export_limits import FIXED_SIZE, LIMITS
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 
@@ -66,8 +68,9 @@ def outcome(name: str, stride: int, fmt: str, folder: str) -> str:
                 torch.testing.assert_close(traced(x), block(x), rtol=1e-5, atol=1e-5)
                 torch.testing.assert_close(scripted(x), block(x), rtol=1e-5, atol=1e-5)
         else:
-            error = write_onnx(block, x, Path(folder) / f"{name}-{stride}.onnx")
-            assert error <= 1e-4
+            written = write_onnx(block, x, Path(folder) / f"{name}-{stride}.onnx")
+            assert written.error <= 1e-4 and written.data is None
+            return "ok" if written.spatial else "ok, fixed size"
     except ValueError as exc:
         return str(exc)
     return "ok"
@@ -82,11 +85,11 @@ def check(name: str, position: str, fmt: str, folder: str) -> None:
     got = outcome(name, 2 if position == "replace" else 1, fmt, folder)
     limit = LIMITS[fmt].get(name)
     if limit is None:
-        assert got == "ok", f"{name}@{position}: {got}"
+        fixed = fmt == "onnx" and name in FIXED_SIZE
+        assert got == ("ok, fixed size" if fixed else "ok"), f"{name}@{position}: {got}"
         return
     assert "\n" not in got
-    dynamo = fmt == "onnx" and got == "ok"
-    assert dynamo or limit in got, f"{name}@{position}: expected {limit!r} in {got!r}"
+    assert limit in got, f"{name}@{position}: expected {limit!r} in {got!r}"
 
 
 @pytest.mark.parametrize(("name", "position"), CASES)
@@ -100,9 +103,56 @@ def test_block_runs_in_onnx_runtime_like_eager(name: str, position: str, folder:
     check(name, position, "onnx", folder)
 
 
+EXPLODES = pytest.mark.xfail(
+    strict=True,
+    reason="three untrained glore blocks in a row (post) grow the logits to ~1e29 in eager "
+    "PyTorch, where float32 rounding alone exceeds the absolute 1e-4",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed ([onnx] extra)")
+@pytest.mark.skipif(
+    os.environ.get("NAS_TEST_EVERY_ONNX") != "1",
+    reason="every placement through the dynamo exporter takes ~16 min on 2 cores: run by hand "
+    "with NAS_TEST_EVERY_ONNX=1 (docs/export.md); the suite exports every block per stride",
+)
+@pytest.mark.parametrize(
+    ("name", "position"),
+    [pytest.param(*c, marks=EXPLODES) if c == ("glore", "post") else c for c in CASES],
+)
+def test_model_with_block_at_position_runs_in_onnx_runtime(
+    name: str, position: str, tmp_path: Path
+) -> None:
+    """The whole exported resnet20 with ``name`` at ``position`` in its last stage, through
+    ``write_onnx`` as ``nas export --onnx`` runs it: every placement, not one block alone."""
+    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 3, "input_size": 16}
+    stages = [{}, {}, {"block": name, "position": position}]
+    for width in (0.5, 1.0):  # 0.5 unless the block's defaults need more channels
+        try:
+            spec = ArchSpec.from_dict({**raw, "width": width, "stages": stages})
+            break
+        except ValueError:
+            continue
+    path = tmp_path / "model.py"
+    path.write_text(render_module(spec, Origin(date="2026-01-01T00:00:00Z", command="t")).text)
+    torch.manual_seed(0)
+    model = load(path).build_model().eval()
+    x = torch.randn(2, 1, 16, 16)
+    limit = LIMITS["onnx"].get(name)
+    if limit is not None:
+        with pytest.raises(ValueError, match=re.escape(limit)):
+            write_onnx(model, x, tmp_path / "model.onnx")
+        return
+    written = write_onnx(model, x, tmp_path / "model.onnx")  # batch checked dynamic inside
+    assert written.error <= 1e-4 and written.data is None
+    # Whether the image size stays dynamic depends on the map size the block sees (the
+    # command's line says which), so FIXED_SIZE (blocks alone, 8x8) is not asserted here.
+
+
 def test_limits_name_registered_blocks() -> None:
     """The table cannot keep a block that is gone (a renamed block would pass silently)."""
-    for blocks in LIMITS.values():
+    for blocks in [*LIMITS.values(), FIXED_SIZE]:
         assert set(blocks) <= set(registered_blocks())
 
 
@@ -134,6 +184,22 @@ def test_nas_export_onnx_writes_one_file_onnx_runtime_agrees_with(
     (five,) = session.run(None, {name: x})
     (one,) = session.run(None, {name: x[2:3]})
     assert five.shape == (5, 4) and abs(five[2:3] - one).max() <= 1e-5
+    assert "dynamic batch and image size" in out
+    (larger,) = session.run(None, {name: torch.randn(2, 1, 24, 24).numpy()})
+    assert larger.shape == (2, 4)
+
+
+@ONNX_CLI
+def test_weights_over_the_inline_limit_go_to_one_data_file_beside(tmp_path: Path) -> None:
+    """ONNX's protobuf stops at 2 GB; a model over the limit (here a limit of 0 bytes) writes
+    ``NAME.onnx.data`` beside the file, and ONNX Runtime runs the pair."""
+    block = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    path = tmp_path / "m.onnx"
+    written = write_onnx(block, torch.randn(2, 3, 8, 8), path, inline_limit=0)
+    assert written.data == tmp_path / "m.onnx.data" and written.data.stat().st_size >= 4 * 27 * 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]
+    inline = write_onnx(block, torch.randn(2, 3, 8, 8), tmp_path / "one.onnx")
+    assert inline.data is None and inline.spatial and not (tmp_path / "one.onnx.data").exists()
 
 
 @ONNX_CLI
@@ -144,12 +210,11 @@ def test_a_block_onnx_cannot_take_is_named_in_one_line(
 
     monkeypatch.chdir(tmp_path)
     spec = {"backbone": "resnet20", "width": 0.25, "input_size": 16, "in_channels": 1}
-    stages = [{}, {}, {"block": "fca", "params": {"ratio": 4}}]
+    stages = [{}, {}, {"block": "condconv", "position": "replace"}]
     (tmp_path / "spec.json").write_text(json.dumps({**spec, "num_classes": 4, "stages": stages}))
     assert main(["export", "--spec", "spec.json", "--onnx", "m.onnx", "-o", "m.py"]) == 2
     captured = capsys.readouterr()
-    assert "note: block 'fca': TorchScript: torch.jit.script fails (" in captured.out
+    assert "TorchScript: torch.jit.script(build_model()) compiles and matches eager" in captured.out
     (error,) = captured.err.strip().splitlines()
-    if "dynamo" not in error:  # the TorchScript-based exporter (no onnxscript)
-        assert "block 'fca': ONNX: export fails (" in error and "m.onnx is not" in error
+    assert "block 'condconv': ONNX: export fails (aten.conv2d" in error and "m.onnx is not" in error
     assert not (tmp_path / "m.onnx").exists() and (tmp_path / "m.py").exists()

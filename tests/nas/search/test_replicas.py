@@ -19,7 +19,7 @@ from nas.search.study import prepare_study
 from nas.search.trials import INTERRUPTED
 from nas.space import SearchSpace
 from storage import open_storage
-from tests.nas.search.test_searcher import NONE, SHAPE, TINY, _final, _setup
+from tests.nas.search.searcher_setup import NONE, SHAPE, TINY, _final, _setup
 from workers.trainable import RESUME_KEY
 
 BUDGET = {"epochs": 2, "seed": 0, "val_samples": 1000}
