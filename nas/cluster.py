@@ -154,7 +154,7 @@ def joined_cluster(*, verbose: bool = False) -> Iterator[bool]:
 def _join_failed(address: str, exc: BaseException) -> str:
     from ray.exceptions import AuthenticationError
 
-    for error in _chain(exc):  # Ray wraps it: its text is in a RuntimeError's traceback
+    for error in exception_chain(exc):  # Ray wraps it: its text is in a RuntimeError's traceback
         if isinstance(error, AuthenticationError) or "InvalidAuthToken" in str(error):
             return auth_refused(address)
     return _unreachable(address, exc)
@@ -185,7 +185,8 @@ def _stderr_muted() -> Iterator[None]:
         os.close(saved)
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it was raised from or during, each once."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

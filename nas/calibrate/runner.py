@@ -22,6 +22,7 @@ from nas.cluster import joined_cluster
 from nas.config import SearchConfig
 from nas.resources import trial_resources
 from nas.space import SearchSpace
+from workers.one_run import train_once
 
 
 def calibrate(
@@ -86,7 +87,7 @@ def _train_all(config: SearchConfig, study: Any, todo: list[Run], stream: TextIO
     try:
         resources = trial_resources(config)
         _check_fits(resources, ray.cluster_resources())
-        task = ray.remote(_train).options(
+        task = ray.remote(train_once).options(
             num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
         )
         data = config.data.to_dict()
@@ -134,25 +135,3 @@ def _progress(run: Run, result: dict[str, Any], finished: int, total: int, start
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m{rest:02d}s"
-
-
-def _train(spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
-    """One run (inside a Ray worker): its final accuracy, signals and time, or the error."""
-    from searchspace.spec import ArchSpec
-    from workers.budget import ProxyBudget
-    from workers.data import DataConfig
-    from workers.failures import TrainingFailed
-    from workers.signals import PREFIX
-    from workers.train import train_proxy
-
-    started = time.perf_counter()
-    try:
-        final = train_proxy(
-            ArchSpec.from_dict(spec), DataConfig.from_dict(data), ProxyBudget.from_dict(budget)
-        )
-    except (TrainingFailed, ValueError) as exc:
-        return {"error": " ".join(str(exc).split())}
-    metrics = {k: float(v) for k, v in final.items() if k.startswith(PREFIX)}
-    metrics["val_accuracy"] = float(final["last_val_accuracy"])
-    metrics["wall_time_s"] = time.perf_counter() - started
-    return metrics

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -18,6 +17,7 @@ from nas.results.front import StudyFront
 from storage.internals import storage_of
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
+from workers.one_run import train_once
 
 
 def confirm_trials(
@@ -49,7 +49,7 @@ def confirm_trials(
     if started_ray:
         ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
-        task = ray.remote(_train).options(
+        task = ray.remote(train_once).options(
             num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
         )
         pending = {
@@ -98,25 +98,6 @@ def _store(
             f"(proxy {proxy_score(study, confirmation)})",
             file=stream,
         )
-
-
-def _train(spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
-    """One confirmation run (inside a Ray worker): final accuracy and time, or the error."""
-    from searchspace.spec import ArchSpec
-    from workers.failures import TrainingFailed
-    from workers.train import train_proxy
-
-    started = time.perf_counter()
-    try:
-        final = train_proxy(
-            ArchSpec.from_dict(spec), DataConfig.from_dict(data), ProxyBudget.from_dict(budget)
-        )
-    except (TrainingFailed, ValueError) as exc:
-        return {"error": " ".join(str(exc).split())}
-    return {
-        "val_accuracy": final["last_val_accuracy"],
-        "wall_time_s": time.perf_counter() - started,
-    }
 
 
 def confirm_study(

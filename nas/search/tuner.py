@@ -20,9 +20,10 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nas.cluster import exception_chain
 from nas.config import SearchConfig
 from nas.resources import trial_resources
 from nas.search.searcher import SamplerError, StudySearcher
@@ -172,7 +173,7 @@ RESUME = "run the same command to continue (completed trials are kept)"
 
 def describe(exc: BaseException) -> tuple[str, str]:
     """``("<what failed>: <why>", "<what to do>")`` for an exception raised out of the driver."""
-    chain = list(_chain(exc))
+    chain = list(exception_chain(exc))
     for error in chain:
         if isinstance(error, SamplerError):
             advice = f"try another --sampler (--verbose shows the traceback), then {RESUME}"
@@ -186,15 +187,6 @@ def describe(exc: BaseException) -> tuple[str, str]:
             advice = f"check the cluster (ray status), then {RESUME}"
             return f"Ray failed: {_line(error)}", advice
     return f"the search driver failed: {_line(chain[-1])}", f"--verbose shows why; {RESUME}"
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _is_storage_error(error: BaseException) -> bool:

@@ -1,0 +1,37 @@
+"""One whole proxy run as a plain function: what ``nas confirm`` and ``nas calibrate`` send to
+their Ray workers (a search's trials go through the Tune trainable instead).
+
+Its arguments and result are plain dicts, which is what crosses to a Ray worker; torch and the
+training loop are imported inside, so the driver that only schedules the runs never loads them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def train_once(
+    spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]
+) -> dict[str, Any]:
+    """Train ``spec`` once at ``budget`` on ``data``: its last validation accuracy, each ranking
+    signal's final value (``signal/<name>``) and the wall time in seconds; ``{"error": one
+    line}`` when training fails or a setting is refused (the caller stores the reason)."""
+    from searchspace.spec import ArchSpec
+    from workers.budget import ProxyBudget
+    from workers.data import DataConfig
+    from workers.failures import TrainingFailed
+    from workers.signals import PREFIX
+    from workers.train import train_proxy
+
+    started = time.perf_counter()
+    try:
+        final = train_proxy(
+            ArchSpec.from_dict(spec), DataConfig.from_dict(data), ProxyBudget.from_dict(budget)
+        )
+    except (TrainingFailed, ValueError) as exc:
+        return {"error": " ".join(str(exc).split())}
+    result = {k: float(v) for k, v in final.items() if k.startswith(PREFIX)}
+    result["val_accuracy"] = float(final["last_val_accuracy"])
+    result["wall_time_s"] = time.perf_counter() - started
+    return result
