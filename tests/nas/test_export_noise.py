@@ -70,7 +70,7 @@ def test_pareto_declares_ties_and_keeps_what_noise_cannot_rule_out(
     one = next(r for r in rows if r.split()[0] == "1*")
     assert "0.80 ± 0.01" in one and "0.8000" not in one, "no more digits than the SE supports"
     assert "0, 2" in one
-    assert rows[-1].startswith("proxy noise: one run varies by ±0.024; differences under 0.032")
+    assert rows[-1].startswith("proxy noise: one run varies by ±0.024; differences under 0.039")
 
     old = ["pareto", "--storage", url, "--study", "old", "--json"]
     assert main(old) == 0
