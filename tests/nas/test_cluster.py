@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from optuna.trial import TrialState
 
 from nas.cluster import check_token_settings, cluster_address
 from tests.idx import write_banded_fashion_mnist
+from tests.nas.dashboard import free_ports
 from tests.nas.searches import RANDOM, search_toml
 
 BIN = Path(sys.executable).parent
@@ -66,16 +66,6 @@ class Cluster:
         return env
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @contextlib.contextmanager
 def _ray_start(args: list[str], env: dict[str, str], temp: Path) -> Iterator[None]:
     """``ray start ARGS --block`` in a process group of its own, ended at the end."""
@@ -109,7 +99,7 @@ def cluster() -> Iterator[Cluster]:
     """A head and a second node, one CPU each, token auth on, the documented environment."""
     base = Path(tempfile.mkdtemp(prefix="nascl-", dir="/tmp"))  # short: Unix socket paths
     (base / "home").mkdir()
-    gcs, dashboard, client, agent, node_agent = _free_ports(5)
+    gcs, dashboard, client, agent, node_agent = free_ports(5)
     c = Cluster(address=f"127.0.0.1:{gcs}", token=secrets.token_hex(32), home=base / "home")
     env = c.env(RAY_ADDRESS=None)
     head = [
@@ -218,7 +208,7 @@ def test_a_wrong_auth_setting_is_one_line_and_writes_nothing(
 
 @pytest.mark.slow
 def test_an_address_with_no_cluster_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    port = _free_ports(1)[0]
+    port = free_ports(1)[0]
     nobody = Cluster(address=f"127.0.0.1:{port}", token="0" * 64, home=tmp_path)
     db = tmp_path / "nas.db"
     argv = ["search", str(_config(tmp_path, "unreached")), "--storage", str(db)]

@@ -30,6 +30,7 @@ from nas.cli import main
 from nas.jobs.server import ADDRESS_VARIABLES, JobServer, status_name
 from nas.jobs.submission import Submission, on_this_machine
 from tests.idx import write_banded_fashion_mnist
+from tests.nas.dashboard import free_ports
 from tests.nas.searches import RANDOM, search_toml
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl=None is deprecated:DeprecationWarning")
@@ -50,16 +51,6 @@ def _config(tmp_path: Path, *, trials: int = 2, epochs: int = 1, data: str = "")
     return path
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, lines
@@ -72,7 +63,7 @@ def head() -> Iterator[str]:
     authentication on (what ``ray start --head`` does wherever a Ray token exists)."""
     bin_dir = Path(sys.executable).parent
     temp = Path(tempfile.mkdtemp(prefix="nasray-", dir="/tmp"))  # short: Unix socket paths
-    gcs, dashboard, client, agent = _free_ports(4)
+    gcs, dashboard, client, agent = free_ports(4)
     env = {k: v for k, v in os.environ.items() if k not in ADDRESS_VARIABLES}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # the job's `python` is ours
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=TOKEN)
@@ -129,7 +120,7 @@ def _wait_until_running(head: str, job: str) -> None:
 def test_unreachable_address_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    address = f"http://127.0.0.1:{_free_ports(1)[0]}"
+    address = f"http://127.0.0.1:{free_ports(1)[0]}"
     for argv in (
         ["jobs", "--address", address],
         ["logs", "raysubmit_x", "--address", address],
@@ -146,7 +137,7 @@ def test_unreachable_address_is_one_line(
 def test_bad_config_is_refused_before_the_job_server_is_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    address = f"http://127.0.0.1:{_free_ports(1)[0]}"  # nothing there: never reached
+    address = f"http://127.0.0.1:{free_ports(1)[0]}"  # nothing there: never reached
     bad = _config(tmp_path)
     bad.write_text(bad.read_text().replace('sampler = "random"', 'sampler = "randomm"'))
     assert main(["submit", str(bad), "--address", address]) == 2
