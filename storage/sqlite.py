@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +71,42 @@ def _ensure_directory(path: Path) -> None:
 
 
 def _enable_wal(path: Path) -> None:
-    try:
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+    """Switch ``path`` to WAL, retrying while another process holds the lock.
+
+    Changing the journal mode needs an exclusive lock, and SQLite may answer "database is
+    locked" at once, without its busy handler, when the racer holds a lock it would wait for
+    (deadlock avoidance); processes opening a new file together hit this. So the retry is ours,
+    within the same ``BUSY_TIMEOUT_S``. A file already in WAL mode is left alone.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
         try:
-            (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(f"storage {path}: {exc} (is it a SQLite database?)") from None
-    if str(mode).lower() != "wal":
+            mode = _journal_mode(path)
+            break
+        except sqlite3.DatabaseError as exc:
+            if "locked" not in str(exc):
+                raise ValueError(f"storage {path}: {exc} (is it a SQLite database?)") from None
+            if time.monotonic() > deadline:
+                raise ValueError(
+                    f"storage {path}: {exc} for {BUSY_TIMEOUT_S:.0f} s; stop the program "
+                    f"holding it, or choose another file with --storage or ${ENV_VAR}"
+                ) from None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+    if mode.lower() != "wal":
         raise ValueError(
             f"storage {path}: SQLite refused WAL mode (got {mode!r}); put the file on a local disk"
         )
+
+
+def _journal_mode(path: Path) -> str:
+    """The file's journal mode after asking for WAL (unchanged when it is WAL already)."""
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+    try:
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":
+            (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
+    finally:
+        connection.close()
+    return str(mode)

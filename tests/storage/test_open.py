@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+import threading
 from pathlib import Path
 
 import optuna
@@ -31,6 +32,36 @@ def test_sqlite_creates_directory_and_uses_wal(tmp_path: Path) -> None:
     with storage.engine.connect() as connection:
         timeout_ms = connection.execute(text("PRAGMA busy_timeout")).scalar()
     assert timeout_ms == int(BUSY_TIMEOUT_S * 1000)
+
+
+def test_wal_switch_waits_for_a_writer_that_sqlite_would_not_wait_for(tmp_path: Path) -> None:
+    """SQLite answers "database is locked" at once, busy timeout or not, when a writer holds the
+    file while the journal mode changes (CI: 4 processes opening one new file). We wait."""
+    path = tmp_path / "nas.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE held (n INTEGER)")
+    writer_holds, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO held VALUES (1)")
+        writer_holds.set()
+        release.wait(timeout=30)
+        writer.execute("COMMIT")
+        writer.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert writer_holds.wait(timeout=30)
+    with sqlite3.connect(path, timeout=BUSY_TIMEOUT_S) as plain, pytest.raises(sqlite3.Error):
+        plain.execute("PRAGMA journal_mode=WAL")  # the failure our retry exists for
+    threading.Timer(0.3, release.set).start()
+    open_storage(f"sqlite:///{path}")
+    thread.join(timeout=30)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("SELECT n FROM held").fetchall() == [(1,)]
 
 
 def test_busy_timeout_survives_pickling(tmp_path: Path) -> None:
