@@ -12,10 +12,11 @@ attribute ``references_enqueued`` with a compare-and-set (:func:`storage.claims.
 one insert into a unique row): the one whose insert succeeds queues the designs, every other
 queues nothing; their replicas (``[noise]``) are claimed the same way. The claim is written
 before the designs are queued, so a driver killed in between (a few milliseconds) leaves a
-study without references, never one with two of each. A study of ``trials`` trials gets at
-most ``max(1, trials // 2)`` reference designs, in the order of
-:data:`nas.reference.REFERENCES`: the baseline ``no_attention`` always first, and at least half
-of the budget left to the sampler.
+study without references, never one with two of each. The references and their replicas
+together take at most half of a study's ``trials`` (:func:`reference_share`), in the order of
+:data:`nas.reference.REFERENCES`: the baseline ``no_attention`` always first, so at least half
+of the budget is left to the sampler (the baseline and its replicas are queued even when a
+tiny budget has no half to spare).
 """
 
 from __future__ import annotations
@@ -51,22 +52,31 @@ CLAIM = "references_enqueued"
 """The study user attribute: the names of the reference designs queued (its claim)."""
 
 
-def reference_share(trials: int) -> int:
-    """How many reference designs a budget of ``trials`` trials gets at most: half, at
-    least one (the baseline)."""
-    return max(1, trials // 2)
+def reference_share(trials: int, replicas: int = 0) -> int:
+    """How many reference designs a budget of ``trials`` trials gets at most when
+    ``replicas`` replica trials of them are queued too: both together take half the budget,
+    and there is at least one reference (the baseline)."""
+    return max(1, trials // 2 - replicas)
 
 
-def proportionate(references: dict[str, Any], trials: int) -> dict[str, Any]:
+def replica_count(config: SearchConfig) -> int:
+    """The replica trials ``[noise]`` asks for: ``seeds - 1`` for each of ``specs`` designs."""
+    return config.noise.specs * (config.noise.seeds - 1) if config.noise.specs else 0
+
+
+def proportionate(references: dict[str, Any], trials: int, replicas: int = 0) -> dict[str, Any]:
     """The first :func:`reference_share` of ``references`` (their order is kept)."""
-    return dict(list(references.items())[: reference_share(trials)])
+    return dict(list(references.items())[: reference_share(trials, replicas)])
 
 
-def queue_references(study: optuna.Study, space: SearchSpace, trials: int) -> list[str]:
-    """Queue the reference designs of ``space`` a budget of ``trials`` gets, if this driver
-    is the first to claim the study's references; notes on what was done (for the command)."""
+def queue_references(
+    study: optuna.Study, space: SearchSpace, trials: int, replicas: int = 0
+) -> list[str]:
+    """Queue the reference designs of ``space`` a budget of ``trials`` gets beside
+    ``replicas`` replica trials, if this driver is the first to claim the study's references;
+    notes on what was done (for the command)."""
     drawable = reference_params(space)
-    chosen = proportionate(drawable, trials)
+    chosen = proportionate(drawable, trials, replicas)
     if not claim_study_attr(storage_of(study), study_id(study), CLAIM, list(chosen)):
         return []  # queued by an earlier run or by a driver racing this one
     for name, params in chosen.items():
@@ -76,7 +86,7 @@ def queue_references(study: optuna.Study, space: SearchSpace, trials: int) -> li
     if left:
         notes.append(
             f"left out {len(left)} reference designs for a budget of {trials} trials (at most "
-            f"half are references): {', '.join(left)}"
+            f"half are references and their replicas): {', '.join(left)}"
         )
     return notes
 
@@ -112,7 +122,7 @@ def prepare_study(
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(list(config.objectives.names))
     notes = _take_over(study)
-    notes += queue_references(study, space, config.search.trials)
+    notes += queue_references(study, space, config.search.trials, replica_count(config))
     notes += queue_replicas(study, config)
     return study, notes
 

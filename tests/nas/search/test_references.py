@@ -87,10 +87,15 @@ def test_drivers_preparing_one_new_study_at_once_queue_each_reference_once(url: 
     assert sorted(replicas) == [0, 1], replicas  # [noise] defaults: 2 designs, 1 replica each
 
 
-@pytest.mark.parametrize(("trials", "share"), [(1, 1), (2, 1), (3, 1), (8, 4), (14, 7), (40, 20)])
-def test_a_budget_gets_at_most_half_its_trials_as_references(trials: int, share: int) -> None:
-    assert reference_share(trials) == share
-    names = list(proportionate(dict.fromkeys(REFERENCES), trials))
+@pytest.mark.parametrize(
+    ("trials", "replicas", "share"),
+    [(1, 0, 1), (2, 0, 1), (3, 0, 1), (8, 0, 4), (14, 0, 7), (40, 20, 1), (3, 2, 1), (12, 2, 4)],
+)
+def test_references_and_their_replicas_take_at_most_half_the_budget(
+    trials: int, replicas: int, share: int
+) -> None:
+    assert reference_share(trials, replicas) == share
+    names = list(proportionate(dict.fromkeys(REFERENCES), trials, replicas))
     assert names == list(REFERENCES)[:share] and names[0] == "no_attention"
 
 
@@ -99,12 +104,13 @@ def test_a_small_study_queues_the_baseline_first_and_says_what_it_left_out(tmp_p
     config = SearchConfig.from_dict(_raw("small", trials=8))
     space = SearchSpace(config.space, **SHAPE)
     _, notes = prepare_study(config, open_storage(url), space)
-    assert _references(url, "small") == ["no_attention", "se_branch", "cbam_all", "gc_stage_end"]
-    queued = "queued 4 reference designs: no_attention, se_branch, cbam_all, gc_stage_end"
-    assert queued in notes
-    assert any(n.startswith("left out 3 reference designs for a budget of 8 trials") for n in notes)
+    # [noise] defaults: 2 replicas, so 8 trials are 2 references + 2 replicas + 4 sampled
+    assert _references(url, "small") == ["no_attention", "se_branch"]
+    assert "queued 2 reference designs: no_attention, se_branch" in notes
+    assert any(n.startswith("left out 5 reference designs for a budget of 8 trials") for n in notes)
+    assert any(n.startswith("queued 2 replicas of no_attention, se_branch") for n in notes)
     _, again = prepare_study(config, open_storage(url), space)
-    assert again == [] and len(_references(url, "small")) == 4, "queued once per study"
+    assert again == [] and len(_references(url, "small")) == 2, "queued once per study"
 
 
 def test_only_the_first_claim_of_a_study_attribute_wins(url: str) -> None:

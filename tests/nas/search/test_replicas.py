@@ -59,7 +59,7 @@ def test_replicas_are_queued_once_after_the_references(url: str) -> None:
 
 
 def test_a_replica_trains_at_its_seed_and_is_never_reused(url: str) -> None:
-    study, searcher = _setup(url, trials=6, noise=2)
+    study, searcher = _setup(url, trials=8, noise=2)
     searcher.budget = dict(BUDGET)
     configs = {name: searcher.suggest(name) for name in ("ref0", "ref1", "rep0", "rep1")}
     assert configs["ref0"] is not None and configs["rep0"] is not None
