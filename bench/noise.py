@@ -98,7 +98,8 @@ def run(out: Path, plan: dict[str, dict[str, Any]], count: int, seeds: int, work
     specs = json.loads(spec_file.read_text())
     log = out / "runs.jsonl"
     done = {(r["budget"], r["spec"], r["seed"]) for r in read_runs(log)}
-    order = [(b, name, s) for b in plan for s in range(seeds) for name in specs]
+    # spec by spec: a run stopped early leaves whole specs (seeds 0-1 and held-out 2+) to score
+    order = [(b, name, s) for b in plan for name in specs for s in range(seeds)]
     todo = [job for job in order if job not in done]
     print(f"{len(done)} runs done, {len(todo)} to train", flush=True)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:

@@ -156,7 +156,8 @@ def queue_replicas(study: optuna.Study, config: SearchConfig) -> list[str]:
             study.enqueue_trial(dict(params), user_attrs=attrs)
     done = names
     return [
-        f"queued {len(done) * len(seeds)} replicas of {', '.join(done)} at proxy seeds "
+        f"queued {len(done) * len(seeds)} replicas of {', '.join(done)} at proxy "
+        f"seed{'s' if len(seeds) > 1 else ''} "
         f"{', '.join(map(str, seeds))} to measure the proxy's noise ([noise])"
     ]
 

@@ -108,7 +108,9 @@ def test_a_small_study_queues_the_baseline_first_and_says_what_it_left_out(tmp_p
     assert _references(url, "small") == ["no_attention", "se_branch"]
     assert "queued 2 reference designs: no_attention, se_branch" in notes
     assert any(n.startswith("left out 5 reference designs for a budget of 8 trials") for n in notes)
-    assert any(n.startswith("queued 2 replicas of no_attention, se_branch") for n in notes)
+    assert any(
+        n.startswith("queued 2 replicas of no_attention, se_branch at proxy seed 1 ") for n in notes
+    )
     _, again = prepare_study(config, open_storage(url), space)
     assert again == [] and len(_references(url, "small")) == 2, "queued once per study"
 
