@@ -240,9 +240,16 @@ class _Progress:
 
 
 def _print_summary(final: dict[str, Any], saved: str | None) -> None:
+    from nas.results.uncertainty import unmeasured
+
     proxy = final["proxy"]
+    images = proxy.get("val_samples")  # one run: the digits its validation images support
+    last, best = (
+        unmeasured(final[key], val_images=images if isinstance(images, int) else None).text()
+        for key in ("val_accuracy", "best_val_accuracy")
+    )
     print(
-        f"val_accuracy {final['val_accuracy']:.4f} (best {final['best_val_accuracy']:.4f}) "
+        f"val_accuracy {last} (best {best}; one run, no measured noise) "
         f"after {final['epochs_trained']} epochs in {final['wall_time_s']:.1f} s"
     )
     print(
