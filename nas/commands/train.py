@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     log = sys.stderr
     if proxy.notes:
         print(f"proxy of {spec.backbone} on {data.dataset}: {', '.join(proxy.notes)}", file=log)
-    bar = _Progress(budget.epochs)
+    bar = _Progress(budget.epochs, budget.val_samples)
     states: list[Any] = []
     try:
         final = train_proxy(
@@ -222,14 +222,18 @@ def _keep_last(states: list[Any], wanted: Any) -> Any:
 class _Progress:
     """A tqdm bar over epochs on standard error, showing the last epoch's metrics."""
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, val_images: int | None) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=epochs, unit="epoch", file=sys.stderr, leave=True)
+        self.val_images = val_images
 
     def update(self, metrics: dict[str, float]) -> None:
+        from nas.results.uncertainty import unmeasured
+
+        accuracy = unmeasured(metrics["val_accuracy"], val_images=self.val_images)
         self.bar.set_postfix(
-            val_acc=f"{metrics['val_accuracy']:.4f}",
+            val_acc=accuracy.text(),
             loss=f"{metrics['train_loss']:.3f}",
             img_s=f"{metrics['images_per_s']:.0f}",
         )
