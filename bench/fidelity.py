@@ -19,6 +19,12 @@ Performance Estimation for Neural Architecture Search", NeurIPS 2021 (SoTL: ever
 SoTL-E: the last epoch). The arms are the levers of EcoNAS (Zhou et al., CVPR 2020: more
 samples and fewer epochs at the same cost) and the warm-up length.
 
+The bench measures the product: its specs are the ones ``nas calibrate`` draws
+(:func:`nas.calibrate.plan.draw_specs`), every run goes through :func:`workers.one_run.train_once`
+(what ``nas confirm`` and ``nas calibrate`` send to Ray), and the statistics are
+:mod:`nas.calibrate.stats` (``bench/fidelity_summary.py``). What is the bench's own: the arms,
+the reference budget, the learning curves it keeps and the tables of ``docs/fidelity.md``.
+
 Resumable: specs are drawn once into ``OUT/specs.json`` and every finished run is appended to
 ``OUT/runs.jsonl``; a rerun trains only what is missing (new arms included). At most two
 training processes, one torch thread each. Run by hand (about an hour on 2 CPU cores)::
@@ -82,10 +88,13 @@ REFERENCE: dict[str, Any] = {
 """60,000 training images seen: 10x the 6,000 of every arm above but ``3x3000`` (6.7x)."""
 
 
-def draw_specs(count: int, seed: int) -> dict[str, dict[str, Any]]:
-    """``count`` distinct specs from the default space (random sampler) plus the references."""
+def draw_specs(count: int) -> dict[str, dict[str, Any]]:
+    """The reference designs, then ``count`` distinct specs of the default space: the specs
+    ``nas calibrate`` draws (:func:`nas.calibrate.plan.draw_specs`) for Fashion-MNIST at the
+    default proxy's width, so the bench ranks what the product ranks."""
     import optuna
 
+    from nas.calibrate.plan import draw_specs as draw
     from nas.config import SpaceSection
     from nas.reference import reference_params
     from nas.space import SearchSpace
@@ -94,31 +103,16 @@ def draw_specs(count: int, seed: int) -> dict[str, dict[str, Any]]:
     space = SearchSpace(
         SpaceSection(), in_channels=1, input_size=28, num_classes=10, proxy_width=0.5
     )
-    specs: dict[str, dict[str, Any]] = {}
-    for name, params in reference_params(space).items():
-        specs[name] = space.sample(optuna.trial.FixedTrial(params)).to_dict()
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    seen = {json.dumps(s, sort_keys=True) for s in specs.values()}
-    drawn = 0
-    while drawn < count:
-        spec = space.sample(study.ask()).to_dict()
-        key = json.dumps(spec, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            specs[f"random{drawn:02d}"] = spec
-            drawn += 1
-    return specs
+    return draw(space, len(reference_params(space)) + count)
 
 
 def train_one(spec: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
-    """One run in a fresh worker process: the per-epoch curve and the wall time."""
+    """One run in a fresh worker process through the product's :func:`train_once` (the run
+    ``nas confirm`` and ``nas calibrate`` send to Ray), on Fashion-MNIST: its result plus the
+    per-epoch ``curve`` the summaries read; ``wall_time_s`` on failure too."""
     import torch
 
-    from searchspace.spec import ArchSpec
-    from workers.budget import ProxyBudget
-    from workers.data import DataConfig
-    from workers.failures import TrainingFailed
-    from workers.train import train_proxy
+    from workers.one_run import train_once
 
     torch.set_num_threads(1)
     curve: list[dict[str, float]] = []
@@ -131,16 +125,10 @@ def train_one(spec: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
         curve.append({k: metrics[k] for k in keys})
 
     started = time.perf_counter()
-    try:
-        train_proxy(
-            ArchSpec.from_dict(spec),
-            DataConfig.from_dict({}),
-            ProxyBudget.from_dict(budget),
-            on_epoch=on_epoch,
-        )
-    except TrainingFailed as exc:
-        return {"error": str(exc), "wall_time_s": time.perf_counter() - started}
-    return {"curve": curve, "wall_time_s": time.perf_counter() - started}
+    result = train_once(spec, {}, budget, on_epoch=on_epoch)
+    if "error" in result:
+        return {"error": result["error"], "wall_time_s": time.perf_counter() - started}
+    return {"curve": curve, **result}
 
 
 def jobs(
@@ -163,7 +151,7 @@ def run(out: Path, arms: list[str], seeds: int, count: int, workers: int) -> Non
     out.mkdir(parents=True, exist_ok=True)
     spec_file = out / "specs.json"
     if not spec_file.exists():
-        spec_file.write_text(json.dumps(draw_specs(count, seed=0), indent=1))
+        spec_file.write_text(json.dumps(draw_specs(count), indent=1))
     specs = json.loads(spec_file.read_text())
     log = out / "runs.jsonl"
     done = {(r["arm"], r["spec"], r["seed"]) for r in read_runs(log)}

@@ -1,16 +1,19 @@
 """Summary of ``bench/fidelity.py`` runs: rank correlations, seed noise, cost, and a scatter plot.
 
 Correlations are computed on the specs every compared run finished (a spec that failed in any
-run of an arm or of the reference is left out of that arm's numbers, and counted).
+run of an arm or of the reference is left out of that arm's numbers, and counted), with the
+product's statistics (:mod:`nas.calibrate.stats`, what ``nas calibrate`` reports): Kendall's
+tau-b, Spearman's rho, the mean over pairs of seeds, and the noise ceiling.
 
 The reference is itself a noisy measurement, so no proxy can correlate with it better than its
-**noise ceiling**: the square root of its reliability, the reliability of a mean of ``k`` seeds
-being Spearman-Brown's ``k r / (1 + (k - 1) r)`` of the seed-to-seed Spearman ``r`` (Spearman,
-"The proof and measurement of association between two things", 1904; Brown, 1910). One proxy
-seed's rho divided by that ceiling estimates its rank correlation with a noise-free reference
-(Spearman's correction for attenuation, applied to the reference only: the proxy's own noise is
-what a search lives with). It is an estimate under the usual assumptions (errors independent
-between seeds and of the true score), printed beside the measured values, never instead.
+**noise ceiling**: the seed-to-seed rho converted to a correlation, the Spearman-Brown
+reliability ``k r / (1 + (k - 1) r)`` of a mean of ``k`` seeds, its root, converted back
+(Spearman, "The proof and measurement of association between two things", 1904; Brown, 1910;
+:func:`nas.calibrate.stats.rho_ceiling`). One proxy seed's rho divided by that ceiling
+estimates its rank correlation with a noise-free reference (Spearman's correction for
+attenuation, applied to the reference only: the proxy's own noise is what a search lives
+with). It is an estimate under the usual assumptions (errors independent between seeds and of
+the true score), printed beside the measured values, never instead.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import json
 import math
 import statistics
 from collections import defaultdict
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import kendalltau, spearmanr
+import numpy as np
+
+from nas.calibrate.stats import between_seeds, rho, rho_ceiling
+from nas.calibrate.stats import tau as kendall
 
 SIGNALS: dict[str, str] = {
     "last_acc": "validation accuracy, last epoch",
@@ -83,11 +88,12 @@ def per_seed(by: dict, arm: str, sig: str) -> dict[int, dict[str, float]]:
 
 
 def tau(a: dict[str, float], b: dict[str, float]) -> tuple[float, float, int]:
+    """Kendall tau and Spearman rho over the specs ``a`` and ``b`` share, and their count."""
     keys = sorted(set(a) & set(b))
     if len(keys) < 3:
         return float("nan"), float("nan"), len(keys)
     x, y = [a[k] for k in keys], [b[k] for k in keys]
-    return float(kendalltau(x, y).statistic), float(spearmanr(x, y).statistic), len(keys)
+    return kendall(x, y), rho(x, y), len(keys)
 
 
 def mean_over(seeds: dict[int, dict[str, float]]) -> dict[str, float]:
@@ -99,16 +105,14 @@ def mean_over(seeds: dict[int, dict[str, float]]) -> dict[str, float]:
 
 
 def seed_tau(seeds: dict[int, dict[str, float]], *, which: int = 0) -> float:
-    """Mean pairwise Kendall tau between seeds (``which=1``: Spearman rho)."""
-    pairs = [tau(seeds[a], seeds[b])[which] for a, b in combinations(sorted(seeds), 2)]
-    return statistics.fmean(pairs) if pairs else float("nan")
-
-
-def noise_ceiling(seed_rho: float, seeds: int) -> float:
-    """The highest Spearman rho any measure can show against the mean of ``seeds`` runs whose
-    pairwise rho is ``seed_rho``: the root of its Spearman-Brown reliability (module docstring)."""
-    reliability = seeds * seed_rho / (1 + (seeds - 1) * seed_rho)
-    return math.sqrt(reliability) if reliability > 0 else float("nan")
+    """Mean Kendall tau over pairs of seeds (``which=1``: Spearman rho), on the specs every
+    seed has: :func:`nas.calibrate.stats.between_seeds`."""
+    common = sorted(mean_over(seeds))
+    if len(seeds) < 2 or len(common) < 3:
+        return float("nan")
+    columns = [[values[k] for k in common] for values in seeds.values()]
+    correlation = rho if which else kendall
+    return between_seeds(correlation, columns)(np.arange(len(common)))
 
 
 def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
@@ -120,7 +124,7 @@ def summarise(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
     base = "today" if "today" in arms or not arms else arms[0]
     base_time = _mean_time(by, base)
     ref_rho = seed_tau(ref_seeds, which=1)
-    ceiling = noise_ceiling(ref_rho, len(ref_seeds))
+    ceiling = rho_ceiling(ref_rho, len(ref_seeds))
     out: dict[str, Any] = {
         "cost_base": base,
         "reference": {

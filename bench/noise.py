@@ -93,7 +93,7 @@ def run(out: Path, plan: dict[str, dict[str, Any]], count: int, seeds: int, work
         raise SystemExit(f"{plan_file} holds other budgets: use another --out or the same flags")
     plan_file.write_text(json.dumps(plan, indent=1))
     if not spec_file.exists():
-        specs = draw_specs(max(0, count - 7), seed=0)  # the 7 references come first
+        specs = draw_specs(max(0, count - 7))  # the 7 references come first
         spec_file.write_text(json.dumps(dict(list(specs.items())[:count]), indent=1))
     specs = json.loads(spec_file.read_text())
     log = out / "runs.jsonl"

@@ -40,6 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fidelity import read_runs  # bench/ is on sys.path as the script's folder
+
 THIRDS = 9
 """Rungs at every third of an epoch of the 3-epoch default proxy."""
 
@@ -125,16 +127,10 @@ def to_markdown(rows: list[dict[str, Any]], ref: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def train_missing(specs: dict[str, Any], seeds: int, out: Path, workers: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     log = out / "steps.jsonl"
-    done = {(r["spec"], r["seed"]) for r in read_jsonl(log)}
+    done = {(r["spec"], r["seed"]) for r in read_runs(log)}
     todo = [(name, seed) for seed in range(seeds) for name in specs if (name, seed) not in done]
     print(f"{len(done)} runs done, {len(todo)} to train", flush=True)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
@@ -163,14 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     from fidelity_summary import mean_over, per_seed, seed_tau, table
 
     specs = json.loads((args.fidelity / "specs.json").read_text())
-    ref_seeds = per_seed(table(read_jsonl(args.fidelity / "runs.jsonl")), "reference", "last_acc")
+    ref_seeds = per_seed(table(read_runs(args.fidelity / "runs.jsonl")), "reference", "last_acc")
     reference = mean_over(ref_seeds)
     if not reference:
         parser.error(f"--fidelity: no reference runs in {args.fidelity / 'runs.jsonl'}")
     if not args.summary_only:
         train_missing({k: v for k, v in specs.items() if k in reference}, args.seeds, args.out,
                       args.workers)  # fmt: skip
-    runs = read_jsonl(args.out / "steps.jsonl")
+    runs = read_runs(args.out / "steps.jsonl")
     if not runs:
         print("no runs yet")
         return 1

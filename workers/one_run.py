@@ -8,15 +8,25 @@ training loop are imported inside, so the driver that only schedules the runs ne
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workers.train import EpochCallback
 
 
 def train_once(
-    spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]
+    spec: dict[str, Any],
+    data: dict[str, Any],
+    budget: dict[str, Any],
+    *,
+    on_epoch: EpochCallback | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` once at ``budget`` on ``data``: its last validation accuracy, each ranking
     signal's final value (``signal/<name>``) and the wall time in seconds; ``{"error": one
-    line}`` when training fails or a setting is refused (the caller stores the reason)."""
+    line}`` when training fails or a setting is refused (the caller stores the reason).
+
+    ``on_epoch(metrics)`` sees each epoch's metrics (:func:`workers.train.train_proxy`): the
+    benchmarks record the learning curve through it, so they measure this very function."""
     from searchspace.spec import ArchSpec
     from workers.budget import ProxyBudget
     from workers.data import DataConfig
@@ -27,7 +37,10 @@ def train_once(
     started = time.perf_counter()
     try:
         final = train_proxy(
-            ArchSpec.from_dict(spec), DataConfig.from_dict(data), ProxyBudget.from_dict(budget)
+            ArchSpec.from_dict(spec),
+            DataConfig.from_dict(data),
+            ProxyBudget.from_dict(budget),
+            on_epoch=on_epoch,
         )
     except (TrainingFailed, ValueError) as exc:
         return {"error": " ".join(str(exc).split())}

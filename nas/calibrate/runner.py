@@ -21,6 +21,7 @@ from nas.calibrate.summary import summarise
 from nas.cluster import joined_cluster
 from nas.config import SearchConfig
 from nas.resources import trial_resources
+from nas.results.uncertainty import unmeasured
 from nas.space import SearchSpace
 from workers.one_run import train_once
 
@@ -118,18 +119,24 @@ def _check_fits(wanted: dict[str, float], cluster: dict[str, float]) -> None:
 
 
 def _progress(run: Run, result: dict[str, Any], finished: int, total: int, start: float) -> str:
-    """``calibrate: 3/24 proxy se_branch seed 0: 0.7120 (9.8 s) | 0m31s, ETA 3m40s``."""
+    """``calibrate: 3/24 proxy se_branch seed 0: 0.71 (9.8 s) | 0m31s, ETA 3m40s``."""
     elapsed = time.monotonic() - start
     eta = elapsed / finished * (total - finished)
     what = (
         f"failed: {result['error']}"
         if "error" in result
-        else f"{result['val_accuracy']:.4f} ({result['wall_time_s']:.1f} s)"
+        else f"{_accuracy(run, result['val_accuracy'])} ({result['wall_time_s']:.1f} s)"
     )
     return (
         f"calibrate: {finished}/{total} {run.label()}: {what} | {_clock(elapsed)}, "
         f"ETA {_clock(eta)}"
     )
+
+
+def _accuracy(run: Run, accuracy: float) -> str:
+    """One run's accuracy to the digits its validation images support (it has no SE alone)."""
+    images = run.budget.get("val_samples")
+    return unmeasured(accuracy, val_images=images if isinstance(images, int) else None).text()
 
 
 def _clock(seconds: float) -> str:

@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.commands._io import open_cli_storage
     from nas.config import SearchConfig
     from nas.confirm import confirm_study
-    from nas.confirm.noise import estimate_of
-    from nas.confirm.store import proxy_score
+    from nas.confirm.store import estimate_of, proxy_score
 
     _, storage = open_cli_storage(args.storage)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]

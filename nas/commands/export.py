@@ -159,7 +159,7 @@ def _from_study(
         command=command,
         study=args.study,
         trial=row.number,
-        score=(front.score_name, member.proxy_accuracy),
+        score=(front.score_name, member.estimate("proxy")),
         confirmed=member.confirmed_accuracy,
         weights=None if weights is None else f"{weights.name}, trained at the proxy scale",
         accuracy=_estimate_text(front, member),

@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     log = sys.stderr
     if proxy.notes:
         print(f"proxy of {spec.backbone} on {data.dataset}: {', '.join(proxy.notes)}", file=log)
-    bar = _Progress(budget.epochs)
+    bar = _Progress(budget.epochs, budget.val_samples)
     states: list[Any] = []
     try:
         final = train_proxy(
@@ -222,14 +222,18 @@ def _keep_last(states: list[Any], wanted: Any) -> Any:
 class _Progress:
     """A tqdm bar over epochs on standard error, showing the last epoch's metrics."""
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, val_images: int | None) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=epochs, unit="epoch", file=sys.stderr, leave=True)
+        self.val_images = val_images
 
     def update(self, metrics: dict[str, float]) -> None:
+        from nas.results.uncertainty import unmeasured
+
+        accuracy = unmeasured(metrics["val_accuracy"], val_images=self.val_images)
         self.bar.set_postfix(
-            val_acc=f"{metrics['val_accuracy']:.4f}",
+            val_acc=accuracy.text(),
             loss=f"{metrics['train_loss']:.3f}",
             img_s=f"{metrics['images_per_s']:.0f}",
         )
@@ -240,9 +244,16 @@ class _Progress:
 
 
 def _print_summary(final: dict[str, Any], saved: str | None) -> None:
+    from nas.results.uncertainty import unmeasured
+
     proxy = final["proxy"]
+    images = proxy.get("val_samples")  # one run: the digits its validation images support
+    last, best = (
+        unmeasured(final[key], val_images=images if isinstance(images, int) else None).text()
+        for key in ("val_accuracy", "best_val_accuracy")
+    )
     print(
-        f"val_accuracy {final['val_accuracy']:.4f} (best {final['best_val_accuracy']:.4f}) "
+        f"val_accuracy {last} (best {best}; one run, no measured noise) "
         f"after {final['epochs_trained']} epochs in {final['wall_time_s']:.1f} s"
     )
     print(

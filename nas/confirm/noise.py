@@ -15,10 +15,8 @@ from typing import Any, TextIO
 
 import optuna
 
-from nas.confirm.store import Confirmation, confirmations
-from nas.results.front_noise import ConfirmedRuns, confirmed_estimate
-from nas.results.noise_record import NoiseRecord, measure, records, save
-from nas.results.uncertainty import Estimate
+from nas.confirm.store import Confirmation, confirmations, estimate_of, write_note
+from nas.results.noise_record import NoiseRecord, measure, save
 
 UNMEASURED = (
     "confirm noise: not measured (one run per member; [confirm] seeds = 2 or more measures it)"
@@ -48,12 +46,6 @@ def measure_confirm_noise(study: optuna.Study, budget: Mapping[str, Any]) -> Noi
     return record
 
 
-def estimate_of(study: optuna.Study, confirmation: Confirmation) -> Estimate:
-    """A confirmation's mean with its standard error, as ``nas pareto`` reads it."""
-    runs = ConfirmedRuns(confirmation.accuracies, confirmation.budget)
-    return confirmed_estimate(runs, records(study.user_attrs))
-
-
 def report_noise(
     study: optuna.Study,
     done: Sequence[Confirmation],
@@ -63,8 +55,6 @@ def report_noise(
     """Measure and store the confirmation's noise, say it on ``stream`` (``confirm noise: one
     run varies by ±X; differences under Y are not resolved ...``), and rewrite the dashboard
     notes of the members confirmed at ``budget`` as ``mean ± SE (n=seeds)``."""
-    from nas.confirm.store import write_note
-
     record = measure_confirm_noise(study, budget)
     if record is None:
         if stream is not None:
@@ -76,5 +66,5 @@ def report_noise(
     if stream is not None:
         print(record.summary("confirm", runs=runs, accuracy=accuracy), file=stream)
     for confirmation in at:
-        write_note(study, confirmation, estimate_of(study, confirmation).format())
+        write_note(study, confirmation, estimate_of(study, confirmation))
     return record

@@ -11,7 +11,7 @@ import optuna
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
 from nas.confirm.noise import report_noise
-from nas.confirm.store import Confirmation, confirmations, proxy_score, save
+from nas.confirm.store import Confirmation, confirmations, estimate_of, proxy_score, save
 from nas.resources import trial_resources
 from nas.results.front import StudyFront
 from storage.internals import storage_of
@@ -94,7 +94,7 @@ def _store(
     save(study, confirmation)
     if stream is not None:
         print(
-            f"trial {trial.number}: confirmed {confirmation.val_accuracy:.4f} "
+            f"trial {trial.number}: confirmed {estimate_of(study, confirmation)} "
             f"(proxy {proxy_score(study, confirmation)})",
             file=stream,
         )

@@ -15,6 +15,9 @@ import optuna
 
 from nas.objectives import SCORE_COLUMN
 from nas.results.front import CONFIRMED_PREFIX
+from nas.results.front_noise import ConfirmedRuns, confirmed_estimate, proxy_images, proxy_value
+from nas.results.noise_record import records
+from nas.results.uncertainty import Estimate
 
 
 @dataclass(frozen=True)
@@ -74,31 +77,42 @@ def confirmations(study: optuna.Study) -> dict[int, Confirmation]:
     return out
 
 
+def estimate_of(study: optuna.Study, confirmation: Confirmation) -> Estimate:
+    """A confirmation's mean with its standard error, as ``nas pareto`` reads it."""
+    runs = ConfirmedRuns(confirmation.accuracies, confirmation.budget)
+    return confirmed_estimate(runs, records(study.user_attrs))
+
+
 def proxy_score(study: optuna.Study, confirmation: Confirmation) -> str:
-    """``neg_tail_loss -1.1219``: the trial's proxy score under the study's metric name."""
+    """``neg_tail_loss -1.12``: the trial's proxy score under the study's metric name, with no
+    more digits than the proxy's noise (or its validation images) supports."""
     names = study.metric_names
-    return f"{names[SCORE_COLUMN] if names else 'score'} {confirmation.proxy_accuracy:.4f}"
+    name = names[SCORE_COLUMN] if names else "score"
+    attrs = study.user_attrs
+    score = proxy_value([confirmation.proxy_accuracy], name, records(attrs), proxy_images(attrs))
+    return f"{name} {score.text()}"
 
 
 def save(study: optuna.Study, confirmation: Confirmation) -> None:
     """Store ``confirmation`` (replacing an earlier one of the trial) and note it on the trial."""
     study.set_user_attr(f"{CONFIRMED_PREFIX}{confirmation.number}", confirmation.to_json())
-    write_note(study, confirmation, f"{confirmation.val_accuracy:.4f}")
+    write_note(study, confirmation, estimate_of(study, confirmation))
 
 
-def write_note(study: optuna.Study, confirmation: Confirmation, value: str) -> None:
-    """The trial's dashboard note: ``value`` (``0.795 ± 0.006 (n=2)`` once the confirmation's
-    noise is measured, the bare mean before), the budget and the runs per seed."""
+def write_note(study: optuna.Study, confirmation: Confirmation, value: Estimate) -> None:
+    """The trial's dashboard note: ``value`` as ``0.795 ± 0.006 (n=2)`` (the confirmation's
+    measured noise, else its seeds' own spread; one run: the bare mean and that it carries no
+    measured noise), the budget and the runs per seed at the same digits."""
     from optuna_dashboard import save_note
 
     from storage.internals import trial_id
 
     frozen = study.trials[confirmation.number]
     budget = confirmation.budget
-    per_seed = ", ".join(f"{a:.4f}" for a in confirmation.accuracies)
+    per_seed = ", ".join(f"{a:.{value.decimals()}f}" for a in confirmation.accuracies)
     save_note(
         optuna.trial.Trial(study, trial_id(frozen)),
-        f"Confirmed validation accuracy **{value}** "
+        f"Confirmed validation accuracy **{value.format()}** "
         f"(proxy {proxy_score(study, confirmation)}), trained {budget['epochs']} epochs on "
         f"{budget['train_samples'] or 'all'} images, validated on "
         f"{budget['val_samples'] or 'all'}; per seed: {per_seed}.",

@@ -69,11 +69,9 @@ def describe(front: StudyFront, members: list[FrontMember] | None = None, limit:
 
 
 def _value(member: FrontMember, ranked_by: str) -> str:
-    """``0.795 ± 0.006`` where the value carries noise, else three decimals (as always)."""
-    found = member.estimate(ranked_by)
-    if found.se is None:
-        return f"{found.mean:.3f}"
-    return f"{found.mean:.{found.decimals()}f} ± {found.se:.{found.decimals()}f}"
+    """``0.795 ± 0.006`` where the value carries noise, else the bare mean (its digits:
+    :meth:`~nas.results.uncertainty.Estimate.decimals`)."""
+    return member.estimate(ranked_by).text()
 
 
 def choose(front: StudyFront, how: Selection, given: TrialRow | None = None) -> FrontMember:
@@ -154,7 +152,7 @@ def _pick(front: StudyFront, how: Selection, given: TrialRow | None) -> FrontMem
         best = max(ranked, key=lambda m: m.accuracy(accuracy))
         raise ValueError(
             f"no front trial reaches accuracy {floor}; the best is trial {best.number} "
-            f"({best.accuracy(accuracy):.4f})"
+            f"({_value(best, accuracy)})"
         )
     return min(above, key=lambda m: (m.macs, -m.accuracy(accuracy)))
 

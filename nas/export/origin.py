@@ -12,6 +12,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from nas.results.uncertainty import NO_NOISE_DECIMALS, Estimate
+
 
 def quoted(text: str) -> str:
     """``text`` JSON-quoted: ASCII, one line, every quote and backslash escaped."""
@@ -32,9 +34,11 @@ class Origin:
     Attributes:
         study: study name, untrusted text.
         trial: trial number.
-        score: ``(metric name, value)`` of the trial's first objective: the proxy's score
-            under the study's ``[objectives] signal`` (``val_accuracy``, ``neg_tail_loss``...).
-        confirmed: the validation accuracy of the longer confirmation runs, if any.
+        score: ``(metric name, estimate)`` of the trial's first objective: the proxy's score
+            under the study's ``[objectives] signal`` (``val_accuracy``, ``neg_tail_loss``...),
+            written with no more digits than its noise supports.
+        confirmed: the validation accuracy of the longer confirmation runs, if any (written
+            only without ``accuracy``, to three decimals: it comes without its noise).
         macs: MACs of the exported spec for one ``input_size`` x ``input_size`` image.
         params: parameters of the exported spec.
         input_size: the exported spec's input size, which ``macs`` is counted at.
@@ -47,7 +51,7 @@ class Origin:
     command: str
     study: str | None = None
     trial: int | None = None
-    score: tuple[str, float] | None = None
+    score: tuple[str, Estimate] | None = None
     confirmed: float | None = None
     macs: int | None = None
     params: int | None = None
@@ -65,10 +69,12 @@ class Origin:
             out.append(f"trial: {int(self.trial)}")
         if self.confirmed is not None and self.accuracy is None:  # else given with its noise
             accuracy = _finite("confirmed", self.confirmed)
-            out.append(f"confirmed val_accuracy: {accuracy:.4f} (the front retrained longer)")
+            out.append(
+                f"confirmed val_accuracy: {accuracy:.{NO_NOISE_DECIMALS}f} "
+                "(the front retrained longer)"
+            )
         if self.score is not None:
-            name, value = self.score
-            out.append(f"{quoted(name)[1:-1]}: {_finite(name, value):.4f} (the proxy's score)")
+            out.append(_score_line(*self.score))
         size = "" if self.input_size is None else f"{int(self.input_size)}x{int(self.input_size)} "
         if self.macs is not None:
             out.append(f"MACs: {int(self.macs):,} (one {size}image, as exported)")
@@ -82,3 +88,17 @@ class Origin:
         out.append(f"exported: {quoted(self.date)}")
         out.append(f"command: {quoted(self.command)}")
         return out
+
+
+def _score_line(name: str, score: Estimate) -> str:
+    """``val_accuracy: 0.795 +- 0.006 (the proxy's score)``, or the bare mean and that it
+    carries no measured noise; numbers checked finite, the name quoted."""
+    checked = Estimate(
+        _finite(name, score.mean),
+        None if score.se is None else _finite(name, score.se),
+        int(score.n),
+        bound=None if score.bound is None else _finite(name, score.bound),
+    )
+    noise = "" if checked.se is not None else "; no measured noise"
+    value = checked.text().replace("±", "+-")
+    return f"{quoted(name)[1:-1]}: {value} (the proxy's score{noise})"

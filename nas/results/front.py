@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from nas.objectives import MACS, ObjectiveVector, columns
 from nas.results.member import FrontMember
-from nas.results.noise_record import NoiseRecord, Stage, records
+from nas.results.noise_record import ACCURACY, NoiseRecord, Stage, records
 
 if TYPE_CHECKING:
     from nas.results.noisy_front import NoisyFront
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from storage.queries import StudySummary, TrialRow
 
 RankBy = Literal["auto", "proxy", "confirmed"]
-ACCURACY = "val_accuracy"
-"""The metric name of validation accuracy, the score that is an accuracy."""
 CONFIRMED_PREFIX = "confirmed:"
 """Study user attributes ``confirmed:<trial>`` holding ``{"val_accuracy": float, ...}``."""
 KEYS = ("spec_id", "macs", "params", "reference", "reused_from", "replica_of", "seed")
@@ -91,7 +89,7 @@ class StudyFront:
         """The front of ``rows`` (the study's trials) without reading storage."""
         import numpy as np
 
-        from nas.results.front_noise import confirmed_means, confirmed_runs, member_of, with_ties
+        from nas.results.front_noise import members_of, with_ties
         from nas.results.pareto import pareto_mask
         from nas.results.replicas import fold_replicas
 
@@ -111,11 +109,9 @@ class StudyFront:
         merged = _merged(on_front)
         if summary.directions[accuracy] == "maximize" and summary.directions[macs] == "minimize":
             merged += _within_noise(specs, merged, names[accuracy], noise, accuracy, macs)
-        confirmed = (
-            confirmed_means(attrs, CONFIRMED_PREFIX),
-            confirmed_runs(attrs, CONFIRMED_PREFIX),
+        members = members_of(
+            merged, attrs, CONFIRMED_PREFIX, (accuracy, macs), names[accuracy], noise
         )
-        members = [member_of(r, accuracy, macs, confirmed, names[accuracy], noise) for r in merged]
         ranked_by = _ranking(rank_by, members)
         members = _with_knee(
             members, ranked_by, summary.directions[accuracy], summary.directions[macs]

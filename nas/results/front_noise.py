@@ -13,7 +13,8 @@ study's noise records (:mod:`nas.results.noise_record`) say about it:
 - who is tied with whom among the members a front is ranked by (:func:`with_ties`).
 
 A study without records gets estimates without standard errors (single runs) and only equal
-means tie, so it opens with the front, knee and order it always had.
+means tie, so it opens with the front, knee and order it always had; its proxy accuracies are
+printed to the digits their validation images support (:func:`nas.results.uncertainty.unmeasured`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from nas.results.member import FrontMember
-from nas.results.noise_record import NO_NOISE, NoiseRecord, Stage
+from nas.results.noise_record import ACCURACY, NO_NOISE, NoiseRecord, Stage
 from nas.results.noisy_front import Member, noisy_front
-from nas.results.uncertainty import Estimate, estimate, tied
+from nas.results.uncertainty import Estimate, estimate, tied, unmeasured
 
 if TYPE_CHECKING:
     from storage.rows import TrialRow
@@ -87,6 +88,30 @@ def proxy_estimate(
     if record is None or not record.applies_to(score_name):
         return None
     return record.estimate(values)
+
+
+def proxy_value(
+    values: Sequence[float],
+    score_name: str,
+    noise: Mapping[Stage, NoiseRecord],
+    val_images: int | None = None,
+) -> Estimate:
+    """:func:`proxy_estimate`, or without a record the mean of ``values`` with no standard error
+    and the validation bound of an accuracy scored on ``val_images`` images."""
+    found = proxy_estimate(values, score_name, noise)
+    if found is not None:
+        return found
+    images = val_images if score_name == ACCURACY else None
+    return unmeasured(statistics.fmean(values), len(values), images)
+
+
+def proxy_images(study_attrs: Mapping[str, Any]) -> int | None:
+    """The validation images of the study's proxy: its stored config's ``[proxy] val_samples``
+    (``None``: the whole validation split, or a study without a stored config)."""
+    config = study_attrs.get("config")
+    proxy = config.get("proxy") if isinstance(config, Mapping) else None
+    images = proxy.get("val_samples") if isinstance(proxy, Mapping) else None
+    return images if isinstance(images, int) and images > 0 else None
 
 
 def confirmed_estimate(runs: ConfirmedRuns, noise: Mapping[Stage, NoiseRecord]) -> Estimate:
@@ -185,6 +210,22 @@ def confirmed_means(study_attrs: Mapping[str, Any], prefix: str) -> dict[int, fl
     return out
 
 
+def members_of(
+    rows: Sequence[TrialRow],
+    study_attrs: Mapping[str, Any],
+    prefix: str,
+    columns: tuple[int, int],
+    score_name: str,
+    noise: Mapping[Stage, NoiseRecord],
+) -> list[FrontMember]:
+    """:func:`member_of` each of ``rows`` (``columns``: the score's and the MACs'), with the
+    study's confirmations (``<prefix><trial>`` attributes) and its proxy's validation images."""
+    accuracy, macs = columns
+    confirmed = confirmed_means(study_attrs, prefix), confirmed_runs(study_attrs, prefix)
+    images = proxy_images(study_attrs)
+    return [member_of(r, accuracy, macs, confirmed, score_name, noise, images) for r in rows]
+
+
 def member_of(
     row: TrialRow,
     accuracy: int,
@@ -192,8 +233,10 @@ def member_of(
     confirmed: tuple[dict[int, float], dict[int, ConfirmedRuns]],
     score_name: str,
     noise: Mapping[Stage, NoiseRecord],
+    val_images: int | None = None,
 ) -> FrontMember:
-    """The :class:`FrontMember` of a COMPLETE ``row``, with its estimates."""
+    """The :class:`FrontMember` of a COMPLETE ``row``, with its estimates (``val_images``: the
+    proxy's, :func:`proxy_images`)."""
     assert row.values is not None, "only COMPLETE rows with values reach here"
     params = row.params
     means, runs = confirmed
@@ -207,7 +250,7 @@ def member_of(
         spec_id=row.spec_id,
         reference=row.reference,
         confirmed_accuracy=means.get(row.number),
-        proxy_estimate=proxy_estimate(proxy_runs(row, accuracy), score_name, noise),
+        proxy_estimate=proxy_value(proxy_runs(row, accuracy), score_name, noise, val_images),
         confirmed_estimate=None
         if seeds is None or row.number not in means
         else confirmed_estimate(seeds, noise),

@@ -37,6 +37,8 @@ STAGES: tuple[Stage, ...] = ("proxy", "confirm")
 PREFIX = "noise:"
 """Study user attributes ``noise:<stage>``."""
 NO_NOISE = "values carry no measured noise (this study has no noise records)"
+ACCURACY = "val_accuracy"
+"""The metric name of validation accuracy, the score that is an accuracy."""
 
 
 class UserAttrs(Protocol):
@@ -90,7 +92,7 @@ class NoiseRecord:
         """
         from nas.results.uncertainty import estimate
 
-        images = (val_images or self.val_images) if self.metric == "val_accuracy" else None
+        images = (val_images or self.val_images) if self.metric == ACCURACY else None
         return estimate(values, noise=self.noise, val_images=images)
 
     def summary(self, stage: str, *, runs: int = 1, accuracy: float | None = None) -> str:
@@ -103,7 +105,7 @@ class NoiseRecord:
         """
         t = quantile(0.95, self.df)  # both on Student's t: a few runs measure the sd loosely
         spread = t * self.sd
-        images = self.val_images if self.metric == "val_accuracy" and accuracy is not None else None
+        images = self.val_images if self.metric == ACCURACY and accuracy is not None else None
         gap = resolvable_difference(
             self.noise, runs=runs, accuracy=accuracy if images else None, val_images=images, z=t
         )

@@ -39,7 +39,8 @@ class PlotPoint:
     se: float | None = None
     """The standard error of ``accuracy`` (``None``: no measured noise)."""
     confirmed_text: str | None = None
-    """The confirmed accuracy as labelled, ``0.795 ± 0.006`` (default: three decimals)."""
+    """The confirmed accuracy as labelled, ``0.795 ± 0.006`` or the bare mean to the digits its
+    validation images support (default: three decimals)."""
 
 
 def score_label(score_name: str) -> str:
@@ -78,9 +79,7 @@ def study_figure(front: StudyFront) -> Figure:
 
 def _confirmed_text(member: FrontMember) -> str | None:
     found = member.confirmed_estimate
-    if found is None or found.se is None:
-        return None
-    return f"{found.mean:.{found.decimals()}f} ± {found.se:.{found.decimals()}f}"
+    return None if found is None else found.text()
 
 
 def front_figure(points: Sequence[PlotPoint], title: str, score_name: str) -> Figure:

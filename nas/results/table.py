@@ -3,14 +3,14 @@
 Where the front's accuracies carry a standard error (the study measured its noise, or its
 confirmations have two seeds or more), every value is ``mean ± SE`` with no more digits than the
 SE supports, ``n`` is the runs behind it and ``tied with`` lists the members within noise
-(docs/noise.md); a study without measured noise keeps the four-decimal table it always had and
-its heading says its values carry no measured noise.
+(docs/noise.md); a study without measured noise shows bare means, to the digits their validation
+images support (three decimals when their number is unknown), and its heading says its values
+carry no measured noise.
 """
 
 from __future__ import annotations
 
 from nas.results.front import StudyFront
-from nas.results.uncertainty import Estimate
 
 
 def front_heading(front: StudyFront) -> str:
@@ -40,13 +40,13 @@ def format_table(front: StudyFront) -> str:
     header += [*(["tied with"] if noisy else []), "stages", "reference"]
     rows = []
     for m in front.members:
-        cells = [f"{m.number}{'*' if m.knee else ''}", _value(m.estimate(front.ranked_by))]
+        cells = [f"{m.number}{'*' if m.knee else ''}", m.estimate(front.ranked_by).text()]
         if noisy:
             cells.append(str(m.estimate(front.ranked_by).n))
         if confirmed:
             if m.confirmed_accuracy is None:
                 cells[1:] = ["-", "-"] if noisy else ["-"]
-            cells.append(_value(m.estimate("proxy")))
+            cells.append(m.estimate("proxy").text())
         cells += [
             f"{m.macs / 1e6:,.2f}",
             "-" if m.params is None else f"{m.params / 1e6:,.3f}",
@@ -63,14 +63,6 @@ def format_table(front: StudyFront) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
-
-
-def _value(estimate: Estimate) -> str:
-    """``0.795 ± 0.006``, or ``0.7954`` without a standard error (as the table always had)."""
-    places = estimate.decimals()
-    if estimate.se is None:
-        return f"{estimate.mean:.{places}f}"
-    return f"{estimate.mean:.{places}f} ± {estimate.se:.{places}f}"
 
 
 def _confirmed(front: StudyFront) -> bool:

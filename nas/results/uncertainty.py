@@ -35,6 +35,11 @@ from dataclasses import dataclass
 
 from scipy import stats
 
+NO_NOISE_DECIMALS = 3
+"""Decimals of a value that has neither a standard error nor a validation bound: a tenth of a
+point of an accuracy. One proxy run varies by more than that (docs/noise.md), so a fourth
+decimal would only pretend."""
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -42,13 +47,16 @@ class Estimate:
 
     ``df`` is the degrees of freedom of the variance behind ``se`` (``inf`` when it is known, as
     the binomial part is), so :meth:`interval` uses Student's t where the noise was estimated
-    from few runs.
+    from few runs. ``bound`` is the validation-sampling standard error of an accuracy
+    (:func:`binomial_se` of its validation images), known even where the training noise is not:
+    it sets the digits of a value without ``se`` (:func:`unmeasured`).
     """
 
     mean: float
     se: float | None
     n: int
     df: float = math.inf
+    bound: float | None = None
 
     def __post_init__(self) -> None:
         assert self.n >= 1 and (self.se is None or self.se >= 0) and self.df > 0, self
@@ -61,23 +69,44 @@ class Estimate:
         return self.mean - half, self.mean + half
 
     def decimals(self) -> int:
-        """The decimals its standard error supports: the SE rounded to one significant digit."""
-        if self.se is None or self.se == 0:
+        """The decimals its standard error supports: the SE rounded to one significant digit.
+
+        Without one, those of the validation ``bound`` (a floor on what an accuracy resolves),
+        else :data:`NO_NOISE_DECIMALS`; an SE of 0 (exact) keeps four.
+        """
+        scale = self.se if self.se is not None else self.bound
+        if scale is None:
+            return NO_NOISE_DECIMALS
+        if scale == 0:
             return 4
-        places = -math.floor(math.log10(self.se))
-        if round(self.se, places) >= 10.0 ** (1 - places):  # 0.0096 rounds up to 0.01
+        places = -math.floor(math.log10(scale))
+        if round(scale, places) >= 10.0 ** (1 - places):  # 0.0096 rounds up to 0.01
             places -= 1
         return min(max(places, 0), 6)
 
-    def format(self) -> str:
-        """``0.795 ± 0.006 (n=2)``: no more digits than the standard error supports."""
+    def text(self) -> str:
+        """``0.795 ± 0.006``, or ``0.795`` without a standard error: :meth:`decimals` digits."""
         places = self.decimals()
         if self.se is None:
-            return f"{self.mean:.{places}f} (n={self.n}, no measured noise)"
-        return f"{self.mean:.{places}f} ± {self.se:.{places}f} (n={self.n})"
+            return f"{self.mean:.{places}f}"
+        return f"{self.mean:.{places}f} ± {self.se:.{places}f}"
+
+    def format(self) -> str:
+        """``0.795 ± 0.006 (n=2)``, or ``0.795 (n=1, no measured noise)``."""
+        if self.se is None:
+            return f"{self.text()} (n={self.n}, no measured noise)"
+        return f"{self.text()} (n={self.n})"
 
     def __str__(self) -> str:
         return self.format()
+
+
+def unmeasured(mean: float, n: int = 1, val_images: int | None = None) -> Estimate:
+    """A value whose training noise was not measured: no standard error, and the digits of the
+    validation bound when it is an accuracy scored on ``val_images`` images (``None``: not an
+    accuracy, or their number is unknown)."""
+    bound = binomial_se(mean, val_images) if val_images else None
+    return Estimate(mean, None, n, bound=bound)
 
 
 @dataclass(frozen=True)
@@ -138,9 +167,10 @@ def estimate(
     """The mean of ``values`` (one per seed) with its standard error.
 
     The training part is ``noise.sd**2 / n`` when the study measured its noise, else the
-    runs' own sample variance (``n >= 2``), else unknown (``se`` ``None``: a single run of a study
-    without noise records says so rather than guess). ``val_images`` adds the validation
-    sampling variance of an accuracy (module docstring); leave it ``None`` for other values.
+    runs' own sample variance (``n >= 2``), else unknown (``se`` ``None``: a single run of a
+    study without noise records says so rather than guess; :func:`unmeasured`). ``val_images``
+    adds the validation sampling variance of an accuracy (module docstring); leave it ``None``
+    for other values.
     """
     if not values:
         raise ValueError("an estimate needs at least one run")
@@ -151,7 +181,7 @@ def estimate(
     elif n >= 2:
         seed_var, df = statistics.variance(values) / n, float(n - 1)
     else:
-        return Estimate(mean, None, n)
+        return unmeasured(mean, n, val_images)
     val_var = binomial_se(mean, val_images) ** 2 if val_images else 0.0
     total = seed_var + val_var
     df = (total**2 / (seed_var**2 / df)) if seed_var > 0 else math.inf  # Satterthwaite

@@ -13,8 +13,8 @@ from optuna_dashboard import get_note
 from nas.cli import main
 from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
-from nas.confirm.noise import UNMEASURED, estimate_of, report_noise
-from nas.confirm.store import Confirmation, save
+from nas.confirm.noise import UNMEASURED, report_noise
+from nas.confirm.store import Confirmation, estimate_of, proxy_score, save
 from nas.results.front import StudyFront
 from storage.internals import storage_of, trial_id
 from tests.nas.searches import small_search
@@ -76,7 +76,7 @@ def test_seed_runs_measure_the_confirmations_noise_and_the_front_carries_it(
     line = stream.getvalue().splitlines()[-1]
     assert line.startswith("confirm noise: one run varies by ±0.032; differences under 0.040")
     note = get_note(optuna.trial.Trial(study, trial_id(study.trials[1])))
-    assert "**0.810 ± 0.009 (n=2)**" in note and "per seed: 0.8200, 0.8000" in note
+    assert "**0.810 ± 0.009 (n=2)**" in note and "per seed: 0.820, 0.800." in note
 
     front = StudyFront.load(storage_of(study), "c")
     assert front.ranked_by == "confirmed" and front.measured
@@ -146,7 +146,10 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
         note = get_note(optuna.trial.Trial(study, trial_id(trial)))
         shown = estimate_of(study, confirmation).format()
         assert f"**{shown}**" in note, "the dashboard shows it on the trial with its noise"
-        assert f"(proxy neg_tail_loss {trial.values[0]:.4f})" in note
+        score = proxy_score(study, confirmation)  # "neg_tail_loss -1.12 ± 0.03" or bare
+        assert f"(proxy {score})" in note
+        value = score.split()[1]
+        assert float(value) == pytest.approx(trial.values[0], abs=10 ** -len(value.split(".")[1]))
 
     assert main(args) == 0, "confirmed members at the same budget are not trained again"
     assert confirmations(optuna.load_study(study_name="confirm", storage=url)) == first

@@ -124,7 +124,9 @@ def test_origin_and_overrides(url: str, tmp_path: Path) -> None:
     doc = module.__doc__
     assert 'study: "attention-nas"' in doc and "trial: 0" in doc
     cost = count_cost(ArchSpec.from_dict(module.SPEC))  # the exported scale, not the study's
-    assert "val_accuracy: 0.8000" in doc and f"MACs: {cost.macs:,} (one 28x28 image" in doc
+    assert "val_accuracy: 0.800 (the proxy's score; no measured noise)" in doc
+    assert "0.8000" not in doc, "no fourth decimal that no noise supports"
+    assert f"MACs: {cost.macs:,} (one 28x28 image" in doc
     assert f"params: {cost.params:,} (as exported)" in doc
     assert "He, Zhang, Ren and Sun, Deep Residual Learning" in doc
 
@@ -236,11 +238,12 @@ def test_docstring_names_the_studys_score_and_the_confirmed_accuracy(tmp_path: P
         study.add_trial(create_trial(values=list(values), user_attrs={"spec": raw, "params": 9}))
     study.set_user_attr("confirmed:0", {"number": 0, "val_accuracy": 0.7954})
     doc = export(url, tmp_path, "--study", "tail", "--trial", "0").__doc__
-    assert "confirmed val_accuracy 0.7954 (n=1, no measured noise)" in doc
-    assert "neg_tail_loss: -1.1000" in doc
-    assert "val_accuracy: -1" not in doc
+    assert "confirmed val_accuracy 0.795 (n=1, no measured noise)" in doc
+    assert "neg_tail_loss: -1.100 (the proxy's score; no measured noise)" in doc
+    assert "val_accuracy: -1" not in doc and "0.7954" not in doc
     doc = export(url, tmp_path, "--study", "tail", "--trial", "1").__doc__
-    assert "confirmed" not in doc and "neg_tail_loss: -1.2000 (the proxy's score)" in doc
+    assert "confirmed" not in doc
+    assert "neg_tail_loss: -1.200 (the proxy's score; no measured noise)" in doc
 
 
 def test_a_front_ranked_by_a_loss_signal_is_not_read_as_accuracies(

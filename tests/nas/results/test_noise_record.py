@@ -77,13 +77,14 @@ def test_a_study_without_records_opens_and_says_it_measured_no_noise(
     assert front.noise_lines() == [NO_NOISE] and not front.measured
     member = next(m for m in front.members if m.number == 1)
     assert member.confirmed_estimate is not None and member.confirmed_estimate.se is None
-    assert member.estimate("confirmed").format() == "0.7954 (n=1, no measured noise)"
+    assert member.estimate("confirmed").format() == "0.795 (n=1, no measured noise)"
 
     assert main(["pareto", "--storage", url, "--study", "old"]) == 0
     heading, header, *rows = capsys.readouterr().out.splitlines()
     assert heading.endswith("; values carry no measured noise"), heading
     assert header.split()[:3] == ["trial", "accuracy", "proxy"], "the table it always had"
-    assert "0.7954" in rows[1] and "±" not in "".join(rows) and len(rows) == 3
+    assert "0.795 " in rows[1] and "0.7954" not in rows[1], "no fourth decimal it cannot show"
+    assert "±" not in "".join(rows) and len(rows) == 3
 
     assert main(["pareto", "--storage", url, "--study", "old", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -91,3 +92,19 @@ def test_a_study_without_records_opens_and_says_it_measured_no_noise(
     (confirmed,) = [e for e in result["front"] if e["trial"] == 1]
     assert (confirmed["mean"], confirmed["se"], confirmed["n"]) == (0.7954, None, 1)
     assert all(e["tied_with"] == [] for e in result["front"])
+
+
+def test_without_records_the_proxy_shows_the_digits_of_its_validation_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1,000 validation images resolve about 1.3 points (binomial): two decimals, not four;
+    the JSON keeps every digit for machines."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = _study(url, "old")
+    study.set_user_attr("config", {"proxy": {"val_samples": 1000}})
+    assert main(["pareto", "--storage", url, "--study", "old"]) == 0
+    _, _, *rows = capsys.readouterr().out.splitlines()
+    assert [row.split()[1] for row in rows] == ["0.79", "0.80", "0.86"]
+    assert main(["pareto", "--storage", url, "--study", "old", "--json"]) == 0
+    front = json.loads(capsys.readouterr().out)["front"]
+    assert [(e["mean"], e["se"]) for e in front] == [(0.79, None), (0.80, None), (0.86, None)]

@@ -127,7 +127,8 @@ def test_table(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     trials = [line.split()[0].rstrip("*") for line in out[2:]]
     assert trials == ["0", "1", "3", "4", "6"]  # cheapest first; ties by trial number
     gc_line = next(line for line in out if line.lstrip().startswith("4"))
-    assert "0.8600" in gc_line and "45.00" in gc_line and "gc_stage_end" in gc_line
+    assert "0.860 " in gc_line and "45.00" in gc_line and "gc_stage_end" in gc_line
+    assert "0.8600" not in gc_line, "no measured noise: no fourth decimal"
     assert "none | none | gc(fusion=add,pooling=att,ratio=16)@stage_end/all" in gc_line
     assert sum("*" in line.split()[0] for line in out[2:]) == 1
 

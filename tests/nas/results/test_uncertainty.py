@@ -23,6 +23,7 @@ from nas.results.uncertainty import (
     resolvable_difference,
     run_interval,
     tied,
+    unmeasured,
 )
 
 
@@ -45,11 +46,24 @@ def test_binomial_se_refuses_impossible_inputs(accuracy: float, images: int) -> 
         (Estimate(0.7954, 0.0096, 2), "0.80 ± 0.01 (n=2)"),  # the SE rounds up a decimal
         (Estimate(0.7954, 0.00012, 4), "0.7954 ± 0.0001 (n=4)"),
         (Estimate(79.54, 1.3, 2), "80 ± 1 (n=2)"),
-        (Estimate(0.7954, None, 1), "0.7954 (n=1, no measured noise)"),
+        (Estimate(0.7954, None, 1), "0.795 (n=1, no measured noise)"),  # not a fourth
+        (Estimate(0.7954, None, 1, bound=0.0128), "0.80 (n=1, no measured noise)"),
     ],
 )
 def test_format_prints_no_more_digits_than_the_se_supports(estimate_: Estimate, text: str) -> None:
     assert str(estimate_) == text
+
+
+@pytest.mark.parametrize(("images", "text"), [(5000, "0.795"), (1000, "0.80"), (None, "0.795")])
+def test_a_single_run_has_the_digits_of_its_validation_images(
+    images: int | None, text: str
+) -> None:
+    """Without measured noise the binomial bound of the validation images still limits what an
+    accuracy resolves: 0.58 points on 5,000 images, 1.3 on 1,000 (three decimals unknown)."""
+    single = estimate([0.7954], val_images=images)
+    assert single.se is None and single.text() == text
+    assert single == unmeasured(0.7954, val_images=images)
+    assert single.bound == (None if images is None else binomial_se(0.7954, images))
 
 
 def test_pooled_noise_is_the_within_spec_mean_square() -> None:
