@@ -100,7 +100,7 @@ def shareable_url(url: str) -> str:
     """
     parsed = make_url(url)
     given = parsed.password
-    if given is None or _REFERENCE.match(str(given)):
+    if not holds_password(url):
         return redact(parsed)
     held = os.environ.get(PASSWORD_ENV)
     if held is not None and held != str(given):
@@ -110,6 +110,22 @@ def shareable_url(url: str) -> str:
         )
     os.environ[PASSWORD_ENV] = str(given)
     return redact(parsed)
+
+
+def holds_password(url: str | URL) -> bool:
+    """Whether ``url`` carries a password itself, rather than a ``${NAME}`` reference to one."""
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return False
+    return password is not None and _REFERENCE.match(str(password)) is None
+
+
+def password_variable(url: str | URL) -> str | None:
+    """The environment variable the shown form of ``url`` reads its password from, if any."""
+    shown = make_url(redact(url)).password
+    match = _REFERENCE.match(str(shown or ""))
+    return match.group(1) if match else None
 
 
 def with_password(parsed: URL) -> URL:

@@ -171,15 +171,23 @@ def test_sqlite_is_refused_for_a_job_server_on_another_machine(tmp_path: Path) -
     (tmp_path / "empty").mkdir()
     request = remote.request(tmp_path / "empty")
     assert request["runtime_env"]["env_vars"]["NAS_STORAGE"] == (
-        "postgresql+psycopg://nas:secret@db/nas"
+        "postgresql+psycopg://nas:${NAS_STORAGE_PASSWORD}@db/nas"
     )
-    assert "secret" not in request["entrypoint"] and "secret" not in str(request["metadata"])
+    assert "secret" not in str(request), "Ray keeps and shows a job's runtime_env"
+    assert "$NAS_STORAGE_PASSWORD on the cluster" in str(remote.password_note)
+    assert submission.password_note is None
     assert f"--artifacts {Path.cwd() / 'shared' / 'art'}" in request["entrypoint"]
     assert "--no-confirm" in request["entrypoint"]
     with pytest.raises(ValueError, match="pass --artifacts DIR"):
         Submission.prepare(
             config, {"storage": postgres["storage"]}, no_confirm=False, verbose=False
         )
+    written = tmp_path / "written.toml"
+    line = 'storage = "postgresql://nas:secret@db/nas"\n'
+    written.write_text(Path(config).read_text().replace("[search]\n", f"[search]\n{line}", 1))
+    with pytest.raises(ValueError, match=r"holds a password.*upload") as info:
+        Submission.prepare(str(written), {"storage": "x.db"}, no_confirm=False, verbose=False)
+    assert "secret" not in str(info.value) and "${NAS_STORAGE_PASSWORD}" in str(info.value)
 
 
 def test_the_job_ships_the_config_file_and_names_the_storage(
