@@ -97,8 +97,9 @@ def test_no_file_of_search_export_attach_confirm_holds_the_password(
     assert password, "the test server's URL carries a password"
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NAS_STORAGE", raising=False)
-    monkeypatch.setenv("NAS_STORAGE_PASSWORD", "-")  # the search sets it: undone after the test
-    monkeypatch.delenv("NAS_STORAGE_PASSWORD")
+    monkeypatch.delenv(
+        "NAS_STORAGE_PASSWORD", raising=False
+    )  # the search sets it; conftest restores
     ray_tmp = Path(tempfile.mkdtemp(prefix="nas-ray-", dir="/tmp"))  # short: Ray's socket paths
     monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))  # this search's Ray session: logs, GCS files
     study, artifacts = f"secret-{os.getpid()}", tmp_path / "artifacts"

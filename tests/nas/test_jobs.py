@@ -25,6 +25,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
 
 from nas.cli import main
 from nas.jobs.server import ADDRESS_VARIABLES, JobServer, status_name
@@ -67,6 +68,9 @@ def head() -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ADDRESS_VARIABLES}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # the job's `python` is ours
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=TOKEN)
+    postgres = os.environ.get("NAS_TEST_POSTGRES_URL")
+    if postgres:  # docs/cluster.md: a job reads the storage password where the head started
+        env["NAS_STORAGE_PASSWORD"] = make_url(postgres).password or ""
     command = [
         str(bin_dir / "ray"), "start", "--head", "--block", "--num-cpus", "2",
         "--port", str(gcs), "--dashboard-port", str(dashboard), "--include-dashboard=true",

@@ -86,8 +86,7 @@ def test_shareable_url_moves_a_literal_password_into_the_environment(
 ) -> None:
     """What Ray pickles or a job's environment shows holds the variable's name, not the secret;
     the processes this one starts read the password from it (ValueError when it differs)."""
-    monkeypatch.setenv("NAS_STORAGE_PASSWORD", "set")  # so that the test's own setting is undone
-    monkeypatch.delenv("NAS_STORAGE_PASSWORD")
+    monkeypatch.delenv("NAS_STORAGE_PASSWORD", raising=False)  # tests/conftest.py restores it
     secret = "postgresql+psycopg://nas:hunter2@h:5432/db"
     shared = shareable_url(secret)
     assert shared == SHOWN and "hunter2" not in shared
