@@ -98,7 +98,7 @@ def _run_search(
     import optuna
 
     from storage import open_storage, resolve_url
-    from storage.urls import shareable_url
+    from storage.urls import holds_password, shareable_url
 
     stream = stream or sys.stdout
     start = time.monotonic()
@@ -116,7 +116,8 @@ def _run_search(
     )
     # Tune pickles the config and URL into its experiment state: the password goes by name only
     url = shareable_url(resolve_url(config.search.storage))
-    config = config.with_overrides(storage=url)
+    if config.search.storage is not None and holds_password(config.search.storage):
+        config = config.with_overrides(storage=url)  # also what the study stores as its config
     storage = open_storage(url)  # only now: a config that fails a check leaves no database
     epochs = int(budget["epochs"])
     study, notes = prepare_study(config, storage, space, epochs=epochs)

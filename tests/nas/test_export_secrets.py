@@ -9,11 +9,13 @@ grepped) when ``NAS_TEST_POSTGRES_URL`` names a server.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+import optuna
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -116,6 +118,9 @@ def test_no_file_of_search_export_attach_confirm_holds_the_password(
     assert "${NAS_STORAGE_PASSWORD}" in recorded
     # The password may equal the user or database name (CI's nas_test): look for it as one.
     assert any(path.name.startswith("experiment_state") for path in tune.rglob("*"))
+    kept = optuna.load_study(study_name=study, storage=given).user_attrs  # the dashboard shows them
+    assert "${NAS_STORAGE_PASSWORD}" in kept["config"]["search"]["storage"]
+    assert f":{password}@" not in json.dumps(kept)
     assert any(ray_tmp.glob("ray/session_*/logs/*")), "the search's Ray session is grepped"
     try:
         for needle in (f":{password}@", f"password={password}"):
