@@ -22,8 +22,8 @@ from storage.urls import EXAMPLES, default_storage_url, parse_url, redact, with_
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
 
-Preparer = Callable[[URL, bool], dict[str, Any]]
-"""``prepare(url, create)``: check what can be checked, return the engine kwargs."""
+Preparer = Callable[[URL, bool, bool], dict[str, Any]]
+"""``prepare(url, create, read_only)``: check what can be checked, return the engine kwargs."""
 
 BACKENDS: dict[str, Preparer] = {
     "sqlite": prepare_sqlite,
@@ -36,13 +36,17 @@ def open_storage(
     url: str | None = None,
     *,
     create: bool = True,
+    read_only: bool = False,
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
 ) -> RDBStorage:
     """The Optuna storage at ``url`` (default :func:`default_storage_url`), tables created.
 
     ``create=False`` is for readers (``nas pareto``, ``nas studies``): a SQLite file that does
-    not exist yet is an error instead of a new empty database.
+    not exist yet is an error instead of a new empty database. ``read_only`` is for commands
+    that never write (it implies ``create=False``): a SQLite file this process may not write,
+    or in a folder it may not write, is opened read-only (:func:`storage.sqlite.read_only_uri`)
+    where a writer gets the one-line error.
 
     ``heartbeat_interval``/``grace_period`` are passed to ``RDBStorage`` (the search's
     heartbeats, :mod:`nas.search.ownership`). A PostgreSQL storage is a
@@ -64,7 +68,7 @@ def open_storage(
             f"storage {shown}: unsupported database {backend!r} (supported: {supported}); "
             f"use {EXAMPLES}"
         )
-    engine_kwargs = prepare(parsed, create)
+    engine_kwargs = prepare(parsed, create and not read_only, read_only)
     from storage.patient import PatientStorage  # imports Optuna's RDB module: only here
 
     kind = PatientStorage if backend == "postgresql" else optuna.storages.RDBStorage

@@ -33,10 +33,11 @@ INSTALL_HINT = "pip install 'attention-nas[postgres]'"
 _DRIVER_MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}
 
 
-def prepare_postgres(url: URL, create: bool = True) -> dict[str, Any]:
+def prepare_postgres(url: URL, create: bool = True, read_only: bool = False) -> dict[str, Any]:
     """Check the driver and that the server answers; return RDBStorage engine kwargs.
 
-    ``create`` is unused: the database itself must exist either way (Optuna creates tables).
+    ``create`` and ``read_only`` are unused: the database itself must exist either way (Optuna
+    creates tables), and what a user may write is the server's to grant.
     """
     shown = redact(url)
     module = _DRIVER_MODULES.get(url.get_driver_name(), url.get_driver_name())

@@ -90,6 +90,44 @@ def storage_argument(url: str) -> str:
     return shlex.quote(redact(url))
 
 
+def shareable_url(url: str) -> str:
+    """``url`` as it may be handed to other processes (Ray pickles it into Tune's experiment
+    state, a job's environment shows it): :func:`redact`'s form, the password a reference.
+
+    A literal password is moved into this process's environment as ``$NAS_STORAGE_PASSWORD``,
+    which the processes it starts afterwards (a local Ray) inherit; processes elsewhere need it
+    set there. ``ValueError`` when that variable already holds another password.
+    """
+    parsed = make_url(url)
+    given = parsed.password
+    if not holds_password(url):
+        return redact(parsed)
+    held = os.environ.get(PASSWORD_ENV)
+    if held is not None and held != str(given):
+        raise ValueError(
+            f"storage {redact(parsed)}: its password differs from ${PASSWORD_ENV}; write the "
+            f"URL's password as ${{{PASSWORD_ENV}}}, or unset {PASSWORD_ENV}"
+        )
+    os.environ[PASSWORD_ENV] = str(given)
+    return redact(parsed)
+
+
+def holds_password(url: str | URL) -> bool:
+    """Whether ``url`` carries a password itself, rather than a ``${NAME}`` reference to one."""
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return False
+    return password is not None and _REFERENCE.match(str(password)) is None
+
+
+def password_variable(url: str | URL) -> str | None:
+    """The environment variable the shown form of ``url`` reads its password from, if any."""
+    shown = make_url(redact(url)).password
+    match = _REFERENCE.match(str(shown or ""))
+    return match.group(1) if match else None
+
+
 def with_password(parsed: URL) -> URL:
     """``parsed`` with a ``${NAME}`` password read from the environment, for connecting only;
     ``ValueError`` naming the variable when it is not set."""
@@ -110,6 +148,8 @@ def parse_url(url: str) -> URL:
     text = url.strip()
     if not text:
         raise ValueError(f"storage URL is empty; use {EXAMPLES}")
+    if "://" not in text and Path(text).expanduser().is_dir():
+        raise directory_given(Path(text).expanduser().resolve())
     if "://" not in text and text.lower().endswith(SQLITE_SUFFIXES):
         text = f"sqlite:///{text}"
     try:
@@ -135,6 +175,20 @@ def sqlite_path(url: str) -> Path | None:
         return None
     assert parsed.database is not None
     return Path(parsed.database)
+
+
+def directory_given(path: Path) -> ValueError:
+    """The one-line error for a storage that names a directory: which file to give instead
+    (a SQLite file already in it, else ``nas.db`` there)."""
+    try:
+        found = sorted(p.name for p in path.iterdir() if p.name.lower().endswith(SQLITE_SUFFIXES))
+    except OSError:
+        found = []
+    example = path / (found[0] if found else DEFAULT_PATH.name)
+    return ValueError(
+        f"storage {path} is a directory, not a database file; give a file in it, e.g. "
+        f"--storage {shlex.quote(str(example))} (or set ${ENV_VAR} to it)"
+    )
 
 
 def _absolute_sqlite(parsed: URL) -> URL:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,6 +30,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run every sampler with every pruner in tests/nas/test_search_matrix.py, not only "
         "each with the other's default (.ci/newest runs it on the newest versions)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _storage_password_kept() -> Iterator[None]:
+    """``$NAS_STORAGE_PASSWORD`` as it was before each test: an in-process ``nas search`` on a
+    URL holding a password moves it there (``storage.urls.shareable_url``)."""
+    before = os.environ.get("NAS_STORAGE_PASSWORD")
+    yield
+    if before is None:
+        os.environ.pop("NAS_STORAGE_PASSWORD", None)
+    else:
+        os.environ["NAS_STORAGE_PASSWORD"] = before
 
 
 @pytest.hookimpl(trylast=True)

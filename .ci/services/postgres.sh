@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
+# TEST-ONLY PostgreSQL: never keep results in it. It runs with fsync, synchronous_commit and
+# full_page_writes off and its data in /tmp (a crash of the machine can lose or corrupt it), and
+# its user nas_test has the public password nas_test. For a real server see docs/storage.md,
+# "PostgreSQL for real results".
+#
 # PostgreSQL for the storage contract tests (tests/storage/*, the "postgres" parameter).
 # Sourced by .ci/test: installs Debian's postgresql when missing, runs a private cluster on
 # 127.0.0.1:${NAS_PG_PORT:-55432} with its data in ${NAS_PG_DIR:-/tmp/nas-ci-postgres}, creates

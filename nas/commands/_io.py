@@ -23,15 +23,18 @@ def read_spec(path: str) -> ArchSpec:
         raise ValueError(f"spec {path!r}: nested too deeply to be a spec") from None
 
 
-def open_cli_storage(given: str | None, *, create: bool = False) -> tuple[str, RDBStorage]:
+def open_cli_storage(
+    given: str | None, *, create: bool = False, read_only: bool = False
+) -> tuple[str, RDBStorage]:
     """``(url, storage)`` for a command's ``--storage`` (``None``: the default storage).
 
-    Readers pass ``create=False``: a mistyped SQLite path is an error, not a new database.
+    Commands pass ``create=False``: a mistyped SQLite path is an error, not a new database.
+    Commands that never write pass ``read_only``: a copy in a read-only folder still opens.
     """
     from storage import open_storage, resolve_url
 
     url = resolve_url(given)
-    return url, open_storage(url, create=create)
+    return url, open_storage(url, create=create, read_only=read_only)
 
 
 def check_output(flag: str, given: str, *, directory: bool = False) -> Path:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port}: use a port between 1 and 65535")
-    url, storage = open_cli_storage(args.storage)
+    url, storage = open_cli_storage(args.storage, read_only=True)
     if not storage.get_all_studies():
         print(f"nas dashboard: no studies in {redact(url)} yet; they appear as `nas search` runs")
     store = _artifacts(url, args.artifacts)

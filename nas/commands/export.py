@@ -133,7 +133,7 @@ def _from_study(
     from searchspace.spec import ArchSpec
     from storage.queries import trial_table
 
-    url, storage = open_cli_storage(args.storage)
+    url, storage = open_cli_storage(args.storage, read_only=not args.attach)
     front = StudyFront.load(storage, args.study)
     how = Selection(args.trial, args.knee, args.max_macs, args.min_accuracy, args.best)
     given = None

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.results.table import format_table, front_heading
 
     plot = check_output("--plot", args.plot) if args.plot else None
-    _, storage = open_cli_storage(args.storage)
+    _, storage = open_cli_storage(args.storage, read_only=True)
     front = StudyFront.load(storage, args.study)
     if args.json:
         print(json.dumps(front.to_json()))

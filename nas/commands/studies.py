@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from storage import redact
     from storage.queries import STATES, study_summaries
 
-    url, storage = open_cli_storage(args.storage)
+    url, storage = open_cli_storage(args.storage, read_only=True)
     summaries = study_summaries(storage)
     if args.json:
         print(json.dumps({"storage": redact(url), "studies": [s.to_dict() for s in summaries]}))

@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         f"{redact(submission.storage_url)}, job {job} at {server.url}",
         file=sys.stderr,
     )
+    if submission.password_note is not None:
+        print(f"nas submit: {submission.password_note}", file=sys.stderr)
     print(job, flush=True)
     if not args.wait:
         return 0

@@ -9,8 +9,11 @@ user submitted from:
 * the storage is resolved here (``--storage``, the config's ``[search] storage``,
   ``$NAS_STORAGE``, else ``nas-results/nas.db`` under this folder, made absolute) and given to
   the job as ``$NAS_STORAGE`` in its ``runtime_env`` and ``--storage "$NAS_STORAGE"`` on its
-  command line: explicit, yet a PostgreSQL password is not in the entrypoint Ray lists (Ray's
-  dashboard redacts ``env_vars`` for browsers);
+  command line. A PostgreSQL password is never sent: Ray keeps a job's ``runtime_env`` and
+  shows it (``ray job list``, the dashboard), so ``$NAS_STORAGE`` holds the URL with the
+  password written ``${NAS_STORAGE_PASSWORD}`` (:func:`storage.redact`), and the job reads that
+  variable from the cluster's environment, where ``ray start`` ran. A config file that holds a
+  password itself is refused, because Ray uploads the file too;
 * ``--artifacts`` and the config's ``[search] artifacts`` are made absolute here;
 * a relative ``[data] data_dir`` is refused (it would be read relative to Ray's copy).
 
@@ -56,7 +59,9 @@ class Submission:
         from storage.artifacts import artifacts_dir_for
 
         config = SearchConfig.from_toml(path).with_overrides(**overrides)
-        _refuse_relative_data_dir(load_toml("config", path))
+        raw = load_toml("config", path)
+        _refuse_relative_data_dir(raw)
+        _refuse_written_password(path, raw)
         url = resolve_url(config.search.storage)
         artifacts = artifacts_dir_for(url, config.search.artifacts)  # no place: refused now
         flags = ["--study", config.search.study]
@@ -99,7 +104,7 @@ class Submission:
             "runtime_env": {
                 "working_dir": str(folder),
                 "env_vars": {
-                    "NAS_STORAGE": self.storage_url,
+                    "NAS_STORAGE": redact(self.storage_url),
                     "RAY_JOB_STOP_WAIT_TIME_S": str(STOP_WAIT_S),
                 },
             },
@@ -109,6 +114,19 @@ class Submission:
                 "nas_storage": redact(self.storage_url),
             },
         }
+
+    @property
+    def password_note(self) -> str | None:
+        """Where the job finds the storage password (it is not sent), when the URL has one."""
+        from storage.urls import password_variable
+
+        name = password_variable(self.storage_url)
+        if name is None:
+            return None
+        return (
+            f"the job reads the storage password from ${name} on the cluster (it is not sent "
+            f"with the job): export {name} where `ray start --head` runs"
+        )
 
 
 def on_this_machine(host: str) -> bool:
@@ -139,4 +157,17 @@ def _refuse_relative_data_dir(raw: dict[str, Any]) -> None:
         raise ValueError(
             f"data.data_dir = {data_dir!r} is relative, but a job reads its config from Ray's "
             "copy of it in another folder; give an absolute path (as the cluster sees it)"
+        )
+
+
+def _refuse_written_password(path: str, raw: dict[str, Any]) -> None:
+    from storage.urls import PASSWORD_ENV, holds_password, redact
+
+    search = raw.get("search")
+    storage = search.get("storage") if isinstance(search, dict) else None
+    if isinstance(storage, str) and holds_password(storage):
+        raise ValueError(
+            f"config {path}: [search] storage holds a password, and the job would upload the "
+            f"file to the cluster; write it as {redact(storage)!r} and export {PASSWORD_ENV} "
+            "where `ray start --head` runs"
         )

@@ -98,6 +98,7 @@ def _run_search(
     import optuna
 
     from storage import open_storage, resolve_url
+    from storage.urls import holds_password, shareable_url
 
     stream = stream or sys.stdout
     start = time.monotonic()
@@ -113,7 +114,10 @@ def _run_search(
         num_classes=shape[2],
         proxy_width=budget.get("width"),
     )
-    url = resolve_url(config.search.storage)
+    # Tune pickles the config and URL into its experiment state: the password goes by name only
+    url = shareable_url(resolve_url(config.search.storage))
+    if config.search.storage is not None and holds_password(config.search.storage):
+        config = config.with_overrides(storage=url)  # also what the study stores as its config
     storage = open_storage(url)  # only now: a config that fails a check leaves no database
     epochs = int(budget["epochs"])
     study, notes = prepare_study(config, storage, space, epochs=epochs)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,10 +64,12 @@ def get(url: str, timeout: float = 10) -> bytes:
 
 
 @contextmanager
-def serving(url: str, cwd: Path) -> Iterator[str]:
-    """Run ``nas dashboard`` on ``url``; yield its base URL once it answers."""
+def serving(url: str, cwd: Path, prefix: Sequence[str] = ()) -> Iterator[str]:
+    """Run ``nas dashboard`` on ``url`` (after the command ``prefix``, e.g. ``setpriv ...``);
+    yield its base URL once it answers."""
     port = free_port()
-    command = [sys.executable, "-m", "nas", "dashboard", "--storage", url, "--port", str(port)]
+    command = [*prefix, sys.executable, "-m", "nas", "dashboard", "--storage", url]
+    command += ["--port", str(port)]
     log = cwd / f"dashboard-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)

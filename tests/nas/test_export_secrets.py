@@ -2,15 +2,20 @@
 
 A PostgreSQL URL carries its password; SQLite URLs carry none, so the recording is tested on a
 PostgreSQL URL string, and end to end (search, export, ``--attach``, confirm, then every file
-under the run and artifact folders grepped) when ``NAS_TEST_POSTGRES_URL`` names a server.
+under the run and artifact folders, Tune's experiment state and the search's Ray session folder
+grepped) when ``NAS_TEST_POSTGRES_URL`` names a server.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
+import optuna
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -94,8 +99,15 @@ def test_no_file_of_search_export_attach_confirm_holds_the_password(
     assert password, "the test server's URL carries a password"
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NAS_STORAGE", raising=False)
+    monkeypatch.delenv(
+        "NAS_STORAGE_PASSWORD", raising=False
+    )  # the search sets it; conftest restores
+    ray_tmp = Path(tempfile.mkdtemp(prefix="nas-ray-", dir="/tmp"))  # short: Ray's socket paths
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))  # this search's Ray session: logs, GCS files
     study, artifacts = f"secret-{os.getpid()}", tmp_path / "artifacts"
     config = small_search(tmp_path, study)
+    tune = tmp_path / "tune"  # Tune's experiment state (the pickled searcher, scheduler, config)
+    config.write_text(config.read_text() + f'[resources]\nstorage_path = "{tune}"\n')
     common = ["--storage", given, "--study", study]
     search = ["search", str(config), *common, "--artifacts", str(artifacts), "--trials", "3"]
     assert main([*search, "--no-confirm"]) == 0
@@ -105,5 +117,13 @@ def test_no_file_of_search_export_attach_confirm_holds_the_password(
     recorded = (tmp_path / "model.py").read_text()
     assert "${NAS_STORAGE_PASSWORD}" in recorded
     # The password may equal the user or database name (CI's nas_test): look for it as one.
-    for needle in (f":{password}@", f"password={password}"):
-        assert not _files_holding([tmp_path, artifacts], needle), needle
+    assert any(path.name.startswith("experiment_state") for path in tune.rglob("*"))
+    kept = optuna.load_study(study_name=study, storage=given).user_attrs  # the dashboard shows them
+    assert "${NAS_STORAGE_PASSWORD}" in kept["config"]["search"]["storage"]
+    assert f":{password}@" not in json.dumps(kept)
+    assert any(ray_tmp.glob("ray/session_*/logs/*")), "the search's Ray session is grepped"
+    try:
+        for needle in (f":{password}@", f"password={password}"):
+            assert not _files_holding([tmp_path, artifacts, ray_tmp], needle), needle
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
 
 from nas.cli import main
 from nas.jobs.server import ADDRESS_VARIABLES, JobServer, status_name
@@ -67,6 +68,9 @@ def head() -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ADDRESS_VARIABLES}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # the job's `python` is ours
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=TOKEN)
+    postgres = os.environ.get("NAS_TEST_POSTGRES_URL")
+    if postgres:  # docs/cluster.md: a job reads the storage password where the head started
+        env["NAS_STORAGE_PASSWORD"] = make_url(postgres).password or ""
     command = [
         str(bin_dir / "ray"), "start", "--head", "--block", "--num-cpus", "2",
         "--port", str(gcs), "--dashboard-port", str(dashboard), "--include-dashboard=true",
@@ -171,15 +175,23 @@ def test_sqlite_is_refused_for_a_job_server_on_another_machine(tmp_path: Path) -
     (tmp_path / "empty").mkdir()
     request = remote.request(tmp_path / "empty")
     assert request["runtime_env"]["env_vars"]["NAS_STORAGE"] == (
-        "postgresql+psycopg://nas:secret@db/nas"
+        "postgresql+psycopg://nas:${NAS_STORAGE_PASSWORD}@db/nas"
     )
-    assert "secret" not in request["entrypoint"] and "secret" not in str(request["metadata"])
+    assert "secret" not in str(request), "Ray keeps and shows a job's runtime_env"
+    assert "$NAS_STORAGE_PASSWORD on the cluster" in str(remote.password_note)
+    assert submission.password_note is None
     assert f"--artifacts {Path.cwd() / 'shared' / 'art'}" in request["entrypoint"]
     assert "--no-confirm" in request["entrypoint"]
     with pytest.raises(ValueError, match="pass --artifacts DIR"):
         Submission.prepare(
             config, {"storage": postgres["storage"]}, no_confirm=False, verbose=False
         )
+    written = tmp_path / "written.toml"
+    line = 'storage = "postgresql://nas:secret@db/nas"\n'
+    written.write_text(Path(config).read_text().replace("[search]\n", f"[search]\n{line}", 1))
+    with pytest.raises(ValueError, match=r"holds a password.*upload") as info:
+        Submission.prepare(str(written), {"storage": "x.db"}, no_confirm=False, verbose=False)
+    assert "secret" not in str(info.value) and "${NAS_STORAGE_PASSWORD}" in str(info.value)
 
 
 def test_the_job_ships_the_config_file_and_names_the_storage(

@@ -132,3 +132,26 @@ def _one_line_error_create_false(url: str) -> str:
         open_storage(url, create=False)
     assert "\n" not in str(info.value)
     return str(info.value)
+
+
+def test_a_directory_is_named_as_one_with_the_file_to_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--storage sqlite:///DIR`` or ``--storage DIR`` is not "does not exist": it says what it
+    is and which file to give (a SQLite file already there, else ``nas.db``)."""
+    empty = "is a directory, not a database file; give a file in it, e.g. --storage"
+    assert f"storage {tmp_path} {empty} {tmp_path / 'nas.db'} " in _one_line_error(
+        f"sqlite:///{tmp_path}"
+    )
+    assert f"storage {tmp_path} {empty}" in _one_line_error_create_false(f"sqlite:///{tmp_path}")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "b.sqlite").touch()
+    (runs / "notes.txt").touch()
+    monkeypatch.chdir(tmp_path)
+    from nas.cli import main
+
+    for given in ("runs", str(runs), "sqlite:///runs"):
+        assert main(["studies", "--storage", given]) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert f"storage {runs} {empty} {runs / 'b.sqlite'} (or set $NAS_STORAGE" in line, line

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from storage import default_storage_url, normalize_url, open_storage, redact, storage_argument
-from storage.urls import parse_url, sqlite_path, with_password
+from storage.urls import parse_url, shareable_url, sqlite_path, with_password
 
 
 def test_default_is_sqlite_under_cwd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -77,3 +79,21 @@ def test_bad_urls_are_one_line(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as info:
         normalize_url(url)
     assert "\n" not in str(info.value)
+
+
+def test_shareable_url_moves_a_literal_password_into_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What Ray pickles or a job's environment shows holds the variable's name, not the secret;
+    the processes this one starts read the password from it (ValueError when it differs)."""
+    monkeypatch.delenv("NAS_STORAGE_PASSWORD", raising=False)  # tests/conftest.py restores it
+    secret = "postgresql+psycopg://nas:hunter2@h:5432/db"
+    shared = shareable_url(secret)
+    assert shared == SHOWN and "hunter2" not in shared
+    assert os.environ["NAS_STORAGE_PASSWORD"] == "hunter2"
+    assert with_password(make_url(shared)).password == "hunter2"
+    assert shareable_url(shared) == SHOWN, "a reference is kept as it is"
+    assert shareable_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+    monkeypatch.setenv("NAS_STORAGE_PASSWORD", "other")
+    with pytest.raises(ValueError, match=r"password differs from \$NAS_STORAGE_PASSWORD"):
+        shareable_url(secret)
