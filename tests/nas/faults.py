@@ -1,8 +1,8 @@
 """Helpers for the fault and several-driver tests: tiny searches as real ``nas search``
 subprocesses, a PostgreSQL server of the tests' own, and what every such test checks.
 
-Not collected (``tests/test_imports.py``): ``tests/nas/test_faults.py`` and
-``tests/nas/search/test_drivers.py`` import it.
+Not collected (``tests/test_imports.py``): ``tests/nas/test_faults.py`` and the several-driver
+tests (``tests/nas/search/test_drivers.py``, ``test_lost_connection.py``) import it.
 """
 
 from __future__ import annotations
