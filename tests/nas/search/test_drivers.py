@@ -25,6 +25,7 @@ from tests.nas import faults
 from tests.nas.faults import (
     Search,
     assert_budget_and_no_duplicates,
+    hold_training,
     trials_of,
     wait_until,
     write_search,
@@ -122,7 +123,12 @@ def test_a_waiting_trial_trains_itself_when_its_twin_is_interrupted(url: str) ->
 def test_two_drivers_on_one_study_reach_the_budget_and_train_no_spec_twice(
     backend: str, tmp_path: Path, scratch: Path, request: pytest.FixtureRequest
 ) -> None:
-    """Two ``nas search`` processes, same config (same seed), same study, started apart."""
+    """Two ``nas search`` processes, same config (same seed), same study, started apart.
+
+    The first driver's trial workers are held (``SIGSTOP``; its driver runs on and beats) from
+    the second's start until the second trains a trial of its own: a trial takes seconds, the
+    second's start (Ray's included) tens of seconds, so on a loaded machine the first could
+    otherwise fill the budget alone before the second asks for a trial."""
     study, artifacts = f"two-{backend}", tmp_path / "artifacts"
     url = f"sqlite:///{tmp_path / 'nas.db'}"
     if backend == "postgres":
@@ -137,7 +143,16 @@ def test_two_drivers_on_one_study_reach_the_budget_and_train_no_spec_twice(
             first,
         )
         second = Search(config, url, tmp_path / "second.log", scratch, artifacts)
+
+        def second_trains() -> bool:
+            pid = second.process.pid
+            return any(
+                (t.system_attrs.get(OWNER_ATTR) or {}).get("pid") == pid
+                for t in faults.mid_training(trials_of(url, study))
+            )
+
         try:
+            hold_training(first, second_trains, "a trial of the second driver mid-training", second)
             assert second.wait() == 0, second.tail()
             assert first.wait() == 0, first.tail()
         finally:

@@ -109,3 +109,19 @@ def test_a_trial_another_driver_took_over_is_left_to_its_copy(url: str) -> None:
     assert trials[number].user_attrs["fail_reason"] == INTERRUPTED
     assert [t.user_attrs.get("requeued_from") for t in trials].count(number) == 1
     assert not driver.ledger.flying
+
+
+def test_a_live_drivers_new_trial_is_not_taken_by_a_driver_starting_beside_it(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drawn trial is owned when ``suggest`` returns, not at the end of Tune's step (which on
+    a busy machine can outlast SETTLE_S): a driver starting meanwhile leaves it alone."""
+    monkeypatch.setattr("nas.search.ownership.SETTLE_S", 0.5)
+    driver = new_driver(url)
+    assert isinstance(driver.suggest("a"), dict)  # no Tune step has ended: no callback ran
+    time.sleep(1.1)  # a Tune step longer than SETTLE_S, as on a busy machine
+    config = small_config(4)
+    _, notes = prepare_study(config, open_storage(url), SearchSpace(config.space, **SHAPE))
+    number = driver.ledger.flying["a"].trial.number
+    assert driver.study.trials[number].state == TrialState.RUNNING, "left to its live driver"
+    assert not [note for note in notes if "interrupted" in note], notes
