@@ -18,7 +18,7 @@ stage at full width and 64 px (Fashion-MNIST resized on load). For each:
 2. **trials per GPU**: k processes (``--trials``) each train the worker's loop on the one
    device at once, as k trials under ``gpus_per_trial = 1/k`` do (Ray only sets
    ``CUDA_VISIBLE_DEVICES``; the card sees k processes either way): images/s per trial, for
-   the card, and the largest peak memory of a trial.
+   the card, and the largest peak memory of a trial (``bench/gpu_packing.py``).
 3. **levers**: channels-last flipped (on is the CUDA default, off the CPU's), each
    ``--batch-sizes`` batch, and with ``--compile`` ``[proxy] compile = true`` (its first
    epoch holds the compile time).
@@ -45,8 +45,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
-import torch.multiprocessing as mp
 from gpu_loops import bare_rate, worker_rate
+from gpu_packing import packed
 from gpu_table import markdown
 
 from searchspace.spec import ArchSpec
@@ -113,7 +113,7 @@ def measure(
     for label, (spec, budget) in proxies.items():
         for k in args.trials:
             out[label]["packing"][k] = clock.run(
-                f"{label}: {k} trials", partial(_packed, spec, budget, data, args, k)
+                f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
             )
     for label, (spec, budget) in proxies.items():
         out[label]["levers"] = _levers(spec, budget, data, args, clock, label)
@@ -174,66 +174,6 @@ def _ratio(
         "bare_peak_mb": max(r["peak_mb"] or 0.0 for r in bare) if device.type == "cuda" else None,
         "first_epoch_s": worker[0]["first_epoch_s"],
     }
-
-
-def _packed(
-    spec: ArchSpec, budget: ProxyBudget, data: DataConfig, args: argparse.Namespace, k: int
-) -> dict[str, Any]:
-    """``k`` spawned processes train at once; their timed windows start at one barrier."""
-    context = mp.get_context("spawn")
-    barrier, results = context.Barrier(k), context.Queue()
-    jobs = [
-        context.Process(
-            target=_one_of_many,
-            args=(spec.to_dict(), budget.to_dict(), data.to_dict(), args.device, args.seconds),
-            kwargs={"barrier": barrier, "results": results},
-            daemon=True,  # an interrupted run leaves no trainer behind
-        )
-        for _ in range(k)
-    ]
-    for job in jobs:
-        job.start()
-    rates = [results.get(timeout=90 + 4 * args.seconds) for _ in jobs]
-    for job in jobs:
-        job.join()
-    errors = [r["error"] for r in rates if "error" in r]
-    if errors:
-        raise RuntimeError(f"{len(errors)} of {k} processes failed: {errors[0]}")
-    per_trial = [r["images_per_s"] for r in rates]
-    peaks = [r["peak_mb"] for r in rates if r["peak_mb"] is not None]
-    return {
-        "per_trial_images_per_s": statistics.mean(per_trial),
-        "card_images_per_s": sum(per_trial),
-        "max_peak_mb": max(peaks) if peaks else None,
-    }
-
-
-def _one_of_many(
-    spec: dict[str, Any],
-    budget: dict[str, Any],
-    data: dict[str, Any],
-    device: str,
-    seconds: float,
-    *,
-    barrier: Any,
-    results: Any,
-) -> None:
-    if device == "cpu":
-        torch.set_num_threads(1)  # what Ray gives a 1-CPU trial
-    try:
-        rate = worker_rate(
-            ArchSpec.from_dict(spec),
-            ProxyBudget.from_dict(budget),
-            DataConfig.from_dict(data),
-            torch.device(device),
-            seconds,
-            barrier=barrier,
-        )
-    except Exception as exc:
-        barrier.abort()
-        results.put({"error": f"{type(exc).__name__}: {exc}"})
-        return
-    results.put(rate)
 
 
 def environment(device: str) -> dict[str, Any]:

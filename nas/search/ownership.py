@@ -12,8 +12,12 @@ table ``Study.optimize``'s heartbeat thread writes). Another driver treats a RUN
 2. its owner ran on this host and that process is gone (a killed driver's rerun on the same
    machine need not wait for the grace period), or
 3. it has no owner (no heartbeat yet) and started more than :data:`SETTLE_S` ago: a live driver
-   claims a trial within one Tune step of asking for it, so an unowned older trial was left by
-   a driver that died right after ``ask`` (or by a version of ``nas`` without heartbeats).
+   writes itself as the owner right after ``ask`` returns
+   (:class:`~nas.search.searcher.StudySearcher`), before sampling, costing or the rest of its
+   Tune step, so an unowned older trial was left by a driver that died right after ``ask`` (or
+   by a version of ``nas`` without heartbeats). On a busy machine one Tune step can take longer
+   than :data:`SETTLE_S`; owning a trial only at the end of that step let a driver starting
+   beside a live one take the live one's new trial for a dead driver's.
 
 Failing is a claim: the FAIL is written only while the trial is still RUNNING, so of two
 drivers that find the same orphan one queues it again. Optuna's ``fail_stale_trials`` is not
@@ -219,9 +223,11 @@ def claim(study: optuna.Study, frozen: FrozenTrial) -> bool:
 class DriverHeartbeat(Callback):
     """Ray Tune callback: owns this driver's trials in flight and beats for them from a thread.
 
-    A trial is claimed (owner written, first heartbeat) at the end of the Tune step that asked
-    for it; a daemon thread then records heartbeats every :data:`HEARTBEAT_INTERVAL_S` and
-    queues again the orphans of dead drivers (so a running driver takes over their trials).
+    The searcher owns a trial as soon as it asks for it (rule 3 of the module docstring); this
+    callback writes the same owner again at the end of that Tune step (so every trial in hand is
+    owned, whatever put it there) and from then on beats for it: a daemon thread records
+    heartbeats every :data:`HEARTBEAT_INTERVAL_S` and queues again the orphans of dead drivers
+    (so a running driver takes over their trials).
     ``in_hand`` gives the Optuna trial ids of this driver's RUNNING trials
     (:meth:`nas.search.ledger.TrialLedger.in_hand`).
     """

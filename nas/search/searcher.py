@@ -146,6 +146,10 @@ class StudySearcher(Searcher):
             asked_at = datetime.now()
             try:
                 trial = self.study.ask()
+                # Owned before anything slow (sampling, costing, the rest of Tune's step): a
+                # driver starting beside this one takes an unowned trial older than
+                # ownership.SETTLE_S for one a dead driver left.
+                self.ownership.own([optuna_trial_id(trial)])
                 entry = self._draw(trial)
             except Exception as exc:
                 self._abandon_since(asked_at)

@@ -1,8 +1,8 @@
 """Helpers for the fault and several-driver tests: tiny searches as real ``nas search``
 subprocesses, a PostgreSQL server of the tests' own, and what every such test checks.
 
-Not collected (``tests/test_imports.py``): ``tests/nas/test_faults.py`` and
-``tests/nas/search/test_drivers.py`` import it.
+Not collected (``tests/test_imports.py``): ``tests/nas/test_faults.py`` and the several-driver
+tests (``tests/nas/search/test_drivers.py``, ``test_lost_connection.py``) import it.
 """
 
 from __future__ import annotations
@@ -218,6 +218,39 @@ def wait_until(what: str, check: Callable[[], bool], search: Search, timeout: fl
         assert search.process.poll() is None, f"search ended before {what}:\n{search.tail()}"
         assert time.monotonic() < deadline, f"no {what} after {timeout} s:\n{search.tail()}"
         time.sleep(0.3)
+
+
+def trial_workers(search: Search) -> list[int]:
+    """Pids of the search's live Tune trial processes (``ray::ImplicitFunc``)."""
+    return [
+        p.pid
+        for p in processes()
+        if p.session == search.process.pid and p.live and "ImplicitFunc" in p.title
+    ]
+
+
+def hold_training(held: Search, until: Callable[[], bool], what: str, other: Search) -> None:
+    """Keep ``held``'s trial workers stopped (``SIGSTOP``, each as it appears) until ``until()``,
+    then let them go on (``SIGCONT``); ``what`` and ``other`` as in :func:`wait_until`.
+
+    Only the trial processes stop: ``held``'s driver runs on and beats for its trials, so no
+    one takes them over, but it cannot finish a trial, so it cannot reach the budget alone
+    while ``other`` starts, however long a loaded machine makes ``other``'s start."""
+    stopped: set[int] = set()
+
+    def stop_new_then_check() -> bool:
+        for pid in set(trial_workers(held)) - stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+            stopped.add(pid)
+        return until()
+
+    try:
+        wait_until(what, stop_new_then_check, other)
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 def mid_training(trials: list[FrozenTrial]) -> list[FrozenTrial]:

@@ -26,6 +26,7 @@ from tests.nas.faults import (
     Search,
     assert_budget_and_no_duplicates,
     mid_training,
+    trial_workers,
     trials_of,
     wait_until,
     write_search,
@@ -84,21 +85,12 @@ def _kept_epoch(folder: Path) -> int:
     return max((int(p.name.split("-")[1]) for p in folder.glob("epoch-*")), default=0)
 
 
-def _ray_workers(search: Search) -> list[int]:
-    """Pids of the search's live Tune trial processes (``ray::ImplicitFunc``)."""
-    return [
-        p.pid
-        for p in faults.processes()
-        if p.session == search.process.pid and p.live and "ImplicitFunc" in p.title
-    ]
-
-
 def _kill_worker_mid_epoch(url: str, study: str, search: Search, spared: set[int]) -> int:
     """SIGKILL the Tune worker of the one trial in training (concurrency 1) once it has
     reported an epoch, a worker not in ``spared``; returns the killed pid."""
     wait_until("a trial mid-training", lambda: bool(mid_training(trials_of(url, study))), search)
-    wait_until("a new Ray worker", lambda: bool(set(_ray_workers(search)) - spared), search)
-    (pid,) = set(_ray_workers(search)) - spared
+    wait_until("a new Ray worker", lambda: bool(set(trial_workers(search)) - spared), search)
+    (pid,) = set(trial_workers(search)) - spared
     os.kill(pid, signal.SIGKILL)
     return pid
 

@@ -5,6 +5,7 @@ Real Optuna studies in real SQLite files; Ray's callbacks are called the way Tun
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from nas.search.trials import INTERRUPTED
 from nas.space import SearchSpace
 from searchspace.cost import count_cost
 from storage import artifact_store, open_storage
+from tests.nas.search.drivers import dead_pid, own_as
 from tests.nas.search.searcher_setup import NONE, SHAPE, TINY, _final, _setup
 from workers.trainable import RESUME_KEY
 
@@ -135,6 +137,8 @@ def test_resume_fails_running_and_requeues_once(url: str) -> None:
     searcher.suggest("a")
     searcher.suggest("b")
     searcher.on_trial_complete("a", _final(0.5))
+    # the driver is killed: b names (owned at ask) a process of this host that is gone
+    own_as(searcher.ownership, searcher.ledger.flying["b"].trial, socket.gethostname(), dead_pid())
     _, again = _setup(url, trials=4)
     trials = again.study.trials
     assert trials[0].state == TrialState.COMPLETE
