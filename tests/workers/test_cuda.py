@@ -197,35 +197,16 @@ def test_two_trials_train_at_once_on_half_a_gpu_each(
     assert all(r["memory"] > 0 for r in results)
 
 
-def test_nas_search_trains_its_trials_on_the_gpu(tmp_path: Path, gpu_ray: None) -> None:
+def test_nas_search_trains_its_trials_on_the_gpu_packed_by_their_peak(
+    tmp_path: Path, gpu_ray: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under ``gpus_per_trial = "auto"``: the first trial alone on the card, then (a tiny
+    proxy's peak is far below the card) two at once, as ``[search] concurrency = 2`` caps it."""
     from nas.cli import main
 
     data = write_banded_fashion_mnist(tmp_path / "idx", n=200)
     proxy = {"epochs": 2, "train_samples": 150, "val_samples": 50, "device": "cuda"}
     search = {"study": "gpu", "concurrency": 2, **RANDOM}
-    config = tmp_path / "search.toml"
-    text = search_toml(data=data, search=search, proxy=proxy)
-    config.write_text(text + "[resources]\ngpus_per_trial = 0.5\n")
-    url = f"sqlite:///{tmp_path / 'nas.db'}"
-    assert main(["search", str(config), "--storage", url, "--trials", "2"]) == 0
-    study = optuna.load_study(study_name="gpu", storage=url)
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert len(done) == 2, [t.user_attrs.get("fail_reason") for t in study.trials]
-    for trial in done:
-        assert trial.user_attrs["device_memory_mb"] > 0, "trained on the GPU"
-        assert trial.user_attrs["proxy"]["device"] == "cuda"
-
-
-def test_auto_packs_later_trials_by_the_first_trials_peak(
-    tmp_path: Path, gpu_ray: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``gpus_per_trial = "auto"``: the first trial alone on the card, then (a tiny proxy's
-    peak is far below the card) two at once, as ``[search] concurrency = 2`` caps it."""
-    from nas.cli import main
-
-    data = write_banded_fashion_mnist(tmp_path / "idx", n=200)
-    proxy = {"epochs": 1, "train_samples": 150, "val_samples": 50, "device": "cuda"}
-    search = {"study": "auto", "concurrency": 2, **RANDOM}
     config = tmp_path / "search.toml"
     text = search_toml(data=data, search=search, proxy=proxy)
     config.write_text(text + '[resources]\ngpus_per_trial = "auto"\n')
@@ -234,6 +215,10 @@ def test_auto_packs_later_trials_by_the_first_trials_peak(
     out = capsys.readouterr().out
     assert "gpus_per_trial auto: 1 until a trial's peak GPU memory is measured" in out
     assert "gpus_per_trial auto: 0.5 (peak " in out and "2 per card, capped by" in out
-    study = optuna.load_study(study_name="auto", storage=url)
+    assert "CUDA visible: training the [proxy] this config sets" in out
+    study = optuna.load_study(study_name="gpu", storage=url)
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert len(done) == 3 and all(t.user_attrs["device_memory_mb"] > 0 for t in done)
+    assert len(done) == 3, [t.user_attrs.get("fail_reason") for t in study.trials]
+    for trial in done:
+        assert trial.user_attrs["device_memory_mb"] > 0, "trained on the GPU"
+        assert trial.user_attrs["proxy"]["device"] == "cuda"
