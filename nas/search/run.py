@@ -198,6 +198,8 @@ def _run_ray(
     if share is not None:
         share.say = progress.note
         progress.note(share.packing.line())
+    elif config.resources.gpus_per_trial == AUTO:
+        progress.note("gpus_per_trial auto: 0 (no CUDA device visible here, or a CPU proxy)")
     started_ray, failure = False, None
     previous = on_sigterm(stop_like_ctrl_c)
     workdir = config.resources.storage_path or tempfile.mkdtemp(prefix="nas-search-ray-")

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import pickle
 from functools import partial
+from pathlib import Path
 
 import optuna
+import pytest
+import torch
 from ray import tune
 from ray.tune.experiment import Trial
 from ray.tune.registry import register_trainable
 
 from nas.resources import GPU_KEY, trial_placement
 from nas.search.gpu_share import CARD_KEY, MEMORY_KEY, GpuShare
+from tests.idx import write_banded_fashion_mnist
+from tests.nas.searches import RANDOM, search_toml
 
 H100_MIB = 81559.0
 
@@ -74,8 +79,6 @@ def test_a_resumed_search_starts_from_the_stored_peaks() -> None:
 
 
 def test_auto_reserves_one_card_at_the_start_and_none_for_a_cpu_proxy() -> None:
-    import torch
-
     from nas.config import SearchConfig
     from nas.resources import trial_resources
 
@@ -86,3 +89,22 @@ def test_auto_reserves_one_card_at_the_start_and_none_for_a_cpu_proxy() -> None:
         {"resources": {"gpus_per_trial": "auto"}, "proxy": {"device": "cpu"}}
     )
     assert trial_resources(on_cpu)["gpu"] == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests/workers/test_cuda.py: on a GPU")
+def test_a_search_under_auto_on_a_cpu_reserves_no_gpu_and_says_so(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nas.cli import main
+
+    data = write_banded_fashion_mnist(tmp_path / "idx", n=200)
+    proxy = {"epochs": 1, "train_samples": 100, "val_samples": 50, "augment": False}
+    text = search_toml(data=data, search={"study": "auto", **RANDOM}, proxy=proxy)
+    config = tmp_path / "search.toml"
+    config.write_text(text + '[resources]\ngpus_per_trial = "auto"\n')
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    assert main(["search", str(config), "--storage", url, "--trials", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nas search: gpus_per_trial auto: 0 (no CUDA device visible here" in out
+    assert "CUDA visible" not in out, "on a CPU the proxy choice says nothing"
