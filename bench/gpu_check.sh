@@ -6,7 +6,8 @@
 # its own --budget-s (it skips what would start later) and a SIGINT after that, on which it
 # still writes what it measured.
 # Without a CUDA device it says "no CUDA device", runs the CPU-side tests of this area (the
-# CUDA tests then skip) and exits with their status: 0 when they pass.
+# CUDA tests then skip; packing by memory and the choice of proxy are pure and tested here)
+# and exits with their status: 0 when they pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
@@ -16,8 +17,10 @@ if [[ ! -x $py ]]; then
 fi
 if ! "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
   echo "gpu_check: no CUDA device: running the CPU-side tests only (the CUDA tests skip)"
-  exec "$py" -m pytest -q -rs tests/workers/test_cuda.py tests/workers/test_budget.py \
-    tests/workers/test_train.py -k "cuda or compile or channels_last or budget or device"
+  "$py" -m pytest -q -rs tests/workers/test_cuda.py tests/workers/test_budget.py \
+    tests/workers/test_train.py -k "cuda or compile or channels_last or budget or device" || exit
+  exec "$py" -m pytest -q tests/nas/test_packing.py tests/nas/search/test_gpu_share.py \
+    tests/nas/test_proxy_choice.py
 fi
 card=$("$py" -c 'import re, torch; print(re.sub("[^a-z0-9]+", "-", torch.cuda.get_device_name().lower()).strip("-"))')
 out="docs/gpu-runs/$(date -u +%Y-%m-%d)-$card"

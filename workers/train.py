@@ -70,7 +70,8 @@ def train_proxy(
     the epochs so far (``signal/<name>``, :mod:`workers.signals`). Returns those signals and:
     ``best_val_accuracy``, ``last_val_accuracy``, ``val_accuracy`` (the last),
     ``epochs_trained``, ``wall_time_s``, ``params``, ``macs``, ``proxy``, ``stopped_early``
-    and, on a GPU, ``device_memory_mb`` (:func:`device_memory_mb`).
+    and, on a GPU, ``device_memory_mb`` (:func:`device_memory_mb`) and ``device_total_mb``,
+    the card's total memory (what ``gpus_per_trial = "auto"`` packs trials into).
 
     Raises :class:`workers.failures.TrainingFailed` on NaN/inf loss, out-of-memory, or an
     exception inside the model, and ``ValueError`` for missing data or a bad budget.
@@ -102,6 +103,7 @@ def train_proxy(
     memory = device_memory_mb(device)
     if memory is not None:
         final["device_memory_mb"] = memory
+        final["device_total_mb"] = torch.cuda.get_device_properties(device).total_memory / 2**20
     return final
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
+from nas.proxies import NAMED_PROXIES
 from nas.reference import reference_params
 from nas.space import SearchSpace
 from workers.budget import ProxyBudget
@@ -98,17 +99,22 @@ def budgets(
 
 def parse_candidates(given: list[str]) -> dict[str, dict[str, Any]]:
     """``["2x3000:epochs=2,train_samples=3000", ...]`` -> ``{"2x3000": {"epochs": 2, ...}}``;
-    values are read as TOML (``3000``, ``0.1``, ``true``), else kept as strings."""
+    values are read as TOML (``3000``, ``0.1``, ``true``), else kept as strings. A name of
+    :data:`nas.proxies.NAMED_PROXIES` alone (``gpu``) is that candidate's keys."""
     import tomllib
 
     out: dict[str, dict[str, Any]] = {}
     for item in given:
         name, _, pairs = item.partition(":")
         name = name.strip()
+        if not pairs and name in NAMED_PROXIES and name not in out:
+            out[name] = dict(NAMED_PROXIES[name])
+            continue
         if not name or not pairs or name in (*BUDGETS, *out):
             raise ValueError(
                 f"--proxies {item!r}: write NAME:KEY=VALUE,... with a new NAME (not proxy or "
-                "reference), e.g. 2x3000:epochs=2,train_samples=3000"
+                "reference), e.g. 2x3000:epochs=2,train_samples=3000, or a named one: "
+                + ", ".join(NAMED_PROXIES)
             )
         keys: dict[str, Any] = {}
         for pair in pairs.split(","):

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME:KEY=VALUE,...",
         help="candidate proxies to compare with the config's, each its [proxy] with keys "
-        "replaced, e.g. 2x3000:epochs=2,train_samples=3000,val_samples=2000",
+        "replaced, e.g. 2x3000:epochs=2,train_samples=3000,val_samples=2000, or a named one "
+        "(gpu: the larger proxy a search on CUDA may use, nas/proxies.py)",
     )
     parser.add_argument(
         "--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)"

@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     url = resolve_url(config.search.storage)
     log = sys.stderr if args.json else sys.stdout
     print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
-    note = _calibration_note(config, url)
-    if note is not None:
+    config, notes = _calibrated_proxy(config, url)
+    for note in notes:
         print(f"nas search: {note}", file=log, flush=True)
 
     from nas.pipeline import search_then_confirm
@@ -100,17 +100,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration_note(config: Any, url: str) -> str | None:
-    """The proxy's calibrated fidelity (``nas calibrate``), or ``ValueError`` when
-    ``[calibrate] min_tau`` refuses it; nothing is created in a storage that does not exist."""
+def _calibrated_proxy(config: Any, url: str) -> tuple[Any, list[str]]:
+    """The proxy's calibrated fidelity (``nas calibrate``; ``ValueError`` when ``[calibrate]
+    min_tau`` refuses it), then which proxy a search on CUDA trains (:mod:`nas.proxy_choice`):
+    the config to search with and the lines to print. Nothing is created in a storage that
+    does not exist."""
     from nas.calibrate.fidelity import fidelity_note
+    from nas.calibrate.record import load_summary
+    from nas.proxy_choice import choose_proxy, started_proxy, trials_on_cuda
     from storage import open_storage
 
     try:
         storage = open_storage(url, create=False)
     except ValueError:  # a new SQLite file: no calibration in it; the search reports the rest
         storage = None
-    return fidelity_note(config, storage)
+    note = fidelity_note(config, storage)
+    cuda = trials_on_cuda(config)
+    study = config.search.study
+    summary = load_summary(storage, study) if storage is not None and cuda else None
+    started = started_proxy(storage, study) if storage is not None and cuda else None
+    config, choice = choose_proxy(config, summary, cuda=cuda, started_with=started)
+    return config, [line for line in (note, choice) if line is not None]
 
 
 def _nothing_completed(result: Any) -> str:

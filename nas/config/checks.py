@@ -38,6 +38,22 @@ def number(low: float, high: float, *, open_low: bool = False) -> Check:
     return lambda name, value: fields.number(name, value, low=low, high=high, open_low=open_low)
 
 
+def number_or(word: str, low: float, high: float) -> Check:
+    """A number in ``[low, high]`` or the string ``word`` (``gpus_per_trial = "auto"``)."""
+
+    def check(name: str, value: Any) -> float | str:
+        if value == word:
+            return word
+        try:
+            return float(fields.number(name, value, low=low, high=high) or 0)
+        except ValueError:
+            raise ValueError(
+                f"{name}: expected a number in [{low}, {high}] or {word!r}, got {value!r}"
+            ) from None
+
+    return check
+
+
 def width(name: str, value: Any) -> float:
     """A width multiplier, in the bound every width shares (``searchspace.fields.WIDTH_MAX``)."""
     return float(fields.width(name, value) or 0)

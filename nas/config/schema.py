@@ -35,6 +35,7 @@ from nas.config.checks import (
     integer,
     list_of,
     number,
+    number_or,
     one_of,
     optional,
     registered,
@@ -43,6 +44,7 @@ from nas.config.checks import (
     writable_folder,
 )
 from nas.objectives import ObjectiveVector, extra_names
+from nas.packing import AUTO
 from nas.pruning.registry import DEFAULT_PRUNER
 from nas.sampling.registry import DEFAULT_SAMPLER
 from nas.study_name import check_study_name
@@ -119,7 +121,9 @@ class ObjectivesSection:
 
 @dataclass(frozen=True)
 class ResourcesSection:
-    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = auto.
+    """``[resources]``: what one trial reserves; ``gpus_per_trial`` ``None`` = ``1/concurrency``
+    of a GPU when one is visible, ``"auto"`` = sized from the trials' measured peak memory
+    (:mod:`nas.packing`; :func:`nas.resources.trial_resources`).
 
     ``max_trial_seconds`` caps one trial's training time: checked after every epoch, a trial
     past it stops and is stored FAIL with the reason (a slow block on a small CPU, say SASA,
@@ -140,7 +144,7 @@ class ResourcesSection:
     """
 
     cpus_per_trial: float = 1.0
-    gpus_per_trial: float | None = None
+    gpus_per_trial: float | str | None = None
     max_trial_seconds: float | None = 900.0
     max_retries: int = 2
     reuse_actors: bool = True
@@ -220,7 +224,7 @@ FIELDS: dict[type, dict[str, Check]] = {
     },
     ResourcesSection: {
         "cpus_per_trial": number(0.0, 1024.0, open_low=True),
-        "gpus_per_trial": optional(number(0.0, 64.0)),
+        "gpus_per_trial": optional(number_or(AUTO, 0.0, 64.0)),
         "max_trial_seconds": optional(number(0.0, 1e7, open_low=True)),
         "max_retries": integer(0),
         "reuse_actors": boolean,

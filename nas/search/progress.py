@@ -96,6 +96,15 @@ class ProgressLine(Callback):
         self._last = text
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """Print ``nas search: <text>`` on a line of its own, above the live line."""
+        if self.stream.isatty():
+            self.stream.write("\r\033[K")
+        self.stream.write(f"nas search: {text}\n")
+        if self.stream.isatty() and self._last:
+            self.stream.write(self._last)
+        self.stream.flush()
+
     def close(self) -> None:
         """End the live line (call once the search returns)."""
         if self.stream.isatty() and self._last:

@@ -25,9 +25,11 @@ from typing import Any, TextIO
 
 from nas.cluster import joined_cluster
 from nas.config import SearchConfig
+from nas.packing import AUTO
 from nas.resources import trial_resources
 from nas.results.front import StudyFront
 from nas.results.replica_noise import measure_proxy_noise
+from nas.search.gpu_share import GpuShare
 from nas.search.ledger import finished_count
 from nas.search.searcher import StudySearcher
 from nas.search.study import StudyHandle, prepare_study
@@ -181,6 +183,7 @@ def _run_ray(
     from nas.search.tuner import build_tuner
     from storage import artifact_store
 
+    share = _gpu_share(config, handle)
     searcher = StudySearcher(
         handle,
         space,
@@ -188,6 +191,7 @@ def _run_ray(
         budget=budget,
         target=config.search.trials,
         artifacts=artifact_store(handle.url, config.search.artifacts),
+        gpu_share=share,
     )
     progress = ProgressLine(
         searcher.ledger.tally,
@@ -195,6 +199,11 @@ def _run_ray(
         directions=config.objectives.directions,
         stream=stream,
     )
+    if share is not None:
+        share.say = progress.note
+        progress.note(share.packing.line())
+    elif config.resources.gpus_per_trial == AUTO:
+        progress.note("gpus_per_trial auto: 0 (no CUDA device visible here, or a CPU proxy)")
     started_ray, failure = False, None
     previous = on_sigterm(stop_like_ctrl_c)
     workdir = config.resources.storage_path or tempfile.mkdtemp(prefix="nas-search-ray-")
@@ -226,6 +235,14 @@ def _run_ray(
         what, advice = describe(failure)
         raise SearchFailed(f"{what}; {_in_flight(stopped, unmarked)}{advice}") from failure
     return stopped
+
+
+def _gpu_share(config: SearchConfig, handle: StudyHandle) -> GpuShare | None:
+    """The live GPU share of ``gpus_per_trial = "auto"``, ``None`` when it is a number or
+    unset, or when trials get no GPU (none visible, or ``[proxy] device = "cpu"``)."""
+    if config.resources.gpus_per_trial != AUTO or not trial_resources(config)["gpu"]:
+        return None
+    return GpuShare.of_study(handle.study, config.search.concurrency)
 
 
 def _interrupt(searcher: StudySearcher) -> tuple[int, int]:

@@ -46,6 +46,7 @@ from ray.tune.search import Searcher
 
 from nas.objectives import ALWAYS, MeasureFailed, measure
 from nas.search import trials
+from nas.search.gpu_share import GpuShare
 from nas.search.ledger import POLL_S, TrialLedger
 from nas.search.ownership import DriverHeartbeat, Ownership
 from nas.search.study import StudyHandle
@@ -84,6 +85,7 @@ class StudySearcher(Searcher):
         target: stop proposing once the study holds this many finished trials.
         artifacts: where to upload ``model.pt`` of completed trials (``None``: not kept, and
             no ``resume_dir``).
+        gpu_share: under ``gpus_per_trial = "auto"``, each trial's GPU fraction (in its config).
     """
 
     def __init__(
@@ -95,13 +97,14 @@ class StudySearcher(Searcher):
         budget: Mapping[str, Any],
         target: int,
         artifacts: Any,
+        gpu_share: GpuShare | None = None,
     ) -> None:
         super().__init__(metric=None, mode=None)
         self.handle, self.space, self.target = handle, space, target
         self.data, self.budget = dict(data), dict(budget)
         self.signal = signal_key(handle.config.objectives.signal)
         self.measures = handle.config.objectives.vector.measured
-        self.artifacts = artifacts
+        self.artifacts, self.gpu_share = artifacts, gpu_share
         self.ownership = Ownership(handle.url, handle.config.search.study)
         keys = (*ALWAYS, *self.measures)
         self.ledger = TrialLedger.of_study(handle.study, self.ownership, keys)
@@ -118,6 +121,8 @@ class StudySearcher(Searcher):
         return self.handle.config.search.sampler
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self.gpu_share is not None and self.gpu_share.hold(len(self.ledger.flying)):
+            return None  # the first trial measures how many share a card
         twins = self.ledger.twins
         twins.settle(self.study, self.ledger)
         if twins.ready:  # its twin ended without a result: it trains itself
@@ -160,7 +165,9 @@ class StudySearcher(Searcher):
 
     def _start(self, trial_id: str, entry: TrialEntry) -> dict[str, Any]:
         self.ledger.start(trial_id, entry)
+        share = self.gpu_share.trial_config() if self.gpu_share is not None else {}
         config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": self._budget(entry)}
+        config.update(share)  # its GPU fraction, under gpus_per_trial = "auto"
         if self.resume_root is None:
             return config
         return {**config, RESUME_KEY: str(self.resume_root / entry.resume_key)}
@@ -209,6 +216,8 @@ class StudySearcher(Searcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         entry = self.ledger.finish(trial_id)
+        if self.gpu_share is not None and result:
+            self.gpu_share.observe(result)
         if entry is not None:
             try:
                 ended = self._end(entry, result or {}, error)

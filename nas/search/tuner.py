@@ -21,11 +21,12 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nas.cluster import exception_chain
 from nas.config import SearchConfig
-from nas.resources import trial_resources
+from nas.resources import trial_placement, trial_resources
 from nas.search.searcher import SamplerError, StudySearcher
 from nas.search.trials import one_line
 
@@ -73,7 +74,9 @@ def build_tuner(
     verbose: bool = False,
 ) -> tune.Tuner:
     """The Tuner of one search: ``trainable`` (default ``workers.trainable.proxy_trainable``)
-    with the trial's resources, our searcher and scheduler, Tune's files under ``workdir``."""
+    with the trial's resources (per trial: a trial config may carry its own GPU fraction,
+    :func:`~nas.resources.trial_placement`), our searcher and scheduler, Tune's files under
+    ``workdir``."""
     from ray import tune
 
     from nas.search.scheduler import PruningScheduler
@@ -82,8 +85,10 @@ def build_tuner(
         from workers.trainable import proxy_trainable
 
         trainable = proxy_trainable
+    wanted = trial_resources(config)
+    placement = partial(trial_placement, cpu=wanted["cpu"], gpu=wanted["gpu"])
     return tune.Tuner(
-        tune.with_resources(trainable, trial_resources(config)),
+        tune.with_resources(trainable, placement),
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=PruningScheduler(handle, searcher.ledger, config.resources.max_trial_seconds),

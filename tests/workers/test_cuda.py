@@ -109,7 +109,7 @@ def test_peak_memory_is_recorded_per_trial(
     fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget
 ) -> None:
     first = train_proxy(tiny_spec, _data(fashion_dir), _on_cuda(tiny_budget))
-    assert first["device_memory_mb"] > 0
+    assert first["device_total_mb"] > first["device_memory_mb"] > 0
     ballast = torch.empty(2**29, dtype=torch.uint8, device=CUDA)  # 512 MiB, then freed
     del ballast
     second = train_proxy(tiny_spec, _data(fashion_dir), _on_cuda(tiny_budget))
@@ -197,7 +197,11 @@ def test_two_trials_train_at_once_on_half_a_gpu_each(
     assert all(r["memory"] > 0 for r in results)
 
 
-def test_nas_search_trains_its_trials_on_the_gpu(tmp_path: Path, gpu_ray: None) -> None:
+def test_nas_search_trains_its_trials_on_the_gpu_packed_by_their_peak(
+    tmp_path: Path, gpu_ray: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under ``gpus_per_trial = "auto"``: the first trial alone on the card, then (a tiny
+    proxy's peak is far below the card) two at once, as ``[search] concurrency = 2`` caps it."""
     from nas.cli import main
 
     data = write_banded_fashion_mnist(tmp_path / "idx", n=200)
@@ -205,12 +209,16 @@ def test_nas_search_trains_its_trials_on_the_gpu(tmp_path: Path, gpu_ray: None) 
     search = {"study": "gpu", "concurrency": 2, **RANDOM}
     config = tmp_path / "search.toml"
     text = search_toml(data=data, search=search, proxy=proxy)
-    config.write_text(text + "[resources]\ngpus_per_trial = 0.5\n")
+    config.write_text(text + '[resources]\ngpus_per_trial = "auto"\n')
     url = f"sqlite:///{tmp_path / 'nas.db'}"
-    assert main(["search", str(config), "--storage", url, "--trials", "2"]) == 0
+    assert main(["search", str(config), "--storage", url, "--trials", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "gpus_per_trial auto: 1 until a trial's peak GPU memory is measured" in out
+    assert "gpus_per_trial auto: 0.5 (peak " in out and "2 per card, capped by" in out
+    assert "CUDA visible: training the [proxy] this config sets" in out
     study = optuna.load_study(study_name="gpu", storage=url)
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert len(done) == 2, [t.user_attrs.get("fail_reason") for t in study.trials]
+    assert len(done) == 3, [t.user_attrs.get("fail_reason") for t in study.trials]
     for trial in done:
         assert trial.user_attrs["device_memory_mb"] > 0, "trained on the GPU"
         assert trial.user_attrs["proxy"]["device"] == "cuda"

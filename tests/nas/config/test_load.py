@@ -71,6 +71,13 @@ gpus_per_trial = 0.5
     assert config.resources.gpus_per_trial == 0.5
 
 
+def test_gpus_per_trial_may_be_auto(tmp_path: Path) -> None:
+    config = SearchConfig.from_toml(_toml(tmp_path, '[resources]\ngpus_per_trial = "auto"'))
+    assert config.resources.gpus_per_trial == "auto"
+    one = SearchConfig.from_toml(_toml(tmp_path, "[resources]\ngpus_per_trial = 1"))
+    assert one.resources.gpus_per_trial == 1.0
+
+
 def test_overrides_replace_only_given_keys() -> None:
     config = SearchConfig().with_overrides(trials=3, seed=None, sampler="random")
     assert config.search.trials == 3
@@ -105,6 +112,11 @@ def test_overrides_replace_only_given_keys() -> None:
         ("[space.params.nope]\nratio = [4]", r"^space\.params\.nope: unknown block"),
         ('[objectives]\nextra = ["flops"]', r"^objectives\.extra\[0\]: 'flops' is not allowed"),
         ("[resources]\ncpus_per_trial = 0", r"^resources\.cpus_per_trial: expected a number"),
+        (
+            '[resources]\ngpus_per_trial = "many"',
+            r"^resources\.gpus_per_trial: expected a number in \[0\.0, 64\.0\] or 'auto', "
+            "got 'many'",
+        ),
         ("[space]\nstages = []", r"^space\.stages: expected a non-empty list"),
         ("[space]\nstages = [1, 1]", r"^space\.stages: has duplicates"),
         ("[proxy]\nepoch = 3", r"^proxy\.epoch: unknown key; allowed: epochs, "),

@@ -41,3 +41,19 @@ def test_pickles_without_its_stream() -> None:
     line = ProgressLine(Tally(), target=1, directions=["maximize", "minimize"], stream=stream)
     copy = pickle.loads(pickle.dumps(line))
     assert copy.target == 1 and copy.stream is not stream
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_note_is_its_own_line_above_the_live_one() -> None:
+    piped, terminal = io.StringIO(), _Terminal()
+    for stream in (piped, terminal):
+        line = ProgressLine(Tally(), target=2, directions=["maximize", "minimize"], stream=stream)
+        line.draw()
+        line.note("gpus_per_trial auto: 0.5")
+    assert piped.getvalue().splitlines()[1] == "nas search: gpus_per_trial auto: 0.5"
+    shown = terminal.getvalue().split("\r\033[K")[-1]
+    assert shown.startswith("nas search: gpus_per_trial auto: 0.5\nsearch: 0/2 done")
