@@ -11,22 +11,25 @@ parses each distinct distribution once instead of once per trial. Nothing here w
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from optuna.trial import FrozenTrial
 from sqlalchemy import DateTime, bindparam, text
 
 from storage import internals
 from storage.queries import local_time
 
 if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
     from optuna.storages import BaseStorage
     from sqlalchemy.engine import Connection
 
-__all__ = ["StoredTrial", "stored_trials", "trial_states"]
+__all__ = ["StoredTrial", "frozen_trials", "stored_trials", "trial_states"]
 
 _SPECIAL = {"INF_POS": float("inf"), "INF_NEG": float("-inf"), "NAN": float("nan")}
 """Values Optuna stores as a type with a NULL value (``TrialValueType``, and NaN for epochs)."""
@@ -48,6 +51,7 @@ class StoredTrial:
     """``(name, internal value, distribution JSON)`` by parameter id, as Optuna orders them."""
     values: tuple[float, ...] | None
     intermediate_values: tuple[tuple[int, float], ...]
+    """``(step, value)`` by step."""
     user_attrs: tuple[tuple[str, str], ...]
     """``(key, value JSON)`` by key."""
     system_attrs: tuple[tuple[str, str], ...]
@@ -87,6 +91,39 @@ def stored_trials(
             where = "t.study_id = :sid AND t.trial_id IN :ids"
             found += _read(connection, where, {"sid": study_id, "ids": ids})
         return found
+
+
+def frozen_trials(storage: BaseStorage, study_id: int) -> list[FrozenTrial]:
+    """The study's trials as ``get_all_trials(study_id, deepcopy=False)`` returns them, built
+    from :func:`stored_trials` (each distinct distribution parsed once, shared by the trials
+    that have it): for a reader that needs ``FrozenTrial`` objects of a large study."""
+    from optuna.distributions import json_to_distribution
+    from optuna.trial import TrialState
+
+    parsed: dict[str, BaseDistribution] = {}
+
+    def distribution(stored: str) -> BaseDistribution:
+        if stored not in parsed:
+            parsed[stored] = json_to_distribution(stored)
+        return parsed[stored]
+
+    return [
+        FrozenTrial(
+            number=trial.number,
+            state=TrialState[trial.state],
+            value=None,
+            values=None if trial.values is None else list(trial.values),
+            datetime_start=trial.datetime_start,
+            datetime_complete=trial.datetime_complete,
+            params={n: distribution(d).to_external_repr(v) for n, v, d in trial.params},
+            distributions={n: distribution(d) for n, _, d in trial.params},
+            user_attrs={k: json.loads(v) for k, v in trial.user_attrs},
+            system_attrs={k: json.loads(v) for k, v in trial.system_attrs},
+            intermediate_values=dict(trial.intermediate_values),
+            trial_id=trial.trial_id,
+        )
+        for trial in stored_trials(storage, study_id)
+    ]
 
 
 def _rdb(storage: BaseStorage) -> Any:
@@ -134,7 +171,7 @@ def _read(connection: Connection, where: str, params: dict[str, Any]) -> list[St
     for trial_id, step, value, kind in _rows(
         connection,
         "SELECT x.trial_id, x.step, x.intermediate_value, x.intermediate_value_type "
-        f"FROM trial_intermediate_values x {join} ORDER BY x.trial_intermediate_value_id",
+        f"FROM trial_intermediate_values x {join} ORDER BY x.trial_id, x.step",
         params,
     ):
         steps_of[trial_id].append((int(step), _value(kind, value)))

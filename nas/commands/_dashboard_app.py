@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from storage.internals import study_id
+from storage.internals import rdb_storage, study_id
+from storage.trial_dump import frozen_trials
 
 if TYPE_CHECKING:
     from nas.commands._dashboard_page import StudyPages
@@ -87,7 +88,10 @@ class FinishedTrials(BaseStorage):
                     (cache if trial.state.is_finished() else running)[number] = trial
                     fetched += 1
                 number += 1
-        everything = base.get_all_trials(study_id, deepcopy=False)
+        if rdb_storage(base) is None:
+            everything = base.get_all_trials(study_id, deepcopy=False)
+        else:  # by SQL: 1-2 s for 10,000 trials instead of 15-20 s through the ORM
+            everything = frozen_trials(base, study_id)
         self._finished[study_id] = {t.number: t for t in everything if t.state.is_finished()}
         return everything
 

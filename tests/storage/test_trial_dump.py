@@ -17,7 +17,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from storage import open_storage
 from storage.internals import study_id, trial_id
-from storage.trial_dump import StoredTrial, stored_trials, trial_states
+from storage.trial_dump import StoredTrial, frozen_trials, stored_trials, trial_states
 
 SPACE = {
     "block": CategoricalDistribution(["none", "se", None, 3]),
@@ -96,6 +96,9 @@ def test_rows_are_what_optuna_reads(storage_url: str, study_name: str) -> None:
         _comparable(_fields(t)) for t in expected
     ]
     assert [s.trial_id for s in stored] == [trial_id(t) for t in expected]
+    built = frozen_trials(storage, sid)
+    assert [_comparable(_fields(t)) for t in built] == [_comparable(_fields(t)) for t in expected]
+    assert [trial_id(t) for t in built] == [trial_id(t) for t in expected]
     assert [s.finished for s in stored] == [True, True, True, False, False]
     assert [k for k, _ in stored[0].user_attrs] == ["a", "macs", "spec", "z"]  # by key
     assert trial_states(storage, sid) == [(s.trial_id, s.number, s.state) for s in stored]
