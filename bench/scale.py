@@ -154,6 +154,7 @@ def time_dashboard(path: Path, study_name: str, cwd: str, *, stock: bool) -> dic
         out["poll_after"], _ = _get(f"{page}?after={n}", server.pid)
         out["reload_after_ttl"], _ = _get(page, server.pid)
         out["trials"] = n
+        out["server_rss_mb"] = _rss_mb(server.pid)
         return out
     finally:
         server.terminate()
@@ -240,6 +241,14 @@ def _get(url: str, server: int) -> tuple[dict[str, Any], bytes]:
     body = gzip.decompress(sent) if encoding == "gzip" else sent
     took = {"s": round(wall, 2), "cpu_s": round(_cpu_s(server) - cpu, 2)}
     return {**took, "bytes_sent": len(sent), "bytes_json": len(body)}, body
+
+
+def _rss_mb(pid: int) -> int:
+    """The memory process ``pid`` holds now (Linux: ``VmRSS`` of ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return -1
 
 
 def _cpu_s(pid: int) -> float:

@@ -62,18 +62,20 @@ class StoredTrial:
         return self.state in ("COMPLETE", "PRUNED", "FAIL")
 
 
-def trial_states(storage: BaseStorage, study_id: int) -> list[tuple[int, int, str]]:
-    """``(trial_id, number, state)`` of every trial of the study, by trial id: one cheap query
-    that says which trials are new or still running."""
+def trial_states(
+    storage: BaseStorage, study_id: int
+) -> list[tuple[int, int, str, datetime | None]]:
+    """``(trial_id, number, state, datetime_start)`` of every trial of the study, by trial id:
+    one cheap query that says which trials are new or still running (and, by their start, which
+    are another trial under an id SQLite gave again after a study was deleted)."""
     rdb = _rdb(storage)
+    statement = text(
+        "SELECT trial_id, number, state, datetime_start FROM trials WHERE study_id = :sid"
+        " ORDER BY trial_id"
+    ).columns(datetime_start=DateTime)
     with rdb.engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT trial_id, number, state FROM trials WHERE study_id = :sid ORDER BY trial_id"
-            ),
-            {"sid": study_id},
-        ).all()
-    return [(int(i), int(n), str(s)) for i, n, s in rows]
+        rows = connection.execute(statement, {"sid": study_id}).all()
+    return [(int(i), int(n), str(s), local_time(start)) for i, n, s, start in rows]
 
 
 def stored_trials(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import numbers
 from dataclasses import dataclass
+from datetime import datetime
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
@@ -47,6 +48,7 @@ class TrialJson:
     trial_id: int
     number: int
     state: TrialState
+    datetime_start: datetime | None
     values: tuple[float, ...] | None
     signature: tuple[tuple[str, str], ...]
     """``(name, distribution JSON)`` of its parameters: few distinct ones in a study."""
@@ -137,6 +139,7 @@ class Serializer:
         return TrialJson(
             trial_id=trial.trial_id,
             number=trial.number,
+            datetime_start=trial.datetime_start,
             state=state,
             values=trial.values,
             signature=tuple((name, stored) for name, _, stored in trial.params),

@@ -94,15 +94,23 @@ class StudyPages:
             return None if found is None else b"".join(found[1]())
 
     def warm(self) -> None:
-        """Read and serialise every study's trials now, before the first page is asked for."""
-        for study in self._db.get_all_studies():
-            self.gzipped(internals.study_id(study))
+        """Read and serialise every study's trials now, before the first page is asked for.
+
+        Run in a background thread at start: a failure here (the database busy or gone) is
+        left for the page's own request to meet and report, not printed as a thread's crash.
+        """
+        try:
+            for study in self._db.get_all_studies():
+                self.gzipped(internals.study_id(study))
+        except Exception:
+            return
 
     def _build(self, study_id: int, after: int) -> tuple[Any, Any] | None:
         study = next(
             (s for s in self._db.get_all_studies() if internals.study_id(s) == study_id), None
         )
         if study is None or study.system_attrs.get(_PREFERENTIAL, False):
+            self._kept.pop(study_id, None)
             return None
         trials = self._trials(study_id)
         system_attrs = study.system_attrs
@@ -141,7 +149,15 @@ class StudyPages:
         """Every trial of the study by trial id: kept finished ones, the rest read now."""
         kept = self._kept.setdefault(study_id, {})
         states = trial_states(self._db, study_id)
-        missing = [trial_id for trial_id, _, _ in states if trial_id not in kept]
+        for trial_id, number, state, start in states:
+            old = kept.get(trial_id)
+            if old is not None and (old.number, old.state.name, old.datetime_start) != (
+                number,
+                state,
+                start,
+            ):
+                del kept[trial_id]  # another trial under a reused id (a study deleted, made anew)
+        missing = [row[0] for row in states if row[0] not in kept]
         ids = None if len(missing) > _ALL_AT_ONCE else missing
         fresh: dict[int, TrialJson] = {}
         if missing:
@@ -151,7 +167,8 @@ class StudyPages:
                 trial = self._serializer.trial(study_id, stored)
                 (kept if stored.finished else fresh)[stored.trial_id] = trial
         # A trial that appeared after the list of states was read waits for the next load.
-        return [kept.get(i) or fresh[i] for i, _, _ in states if i in kept or i in fresh]
+        ids_now = [row[0] for row in states]
+        return [kept.get(i) or fresh[i] for i in ids_now if i in kept or i in fresh]
 
 
 @contextmanager

@@ -206,3 +206,17 @@ def test_nas_dashboard_serves_it_over_http(study: optuna.Study, tmp_path: Path) 
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(missing, timeout=60)
         assert refused.value.code == 404
+
+
+def test_a_study_made_anew_under_a_reused_id(tmp_path: Path) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path / 'nas.db'}")
+    old = optuna.create_study(study_name="again", storage=storage)
+    old.add_trials([finished(i, SPACE, values=[1.0]) for i in range(3)])
+    pages = StudyPages(storage)
+    same_as_stock(pages, storage, old._study_id)
+    storage.delete_study(old._study_id)  # and made anew before the page is asked again
+    new = optuna.create_study(study_name="again", storage=storage)
+    new.add_trials([finished(i, WIDER, values=[2.0]) for i in range(4)])
+    assert new._study_id == old._study_id  # SQLite gave the ids again
+    page = same_as_stock(pages, storage, new._study_id)
+    assert {p["name"] for p in page["trials"][0]["params"]} == set(WIDER)

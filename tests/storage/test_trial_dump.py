@@ -101,7 +101,9 @@ def test_rows_are_what_optuna_reads(storage_url: str, study_name: str) -> None:
     assert [trial_id(t) for t in built] == [trial_id(t) for t in expected]
     assert [s.finished for s in stored] == [True, True, True, False, False]
     assert [k for k, _ in stored[0].user_attrs] == ["a", "macs", "spec", "z"]  # by key
-    assert trial_states(storage, sid) == [(s.trial_id, s.number, s.state) for s in stored]
+    assert trial_states(storage, sid) == [
+        (s.trial_id, s.number, s.state, s.datetime_start) for s in stored
+    ]
     some = [stored[1].trial_id, stored[3].trial_id]
     assert stored_trials(storage, sid, some) == [stored[1], stored[3]]
     assert stored_trials(storage, sid, []) == []
