@@ -115,7 +115,7 @@ class StudyPages:
         trials = self._trials(study_id)
         system_attrs = study.system_attrs
         state = (
-            [(t.trial_id, t.state) for t in trials],
+            [(t.trial_id, t.state, t.datetime_start) for t in trials],
             [t.plain for t in trials if not t.state.is_finished()],
             study.user_attrs,
             system_attrs,
