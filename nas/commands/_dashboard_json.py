@@ -25,10 +25,12 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.trial import TrialState
-from optuna_dashboard._note import get_note_from_system_attrs
-from optuna_dashboard._serializer import MAX_ATTR_LENGTH as _MAX_ATTR_LENGTH
-from optuna_dashboard._serializer import serialize_distribution
 
+from nas.commands._dashboard_upstream import (
+    MAX_ATTR_LENGTH,
+    get_note_from_system_attrs,
+    serialize_distribution,
+)
 from storage.trial_dump import StoredTrial
 
 _INF = float("inf")
@@ -204,13 +206,13 @@ def _attr(key: str, stored: str) -> tuple[str, str, bool]:
     if stored[:1] == '"':
         return key, f'{{"key": {_string(key)}, "value": {stored}}}', False
     if stored[:1] in ("{", "["):
-        shown = stored[:_MAX_ATTR_LENGTH]
+        shown = stored[:MAX_ATTR_LENGTH]
         return key, f'{{"key": {_string(key)}, "value": {_string(shown)}}}', False
     value = json.loads(stored)
     if isinstance(value, str | numbers.Real):
         shown = str(value)
     else:
-        shown = json.dumps(value)[:_MAX_ATTR_LENGTH]
+        shown = json.dumps(value)[:MAX_ATTR_LENGTH]
     sortable = not isinstance(value, bool) and isinstance(value, numbers.Real)
     return key, f'{{"key": {_string(key)}, "value": {_string(shown)}}}', sortable
 

@@ -36,15 +36,17 @@ from optuna.distributions import (
 )
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
-from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
-from optuna_dashboard._pareto_front import get_pareto_front_trials
-from optuna_dashboard._serializer import serialize_study_detail
 
 from nas.commands._dashboard_json import Serializer, TrialJson, trials_with_study_attrs
+from nas.commands._dashboard_upstream import (
+    PREFERENTIAL_KEY,
+    get_pareto_front_trials,
+    get_plotly_graph_objects,
+    serialize_study_detail,
+)
 from storage import internals
 from storage.trial_dump import stored_trials, trial_states
 
-_PREFERENTIAL = "preference:is_preferential"
 _GZIP = 31
 """``wbits`` for a gzip stream (header and CRC) from ``zlib.compressobj``."""
 _ALL_AT_ONCE = 1000
@@ -109,7 +111,7 @@ class StudyPages:
         study = next(
             (s for s in self._db.get_all_studies() if internals.study_id(s) == study_id), None
         )
-        if study is None or study.system_attrs.get(_PREFERENTIAL, False):
+        if study is None or study.system_attrs.get(PREFERENTIAL_KEY, False):
             self._kept.pop(study_id, None)
             return None
         trials = self._trials(study_id)
