@@ -153,7 +153,7 @@ def time_dashboard(path: Path, study_name: str, cwd: str, *, stock: bool) -> dic
         assert len(json.loads(body)["trials"]) == n + 1, "the new trial is not on the page"
         out["poll_after"], _ = _get(f"{page}?after={n}", server.pid)
         out["reload_after_ttl"], _ = _get(page, server.pid)
-        out["trials"] = n
+        out["trials"], out["study_id"] = n, study["study_id"]
         out["server_rss_mb"] = _rss_mb(server.pid)
         return out
     finally:
@@ -179,6 +179,31 @@ def _finish_one(url: str, study_name: str) -> None:
             intermediate_values=last.intermediate_values,
         )
     )
+
+
+COLD = (
+    "import sys, time; from nas.commands._dashboard_page import StudyPages; "
+    "from storage import open_storage; pages = StudyPages(open_storage(sys.argv[1])); "
+    "wall, cpu = time.perf_counter(), time.process_time(); body = pages.gzipped(int(sys.argv[2])); "
+    "print(time.perf_counter() - wall, time.process_time() - cpu, len(body))"
+)
+"""``nas dashboard``'s study page built once in a fresh process, with no warm-up before it."""
+
+
+def time_cold_page(path: Path, study_id: int, cwd: str) -> dict[str, Any]:
+    """The first page with nothing read before: what a load costs when the warm-up has not
+    run (the browser asked at once, or the study appeared after the start)."""
+    url = f"sqlite:///{path}"
+    done = subprocess.run(
+        [sys.executable, "-c", COLD, url, str(study_id)],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    wall, cpu, sent = done.stdout.split()
+    return {"s": round(float(wall), 2), "cpu_s": round(float(cpu), 2), "bytes_sent": int(sent)}
 
 
 def trial_rows(path: Path) -> dict[str, Any]:
@@ -303,6 +328,8 @@ def main() -> int:
         db = out / "scale.db"
         result["stock optuna-dashboard"] = time_dashboard(db, args.study, cwd, stock=True)
         result["nas dashboard"] = time_dashboard(db, args.study, cwd, stock=False)
+        study_id = result["nas dashboard"]["study_id"]
+        result["nas dashboard, cold page"] = time_cold_page(db, study_id, cwd)
     result["sqlite"] = trial_rows(out / "scale.db")
     text = json.dumps(result, indent=2)
     print(text)
