@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +222,36 @@ def test_a_study_made_anew_under_a_reused_id(tmp_path: Path) -> None:
     assert new._study_id == old._study_id  # SQLite gave the ids again
     page = same_as_stock(pages, storage, new._study_id)
     assert {p["name"] for p in page["trials"][0]["params"]} == set(WIDER)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_up_to_the_order_of_user_attributes() -> None:
+    """On PostgreSQL Optuna's read leaves a trial's attribute order to the database (ours: by
+    key); everything else is the same page."""
+    url = os.environ.get("NAS_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("NAS_TEST_POSTGRES_URL is not set (.ci/services/postgres.sh sets it)")
+    storage = open_storage(url)
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        directions=["maximize", "minimize"],
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    try:
+        study.add_trials([finished(i, SPACE) for i in range(6)])
+        study.add_trial(finished(6, WIDER, state=TrialState.PRUNED, values=None))
+        storage.set_trial_intermediate_value(study.ask(SPACE)._trial_id, 1, 0.3)
+        pages = StudyPages(storage)
+        ours = json.loads(gzip.decompress(pages.gzipped(study._study_id) or b""))
+        assert by_key(normal(ours)) == by_key(normal(stock_page(storage, study._study_id)))
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)
+
+
+def by_key(page: Any) -> Any:
+    for trial in page["trials"] + page["best_trials"]:
+        trial["user_attrs"].sort(key=lambda attr: attr["key"])
+    page["union_user_attrs"].sort(key=lambda attr: attr["key"])
+    return page
