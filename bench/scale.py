@@ -13,11 +13,13 @@ the front is a front and not thousands of ties.
 Nothing trains. Building is resumable: a second run adds only the missing trials.
 
 Then it times, each in a fresh process as a user runs it, ``nas pareto``, ``nas pareto
---json``, ``nas studies`` and ``nas export --knee``, and the study page of ``nas dashboard``
-(started as a user starts it): the HTTP calls the page makes, ``/api/studies`` and
-``/api/studies/<id>`` (first load, a second load, and the incremental ``?after=N`` poll),
-with the bytes each returns (as sent, and decoded when the server compresses). Finally the
-SQLite file's size and what one trial's rows hold.
+--json``, ``nas studies`` and ``nas export --knee`` (``--dashboard-only`` skips them), and the
+study page of stock optuna-dashboard and of ``nas dashboard`` (each started as a user starts it,
+on its own copy of the file): the HTTP calls the page makes, ``/api/studies`` and
+``/api/studies/<id>`` (the first load right after the server answers, a second load, a load
+after a trial finished, and the incremental ``?after=N`` poll), with the bytes each returns (as
+sent, and decoded when the server compresses). Finally the SQLite file's size and what one
+trial's rows hold.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -109,13 +112,18 @@ STOCK = (
 """optuna-dashboard as ``nas dashboard`` served it before issue 28: the stock server."""
 
 
-def time_dashboard(url: str, study_name: str, cwd: str, *, stock: bool) -> dict[str, Any]:
-    """Start ``nas dashboard`` (or the stock server) and time the study page's API calls."""
+def time_dashboard(path: Path, study_name: str, cwd: str, *, stock: bool) -> dict[str, Any]:
+    """Start ``nas dashboard`` (or the stock server) on a copy of ``path`` and time the study
+    page's API calls: from the start, again, after a trial finishes, the open page's poll."""
+    copy = Path(cwd) / ("stock.db" if stock else "nas.db")
+    shutil.copyfile(path, copy)  # each server on the same trials; the finished one added here
+    url = f"sqlite:///{copy}"
     port = _free_port()
     if stock:
         command = [sys.executable, "-c", STOCK, url, str(port)]
     else:
         command = [*NAS, "dashboard", "--storage", url, "--port", str(port)]
+    started = time.perf_counter()
     server = subprocess.Popen(
         command,
         cwd=cwd,
@@ -126,25 +134,76 @@ def time_dashboard(url: str, study_name: str, cwd: str, *, stock: bool) -> dict[
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(base)
-        out: dict[str, Any] = {}
-        out["studies"], body = _get(f"{base}/api/studies")
+        out: dict[str, Any] = {"ready_s": round(time.perf_counter() - started, 2)}
+        out["studies"], body = _get(f"{base}/api/studies", server.pid)
         study = next(
             s for s in json.loads(body)["study_summaries"] if s["study_name"] == study_name
         )
         page = f"{base}/api/studies/{study['study_id']}"
-        out["first_load"], body = _get(page)
+        out["first_load"], body = _get(page, server.pid)
+        out["start_to_page_s"] = round(time.perf_counter() - started, 2)
+        out["start_to_page_cpu_s"] = round(_cpu_s(server.pid), 2)
         detail = json.loads(body)
         n = len(detail["trials"])
         out["per_trial"] = _breakdown(detail["trials"])
-        out["second_load"], _ = _get(page)
+        out["second_load"], _ = _get(page, server.pid)
+        _finish_one(url, study_name)
         time.sleep(11)  # past optuna-dashboard's trial cache (10 s above 500 trials)
-        out["poll_after"], _ = _get(f"{page}?after={n}")
-        out["reload_after_ttl"], _ = _get(page)
-        out["trials"] = n
+        out["load_after_a_trial_finished"], body = _get(page, server.pid)
+        assert len(json.loads(body)["trials"]) == n + 1, "the new trial is not on the page"
+        out["poll_after"], _ = _get(f"{page}?after={n}", server.pid)
+        out["reload_after_ttl"], _ = _get(page, server.pid)
+        out["trials"], out["study_id"] = n, study["study_id"]
+        out["server_rss_mb"] = _rss_mb(server.pid)
         return out
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _finish_one(url: str, study_name: str) -> None:
+    """A trial finishes while the page is open, as during a search: a copy of the last one."""
+    import optuna
+    from optuna.trial import create_trial
+
+    study = optuna.load_study(study_name=study_name, storage=url)
+    last = study.get_trials(deepcopy=False)[-1]
+    study.add_trial(
+        create_trial(
+            state=last.state,
+            values=last.values,
+            params=last.params,
+            distributions=last.distributions,
+            user_attrs=last.user_attrs,
+            system_attrs=last.system_attrs,
+            intermediate_values=last.intermediate_values,
+        )
+    )
+
+
+COLD = (
+    "import sys, time; from nas.commands._dashboard_page import StudyPages; "
+    "from storage import open_storage; pages = StudyPages(open_storage(sys.argv[1])); "
+    "wall, cpu = time.perf_counter(), time.process_time(); body = pages.gzipped(int(sys.argv[2])); "
+    "print(time.perf_counter() - wall, time.process_time() - cpu, len(body))"
+)
+"""``nas dashboard``'s study page built once in a fresh process, with no warm-up before it."""
+
+
+def time_cold_page(path: Path, study_id: int, cwd: str) -> dict[str, Any]:
+    """The first page with nothing read before: what a load costs when the warm-up has not
+    run (the browser asked at once, or the study appeared after the start)."""
+    url = f"sqlite:///{path}"
+    done = subprocess.run(
+        [sys.executable, "-c", COLD, url, str(study_id)],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    wall, cpu, sent = done.stdout.split()
+    return {"s": round(float(wall), 2), "cpu_s": round(float(cpu), 2), "bytes_sent": int(sent)}
 
 
 def trial_rows(path: Path) -> dict[str, Any]:
@@ -194,15 +253,33 @@ def _breakdown(trials: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def _get(url: str) -> tuple[dict[str, Any], bytes]:
+def _get(url: str, server: int) -> tuple[dict[str, Any], bytes]:
+    """Wall time, the server's CPU time (user + system, all its threads: the load-independent
+    cost on a shared machine) and bytes of one call."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    cpu = _cpu_s(server)
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=300) as reply:
         sent = reply.read()
         encoding = reply.headers.get("Content-Encoding")
     wall = time.perf_counter() - started
     body = gzip.decompress(sent) if encoding == "gzip" else sent
-    return {"s": round(wall, 2), "bytes_sent": len(sent), "bytes_json": len(body)}, body
+    took = {"s": round(wall, 2), "cpu_s": round(_cpu_s(server) - cpu, 2)}
+    return {**took, "bytes_sent": len(sent), "bytes_json": len(body)}, body
+
+
+def _rss_mb(pid: int) -> int:
+    """The memory process ``pid`` holds now (Linux: ``VmRSS`` of ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds process ``pid`` has used so far (Linux: ``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_for(base: str) -> None:
@@ -232,6 +309,9 @@ def main() -> int:
     parser.add_argument("--out", required=True, help="folder for scale.db (kept: resumable)")
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--dashboard-only", action="store_true", help="time the study page, not the CLI readers"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -239,13 +319,17 @@ def main() -> int:
     result: dict[str, Any] = {"trials": args.trials, "versions": _versions()}
     study = ["--study", args.study, "--storage", url]
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as cwd:
-        result["nas pareto"] = time_cli(["pareto", *study], cwd)
-        result["nas pareto --json"] = time_cli(["pareto", "--json", *study], cwd)
-        result["nas studies"] = time_cli(["studies", "--storage", url], cwd)
-        knee = ["export", "--knee", "-o", f"{cwd}/model.py", *study]
-        result["nas export --knee"] = time_cli(knee, cwd)
-        result["stock optuna-dashboard"] = time_dashboard(url, args.study, cwd, stock=True)
-        result["nas dashboard"] = time_dashboard(url, args.study, cwd, stock=False)
+        if not args.dashboard_only:
+            result["nas pareto"] = time_cli(["pareto", *study], cwd)
+            result["nas pareto --json"] = time_cli(["pareto", "--json", *study], cwd)
+            result["nas studies"] = time_cli(["studies", "--storage", url], cwd)
+            knee = ["export", "--knee", "-o", f"{cwd}/model.py", *study]
+            result["nas export --knee"] = time_cli(knee, cwd)
+        db = out / "scale.db"
+        result["stock optuna-dashboard"] = time_dashboard(db, args.study, cwd, stock=True)
+        result["nas dashboard"] = time_dashboard(db, args.study, cwd, stock=False)
+        study_id = result["nas dashboard"]["study_id"]
+        result["nas dashboard, cold page"] = time_cold_page(db, study_id, cwd)
     result["sqlite"] = trial_rows(out / "scale.db")
     text = json.dumps(result, indent=2)
     print(text)

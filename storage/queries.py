@@ -13,6 +13,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Integer, String, bindparam, text
@@ -29,6 +30,7 @@ __all__ = [
     "StudySummary",
     "TrialRow",
     "find_study_id",
+    "local_time",
     "study_summaries",
     "trial_table",
 ]
@@ -76,7 +78,7 @@ def study_summaries(storage: BaseStorage) -> list[StudySummary]:
             tuple(directions[study_id]),
             metric_names.get(study_id),
             dict(counts[study_id]),
-            _local(created.get(study_id)),
+            local_time(created.get(study_id)),
         )
         for study_id, name in studies
     ]
@@ -199,20 +201,25 @@ def _table_sql(
             values=_ordered(values.get(trial_id)),
             user_attrs=attrs.get(trial_id, {}),
             n_intermediate=n_intermediate.get(trial_id, 0),
-            datetime_start=_local(start),
-            datetime_complete=_local(complete),
+            datetime_start=local_time(start),
+            datetime_complete=local_time(complete),
         )
         for trial_id, number, state, start, complete in trials
     ]
 
 
-def _local(stored: datetime | None) -> datetime | None:
+def local_time(stored: datetime | None) -> datetime | None:
     """A ``datetime_start``/``datetime_complete`` column as Optuna's API shows it (naive local)."""
-    import optuna
-
-    if stored is None or int(optuna.__version__.split(".")[0]) < _UTC_SINCE:
+    if stored is None or not _stores_utc():
         return stored
     return stored.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+
+
+@cache
+def _stores_utc() -> bool:
+    import optuna
+
+    return int(optuna.__version__.split(".")[0]) >= _UTC_SINCE
 
 
 def _ordered(by_objective: Mapping[int, float] | None) -> tuple[float, ...] | None:

@@ -27,10 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import threading
+
     import bottle
     from optuna_dashboard import wsgi
 
-    from nas.commands._dashboard_app import FinishedTrials, gzipped, remembered
+    from nas.commands._dashboard_app import FinishedTrials, gzipped, study_pages
+    from nas.commands._dashboard_page import StudyPages
     from nas.commands._io import open_cli_storage
     from storage import redact
 
@@ -47,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
     )
     print("press Ctrl-C to stop", flush=True)
     view = FinishedTrials(storage)
-    app = remembered(gzipped(wsgi(view, artifact_store=store)), view)
+    app = gzipped(wsgi(view, artifact_store=store))
+    if StudyPages.serves(storage):
+        pages = StudyPages(storage)
+        app = study_pages(app, pages)
+        # Every study's trials read and serialised while the user opens the browser.
+        threading.Thread(target=pages.warm, name="dashboard-warm-up", daemon=True).start()
     bottle.run(app, host=args.host, port=args.port)  # what optuna_dashboard.run_server runs
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,9 @@ from typing import Any
 import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
-from optuna_dashboard import wsgi
 
 from nas.commands import _dashboard_app
-from nas.commands._dashboard_app import FinishedTrials, gzipped, remembered
+from nas.commands._dashboard_app import FinishedTrials, gzipped
 from storage import open_storage
 from tests.nas.dashboard import POINTS, serving, write_study
 
@@ -120,45 +118,3 @@ def test_the_dashboard_sends_the_study_page_compressed(tmp_path: Path) -> None:
             detail = json.loads(gzip.decompress(reply.read()))
     assert len(detail["trials"]) == len(POINTS)
     assert len(detail["best_trials"]) == 3
-
-
-def test_an_unchanged_study_page_is_given_from_memory(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'nas.db'}"
-    study_id = write_study(url)
-    storage = open_storage(url)
-    view = FinishedTrials(storage)
-    inner = gzipped(wsgi(view))
-    built: list[str] = []
-
-    def counting(environ: dict[str, Any], start_response: Any) -> Any:
-        built.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    app = remembered(counting, view)
-
-    def trials() -> int:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": f"/api/studies/{study_id}",
-            "QUERY_STRING": "",
-            "HTTP_ACCEPT_ENCODING": "gzip",
-            "SERVER_NAME": "localhost",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-        }
-        body = b"".join(app(environ, lambda *args: None))
-        return len(json.loads(gzip.decompress(body))["trials"])
-
-    assert trials() == trials() == len(POINTS)
-    assert len(built) == 1  # the second came from memory
-    study = optuna.load_study(study_name="tiny-front", storage=storage)
-    _finished(study, 1)
-    trials()  # rebuilt; it may still show optuna-dashboard's trials of up to 2 s before
-    assert len(built) == 2
-    time.sleep(2.5)
-    assert trials() == len(POINTS) + 1  # never kept past the study's change
-    before = len(built)
-    assert trials() == len(POINTS) + 1 and len(built) == before
-    study.set_user_attr("confirmed:0", {"number": 0})
-    trials()
-    assert len(built) == before + 1
