@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +122,20 @@ def check_one_line(
     assert re.search(row.pattern, lines[0]), lines[0]
     assert not Path(NOT_CREATED.replace("{tmp}", str(scratch))).exists()
     assert not any(tmp_path.iterdir()), f"created {list(tmp_path.iterdir())}"
+
+
+def one_line_test(cases: Sequence[Case]) -> Callable[..., None]:
+    """The test a ``test_bad_input_<what>.py`` module binds to ``test_bad_input_is_one_line``:
+    :func:`check_one_line` over its ``cases`` (with :func:`scratch` bound in the module)."""
+
+    @pytest.mark.parametrize("row", cases)
+    def test_bad_input_is_one_line(
+        row: Case,
+        scratch: Path,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        check_one_line(row, scratch, tmp_path, capsys, monkeypatch)
+
+    return test_bad_input_is_one_line

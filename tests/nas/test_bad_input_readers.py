@@ -5,12 +5,8 @@ reader never creates one) or is named empty. Rows as in :mod:`tests.nas.bad_inpu
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from tests.nas import bad_input
-from tests.nas.bad_input import DB, Case, case, check_one_line
+from tests.nas.bad_input import DB, case
 
 scratch = bad_input.scratch  # the files the rows name, made once for the module
 
@@ -82,12 +78,4 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("row", CASES)
-def test_bad_input_is_one_line(
-    row: Case,
-    scratch: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    check_one_line(row, scratch, tmp_path, capsys, monkeypatch)
+test_bad_input_is_one_line = bad_input.one_line_test(CASES)

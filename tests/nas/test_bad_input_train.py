@@ -4,12 +4,8 @@ refused before the first epoch. Rows as in :mod:`tests.nas.bad_input`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from tests.nas import bad_input
-from tests.nas.bad_input import Case, case, check_one_line
+from tests.nas.bad_input import case
 
 scratch = bad_input.scratch  # the files the rows name, made once for the module
 
@@ -92,12 +88,4 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("row", CASES)
-def test_bad_input_is_one_line(
-    row: Case,
-    scratch: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    check_one_line(row, scratch, tmp_path, capsys, monkeypatch)
+test_bad_input_is_one_line = bad_input.one_line_test(CASES)
