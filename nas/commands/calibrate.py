@@ -16,9 +16,9 @@ NAME = "calibrate"
 HELP = "measure how well the proxy ranks specs against longer training, on the config's data"
 ORDER = 25
 DEFAULT_SPECS = 16
-"""Sized on the 2-core box (2026-12-06, under load): a default proxy run took 9.7 s and a
-default reference run (the [confirm] budget, 4x the images) 54 s on one core, so 16 specs x 2
-seeds x 2 budgets, two runs at a time, take about 17 minutes."""
+"""Sized on the 2-core box (2026-12-06, shared): a default proxy run took 13.2 s and a
+default reference run (the [confirm] budget, 4x the images) 55 s on one core, so 16 specs x 2
+seeds x 2 budgets, two runs at a time, took 18 min 40 s (docs/calibrate.md)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
