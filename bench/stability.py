@@ -155,7 +155,7 @@ def report(choices: list[dict[str, Any]], common: dict[str, Estimate]) -> str:
             for o in others
         ]  # fmt: skip
         lines.append(
-            f"| {c['seed']} | {c['wall_s']:.0f} s | {label(c['spec'])} ({c['trial']}) "
+            f"| {c['seed']} | {_seconds(c.get('wall_s'))} | {label(c['spec'])} ({c['trial']}) "
             f"| {c['macs'] / 1e6:.1f}M | {own.format()} | {common[c['spec_id']].format()} "
             f"| {'; '.join(ties)} |"
         )
@@ -167,6 +167,11 @@ def report(choices: list[dict[str, Any]], common: dict[str, Estimate]) -> str:
     verdict = "stable" if stable else "NOT stable"
     lines += ["", f"The exported choice is **{verdict}** over {len(choices)} searches."]
     return "\n".join(lines) + "\n"
+
+
+def _seconds(wall: float | None) -> str:
+    """A search's wall time; ``-`` where it was not measured in one go (a resumed search)."""
+    return "-" if wall is None else f"{wall:.0f} s"
 
 
 def label(spec: dict[str, Any]) -> str:
