@@ -81,6 +81,13 @@ class Search:
         finally:
             self.kill_all()
 
+    def signal_all(self, signum: signal.Signals) -> None:
+        """Send ``signum`` to every live process of the search's session, the driver first."""
+        pids = [p.pid for p in processes() if p.session == self.process.pid and p.live]
+        for pid in sorted(pids, key=lambda pid: pid != self.process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
     def sigkill(self) -> None:
         """SIGKILL the driver, then every process of its session, and wait until all are gone:
         nothing of the killed search (a Ray worker finishing its epoch) runs after this."""
@@ -218,6 +225,20 @@ def wait_until(what: str, check: Callable[[], bool], search: Search, timeout: fl
         assert search.process.poll() is None, f"search ended before {what}:\n{search.tail()}"
         assert time.monotonic() < deadline, f"no {what} after {timeout} s:\n{search.tail()}"
         time.sleep(0.3)
+
+
+def kill_when(what: str, check: Callable[[], bool], search: Search) -> None:
+    """SIGKILL ``search`` in a state where ``check()`` holds: wait for it, stop the whole
+    session (``SIGSTOP``: no trial finishes and nothing is written in between), check again on
+    the frozen state, and kill; let it go on (``SIGCONT``) and wait again if it moved on."""
+    while True:
+        wait_until(what, check, search)
+        search.signal_all(signal.SIGSTOP)
+        time.sleep(0.2)  # a signal takes effect when its process next runs
+        if check():
+            search.sigkill()
+            return
+        search.signal_all(signal.SIGCONT)
 
 
 def trial_workers(search: Search) -> list[int]:

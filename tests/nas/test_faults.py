@@ -25,6 +25,7 @@ from tests.nas.faults import (
     Postgres,
     Search,
     assert_budget_and_no_duplicates,
+    kill_when,
     mid_training,
     trial_workers,
     trials_of,
@@ -47,8 +48,7 @@ def test_driver_killed_mid_search_resumes_without_loss_or_duplicates(
         return any(t.state == TrialState.COMPLETE for t in trials) and bool(mid_training(trials))
 
     try:
-        wait_until("a COMPLETE trial and one mid-training", ready, search)
-        search.sigkill()
+        kill_when("a COMPLETE trial and one mid-training", ready, search)
     finally:
         search.kill_all()
     before = trials_of(url, "driver")

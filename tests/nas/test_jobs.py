@@ -8,106 +8,33 @@ no head (config, storage and address refusals) run without one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
-from sqlalchemy.engine import make_url
 
 from nas.cli import main
-from nas.jobs.server import ADDRESS_VARIABLES, JobServer, status_name
+from nas.jobs.server import JobServer, status_name
 from nas.jobs.submission import Submission, on_this_machine
-from tests.idx import write_banded_fashion_mnist
 from tests.nas.dashboard import free_ports
-from tests.nas.searches import RANDOM, search_toml
+from tests.nas.job_head import IGNORE_SSL_NONE, head, tiny_config
 
-pytestmark = pytest.mark.filterwarnings("ignore:ssl=None is deprecated:DeprecationWarning")
-"""Ray's own tail_job_logs (ray/dashboard/modules/job/sdk.py) passes aiohttp ssl=None."""
+pytestmark = IGNORE_SSL_NONE
 
-TOKEN = secrets.token_hex(32)
-"""The test head's Ray token (``RAY_AUTH_TOKEN``)."""
-
-
-def _config(tmp_path: Path, *, trials: int = 2, epochs: int = 1, data: str = "") -> Path:
-    data = data or str(write_banded_fashion_mnist(tmp_path / "idx", n=200))
-    path = tmp_path / "tiny.toml"
-    search = {"study": "from-toml", "trials": trials, "concurrency": 2, **RANDOM}
-    proxy = {"epochs": epochs, "train_samples": 150, "val_samples": 50, "width": 0.5}
-    path.write_text(
-        search_toml(data=data, search=search, proxy=proxy, space={"positions": ["branch"]})
-    )
-    return path
+__all__ = ["head"]  # a fixture: a real head with token auth on, started for this module
 
 
 def _one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, lines
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def head() -> Iterator[str]:
-    """The job server URL of a real two-CPU Ray head started for this module, with token
-    authentication on (what ``ray start --head`` does wherever a Ray token exists)."""
-    bin_dir = Path(sys.executable).parent
-    temp = Path(tempfile.mkdtemp(prefix="nasray-", dir="/tmp"))  # short: Unix socket paths
-    gcs, dashboard, client, agent = free_ports(4)
-    env = {k: v for k, v in os.environ.items() if k not in ADDRESS_VARIABLES}
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # the job's `python` is ours
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=TOKEN)
-    postgres = os.environ.get("NAS_TEST_POSTGRES_URL")
-    if postgres:  # docs/cluster.md: a job reads the storage password where the head started
-        env["NAS_STORAGE_PASSWORD"] = make_url(postgres).password or ""
-    command = [
-        str(bin_dir / "ray"), "start", "--head", "--block", "--num-cpus", "2",
-        "--port", str(gcs), "--dashboard-port", str(dashboard), "--include-dashboard=true",
-        "--ray-client-server-port", str(client), "--dashboard-agent-listen-port", str(agent),
-        "--temp-dir", str(temp), "--disable-usage-stats",
-    ]  # fmt: skip
-    log = (temp / "head.log").open("w")
-    process = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{dashboard}"
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("RAY_AUTH_TOKEN", TOKEN)  # where nas finds a token to send
-            _wait_for_job_server(url, process, temp / "head.log")
-            yield url
-    finally:
-        process.send_signal(signal.SIGTERM)  # --block: ends every process it started
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=60)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # anything left in the head's group
-        log.close()
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _wait_for_job_server(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"ray start --head exited {process.returncode}:\n{log.read_text()}")
-        try:
-            JobServer(url)
-            return
-        except ValueError:
-            time.sleep(1)
-    pytest.fail(f"no job server at {url} after 120 s:\n{log.read_text()}")
 
 
 def _wait_until_running(head: str, job: str) -> None:
@@ -129,7 +56,7 @@ def test_unreachable_address_is_one_line(
         ["jobs", "--address", address],
         ["logs", "raysubmit_x", "--address", address],
         ["stop", "raysubmit_x", "--address", address],
-        ["submit", str(_config(tmp_path)), "--address", address],
+        ["submit", str(tiny_config(tmp_path)), "--address", address],
     ):
         assert main(argv) == 2, argv
         line = _one_line(capsys.readouterr().err)
@@ -142,14 +69,14 @@ def test_bad_config_is_refused_before_the_job_server_is_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     address = f"http://127.0.0.1:{free_ports(1)[0]}"  # nothing there: never reached
-    bad = _config(tmp_path)
+    bad = tiny_config(tmp_path)
     bad.write_text(bad.read_text().replace('sampler = "random"', 'sampler = "randomm"'))
     assert main(["submit", str(bad), "--address", address]) == 2
     line = _one_line(capsys.readouterr().err)
     assert "search.sampler" in line and address not in line, line
-    assert main(["submit", str(_config(tmp_path)), "--trials", "0", "--address", address]) == 2
+    assert main(["submit", str(tiny_config(tmp_path)), "--trials", "0", "--address", address]) == 2
     assert "search.trials" in _one_line(capsys.readouterr().err)
-    relative = _config(tmp_path, data="idx")
+    relative = tiny_config(tmp_path, data="idx")
     assert main(["submit", str(relative), "--address", address]) == 2
     line = _one_line(capsys.readouterr().err)
     assert "data.data_dir = 'idx' is relative" in line and address not in line, line
@@ -159,7 +86,7 @@ def test_bad_config_is_refused_before_the_job_server_is_asked(
 
 
 def test_sqlite_is_refused_for_a_job_server_on_another_machine(tmp_path: Path) -> None:
-    config = str(_config(tmp_path))
+    config = str(tiny_config(tmp_path))
     overrides = {"storage": str(tmp_path / "nas.db")}
     submission = Submission.prepare(config, overrides, no_confirm=False, verbose=False)
     assert submission.storage_url == f"sqlite:///{tmp_path / 'nas.db'}"
@@ -197,7 +124,7 @@ def test_sqlite_is_refused_for_a_job_server_on_another_machine(tmp_path: Path) -
 def test_the_job_ships_the_config_file_and_names_the_storage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = _config(tmp_path)
+    config = tiny_config(tmp_path)
     monkeypatch.delenv("NAS_STORAGE", raising=False)
     monkeypatch.chdir(tmp_path)  # the default storage is relative to where nas submit runs
     submission = Submission.prepare(
@@ -223,7 +150,7 @@ def test_the_job_ships_the_config_file_and_names_the_storage(
 def test_submit_wait_then_pareto_jobs_and_logs(
     head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, db = _config(tmp_path), tmp_path / "nas.db"
+    config, db = tiny_config(tmp_path), tmp_path / "nas.db"
     argv = ["submit", str(config), "--address", head, "--storage", str(db), "--study", "job"]
     assert main([*argv, "--wait"]) == 0, capsys.readouterr()
     out, err = capsys.readouterr()
@@ -270,7 +197,7 @@ def test_a_token_the_head_does_not_know_is_one_line(head: str, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_stop_a_running_job(head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = _config(tmp_path, trials=40, epochs=30)
+    config = tiny_config(tmp_path, trials=40, epochs=30)
     argv = ["submit", str(config), "--address", head, "--storage", str(tmp_path / "s.db")]
     assert main(argv) == 0
     job = capsys.readouterr().out.strip()
@@ -287,7 +214,7 @@ def test_stop_a_running_job(head: str, tmp_path: Path, capsys: pytest.CaptureFix
 def test_a_failing_search_fails_the_job(
     head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = _config(tmp_path, data=str(tmp_path / "no-such-data"))
+    config = tiny_config(tmp_path, data=str(tmp_path / "no-such-data"))
     argv = ["submit", str(config), "--address", head, "--storage", str(tmp_path / "f.db")]
     assert main([*argv, "--wait"]) == 1
     out, err = capsys.readouterr()

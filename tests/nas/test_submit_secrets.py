@@ -2,7 +2,7 @@
 
 Ray keeps a job's ``runtime_env`` and shows it (``ray job list``, the dashboard); the job is
 sent the URL with ``${NAS_STORAGE_PASSWORD}`` and reads that variable where the head started
-(the head of :mod:`tests.nas.test_jobs` exports it, as docs/cluster.md says to).
+(the head of :mod:`tests.nas.job_head` exports it, as docs/cluster.md says to).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from sqlalchemy.engine import make_url
 
 from nas.cli import main
 from nas.jobs.server import JobServer
-from tests.nas import test_jobs
+from tests.nas.job_head import IGNORE_SSL_NONE, head, tiny_config
 
-pytestmark = test_jobs.pytestmark  # Ray's tail_job_logs passes aiohttp ssl=None
+pytestmark = IGNORE_SSL_NONE
 
-head = test_jobs.head
-"""A real head with token auth on, started for this module."""
+__all__ = ["head"]  # a fixture: a real head with token auth on, started for this module
 
 
 @pytest.mark.postgres
@@ -37,7 +36,7 @@ def test_a_job_on_postgres_is_sent_no_password(
     password = make_url(given).password
     monkeypatch.delenv("NAS_STORAGE_PASSWORD", raising=False)  # the job's comes from the head
     study = f"submitted-{os.getpid()}"
-    argv = ["submit", str(test_jobs._config(tmp_path)), "--address", head, "--storage", given]
+    argv = ["submit", str(tiny_config(tmp_path)), "--address", head, "--storage", given]
     argv += ["--study", study, "--artifacts", str(tmp_path / "artifacts"), "--no-confirm"]
     assert main([*argv, "--wait"]) == 0, capsys.readouterr()
     out, err = capsys.readouterr()
