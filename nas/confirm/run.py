@@ -11,7 +11,14 @@ import optuna
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
 from nas.confirm.noise import report_noise
-from nas.confirm.store import Confirmation, confirmations, estimate_of, proxy_score, save
+from nas.confirm.store import (
+    Confirmation,
+    confirmations,
+    estimate_of,
+    pooled,
+    proxy_score,
+    save,
+)
 from nas.resources import trial_resources
 from nas.results.front import StudyFront
 from storage.internals import storage_of
@@ -94,7 +101,8 @@ def _store(
     save(study, confirmation)
     if stream is not None:
         print(
-            f"trial {trial.number}: confirmed {estimate_of(study, confirmation)} "
+            f"trial {trial.number}: confirmed {estimate_of(study, confirmation)}"
+            f"{'' if pooled(study, confirmation) else ', SE of its own runs'} "
             f"(proxy {proxy_score(study, confirmation)})",
             file=stream,
         )

@@ -15,7 +15,13 @@ import optuna
 
 from nas.objectives import SCORE_COLUMN
 from nas.results.front import CONFIRMED_PREFIX
-from nas.results.front_noise import ConfirmedRuns, confirmed_estimate, proxy_images, proxy_value
+from nas.results.front_noise import (
+    ConfirmedRuns,
+    confirm_record,
+    confirmed_estimate,
+    proxy_images,
+    proxy_value,
+)
 from nas.results.noise_record import records
 from nas.results.uncertainty import Estimate
 
@@ -81,6 +87,14 @@ def estimate_of(study: optuna.Study, confirmation: Confirmation) -> Estimate:
     """A confirmation's mean with its standard error, as ``nas pareto`` reads it."""
     runs = ConfirmedRuns(confirmation.accuracies, confirmation.budget)
     return confirmed_estimate(runs, records(study.user_attrs))
+
+
+def pooled(study: optuna.Study, confirmation: Confirmation) -> bool:
+    """Whether :func:`estimate_of` uses the study's pooled ``noise:confirm`` for
+    ``confirmation`` (else its own runs' spread: the first confirmation of a study, before
+    the pooled noise is measured from every member's seeds)."""
+    runs = ConfirmedRuns(confirmation.accuracies, confirmation.budget)
+    return confirm_record(runs, records(study.user_attrs)) is not None
 
 
 def proxy_score(study: optuna.Study, confirmation: Confirmation) -> str:

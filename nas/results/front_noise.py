@@ -124,10 +124,18 @@ def confirmed_estimate(runs: ConfirmedRuns, noise: Mapping[Stage, NoiseRecord]) 
     budget = runs.budget or {}
     images = budget.get("val_samples")
     images = images if isinstance(images, int) and images > 0 else None
-    record = noise.get("confirm")
-    if record is not None and record.applies_to("val_accuracy", runs.budget):
+    record = confirm_record(runs, noise)
+    if record is not None:
         return record.estimate(runs.accuracies, val_images=images)
     return estimate(runs.accuracies, val_images=images)
+
+
+def confirm_record(runs: ConfirmedRuns, noise: Mapping[Stage, NoiseRecord]) -> NoiseRecord | None:
+    """The study's ``noise:confirm`` if it applies to ``runs`` (their metric and budget)."""
+    record = noise.get("confirm")
+    if record is not None and record.applies_to("val_accuracy", runs.budget):
+        return record
+    return None
 
 
 def beyond_noise(

@@ -132,6 +132,7 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     assert f"{len(front)} front {plural} confirmed" in out
     assert "confirm noise: one run varies by ±" in err, "two seeds by default measure it"
     assert " ± " in out and "(n=2)" in out, "each member as mean ± SE (n)"
+    assert "(n=2), SE of its own runs (proxy" in err, "before the pooled noise exists, it says so"
     assert "(proxy neg_tail_loss -" in out, "the proxy's score under its name, not as accuracy"
     study = optuna.load_study(study_name="confirm", storage=url)
     first = confirmations(study)
@@ -154,7 +155,10 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     assert main(args) == 0, "confirmed members at the same budget are not trained again"
     assert confirmations(optuna.load_study(study_name="confirm", storage=url)) == first
 
+    capsys.readouterr()
     assert main([*args, "--redo", "--seeds", "3", "--members", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "(n=3) (proxy" in err and "own runs" not in err, "the pooled noise, once measured"
     again = confirmations(optuna.load_study(study_name="confirm", storage=url))
     best = max(front, key=lambda n: study.trials[n].values[0])
     assert len(again[best].accuracies) == 3 and again[best] != first[best]
