@@ -32,6 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from storage.internals import rdb_storage, study_id
 from storage.trial_dump import frozen_trials
+from storage.view import StorageView
 
 if TYPE_CHECKING:
     from nas.commands._dashboard_page import StudyPages
@@ -42,7 +43,7 @@ _ONE_BY_ONE = 200
 """Up to this many trials missing from the cache are read one by one; more: all at once."""
 
 
-class FinishedTrials(BaseStorage):
+class FinishedTrials(StorageView):
     """``base`` with ``get_all_trials`` served from a cache of its finished trials.
 
     Every other method is the base's own. A study's trials are read whole on first use; later
@@ -50,7 +51,7 @@ class FinishedTrials(BaseStorage):
     """
 
     def __init__(self, base: BaseStorage) -> None:
-        self._base = base
+        super().__init__(base)
         self._lock = threading.Lock()
         self._finished: dict[int, dict[int, FrozenTrial]] = {}
 
@@ -73,7 +74,7 @@ class FinishedTrials(BaseStorage):
         numbers after the highest known until one is missing (``BaseStorage.get_n_trials``
         would read every trial).
         """
-        base = self._base
+        base = self.wrapped
         cache = self._finished.get(study_id)
         if cache is not None:
             running = {t.number: t for t in base.get_all_trials(study_id, False, _UNFINISHED)}
@@ -98,72 +99,24 @@ class FinishedTrials(BaseStorage):
     def delete_study(self, study_id: int) -> None:
         with self._lock:
             self._finished.pop(study_id, None)
-        self._base.delete_study(study_id)
-
-    # Everything else is the base storage's.
-    def create_new_study(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.create_new_study(*args, **kwargs)
-
-    def set_study_user_attr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_study_user_attr(*args, **kwargs)
-
-    def set_study_system_attr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_study_system_attr(*args, **kwargs)
-
-    def get_study_id_from_name(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_study_id_from_name(*args, **kwargs)
-
-    def get_study_name_from_id(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_study_name_from_id(*args, **kwargs)
-
-    def get_study_directions(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_study_directions(*args, **kwargs)
-
-    def get_study_user_attrs(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_study_user_attrs(*args, **kwargs)
-
-    def get_study_system_attrs(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_study_system_attrs(*args, **kwargs)
+        self.wrapped.delete_study(study_id)
 
     def get_all_studies(self) -> list[FrozenStudy]:
         # By id, as optuna-dashboard lists an RDBStorage's studies (it sorts only those).
-        return sorted(self._base.get_all_studies(), key=study_id)
+        return sorted(self.wrapped.get_all_studies(), key=study_id)
 
-    def create_new_trial(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.create_new_trial(*args, **kwargs)
-
-    def set_trial_param(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_trial_param(*args, **kwargs)
-
-    def get_trial_id_from_study_id_trial_number(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_trial_id_from_study_id_trial_number(*args, **kwargs)
-
+    # Forwarded here, not by StorageView: its subclasses change what these would compute.
     def get_trial_number_from_id(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_trial_number_from_id(*args, **kwargs)
-
-    def set_trial_state_values(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_trial_state_values(*args, **kwargs)
-
-    def set_trial_intermediate_value(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_trial_intermediate_value(*args, **kwargs)
-
-    def set_trial_user_attr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_trial_user_attr(*args, **kwargs)
-
-    def set_trial_system_attr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.set_trial_system_attr(*args, **kwargs)
-
-    def get_trial(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_trial(*args, **kwargs)
+        return self.wrapped.get_trial_number_from_id(*args, **kwargs)
 
     def get_n_trials(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_n_trials(*args, **kwargs)
+        return self.wrapped.get_n_trials(*args, **kwargs)
 
     def get_best_trial(self, *args: Any, **kwargs: Any) -> Any:
-        return self._base.get_best_trial(*args, **kwargs)
+        return self.wrapped.get_best_trial(*args, **kwargs)
 
     def remove_session(self) -> None:
-        self._base.remove_session()
+        self.wrapped.remove_session()
 
 
 def _number(trial: FrozenTrial) -> int:
