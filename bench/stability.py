@@ -88,16 +88,10 @@ def knee_choice(url: str) -> dict[str, Any]:
 
 
 def confirmation_budget() -> dict[str, Any]:
-    """The default confirmation budget (``nas.confirm.budget``), seed left to the caller."""
-    from nas.config import ConfirmSection
-    from nas.confirm.budget import confirm_budgets
-    from workers.budget import ProxyBudget
+    """The default confirmation budget, as ``bench/noise.py`` trains it (seed left to us)."""
+    from noise import budgets
 
-    confirm = ConfirmSection()
-    (longer,) = confirm_budgets(
-        ProxyBudget(), scale=confirm.scale, val_samples=confirm.val_samples, seeds=1
-    )
-    return longer.to_dict()
+    return budgets({})["confirm"]
 
 
 def _train(spec: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
