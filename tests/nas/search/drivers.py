@@ -16,13 +16,13 @@ import optuna
 from nas.config import SearchConfig
 from nas.search.ownership import OWNER_ATTR, Ownership
 from nas.search.searcher import StudySearcher
-from nas.search.study import StudyHandle, prepare_study
+from nas.search.study import prepare_study
 from nas.space import SearchSpace
-from storage import artifact_store, open_storage
+from storage import open_storage
 from storage.internals import trial_id
+from tests.nas.search.searcher_setup import SHAPE, searcher_of
 from workers.signals import SIGNALS, signal_key
 
-SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
 TINY = {"blocks": ["none", "se"], "positions": ["branch"], "selectors": ["all"]}
 
 
@@ -42,17 +42,7 @@ def prepared_study(url: str, trials: int = 4) -> optuna.Study:
 
 def new_driver(url: str, trials: int = 4) -> StudySearcher:
     """One driver: the study prepared as ``nas search`` does, then its searcher."""
-    config = small_config(trials)
-    space = SearchSpace(config.space, **SHAPE)
-    study, _ = prepare_study(config, open_storage(url), space)
-    return StudySearcher(
-        StudyHandle(config, url, None, study),
-        space,
-        data={"dataset": "fashion_mnist"},
-        budget={"epochs": 2},
-        target=trials,
-        artifacts=artifact_store(url),
-    )
+    return searcher_of(small_config(trials), url)[1]
 
 
 def final_result(value: float) -> dict[str, Any]:

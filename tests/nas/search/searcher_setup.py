@@ -33,7 +33,12 @@ def _setup(
     search = {"trials": trials, "pruner": "none"}
     raw = {**TINY, "search": search, "objectives": {"extra": extra or []}}
     raw["noise"] = {"specs": noise}
-    config = SearchConfig.from_dict(raw)
+    return searcher_of(SearchConfig.from_dict(raw), url)
+
+
+def searcher_of(config: SearchConfig, url: str) -> tuple[optuna.Study, StudySearcher]:
+    """``config``'s study at ``url`` prepared as ``nas search`` does, and one driver's searcher
+    (2 epochs of Fashion-MNIST, up to ``[search] trials``)."""
     space = SearchSpace(config.space, **SHAPE)
     study, _ = prepare_study(config, open_storage(url), space)
     searcher = StudySearcher(
@@ -41,7 +46,7 @@ def _setup(
         space,
         data={"dataset": "fashion_mnist"},
         budget={"epochs": 2},
-        target=trials,
+        target=config.search.trials,
         artifacts=artifact_store(url),
     )
     return study, searcher
