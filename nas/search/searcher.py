@@ -36,7 +36,6 @@ import shutil
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -109,7 +108,12 @@ class StudySearcher(Searcher):
         keys = (*ALWAYS, *self.measures)
         self.ledger = TrialLedger.of_study(handle.study, self.ownership, keys)
         self.heartbeat = DriverHeartbeat(self.ledger.in_hand, self.ownership)
-        self.resume_root = resume_root(handle) if artifacts is not None else None
+        search = handle.config.search
+        self.resume_root = (
+            trials.resume_root(handle.url, search.artifacts, search.study)
+            if artifacts is not None
+            else None
+        )
         self._idle_until = 0.0  # the budget was full while others' trials ran: look again then
 
     @property
@@ -292,12 +296,3 @@ class StudySearcher(Searcher):
 def _as_attrs(measured: Mapping[str, float]) -> dict[str, Any]:
     """Measured objectives as trial user attributes: MACs and parameters as integers."""
     return {k: int(v) if k in ALWAYS else v for k, v in measured.items()}
-
-
-def resume_root(handle: StudyHandle) -> Path:
-    """``<artifacts>/resume/<study>``: beside the trained weights, so it outlives the driver
-    and every node that can upload weights can reach it."""
-    from storage import artifacts_dir_for
-
-    base = artifacts_dir_for(handle.url, handle.config.search.artifacts)
-    return base / "resume" / handle.config.search.study

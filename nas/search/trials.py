@@ -66,6 +66,15 @@ class TrialEntry:
         return spec_id if self.seed is None else f"{spec_id}-seed{self.seed}"
 
 
+def resume_root(url: str, artifacts: str | None, study: str) -> Path:
+    """``<artifacts>/resume/<study>`` of the storage at ``url`` (``artifacts``: ``[search]
+    artifacts``): beside the trained weights, so it outlives the driver and every node that
+    can upload weights can reach it."""
+    from storage import artifacts_dir_for
+
+    return artifacts_dir_for(url, artifacts) / "resume" / study
+
+
 @dataclass(frozen=True)
 class Completed:
     """A trained canonical spec: its trial ``number``, objective ``values`` and the measured
