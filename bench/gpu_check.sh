@@ -19,7 +19,7 @@ if ! "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1
   echo "gpu_check: no CUDA device: running the CPU-side tests only (the CUDA tests skip)"
   "$py" -m pytest -q -rs tests/workers/test_cuda.py tests/workers/test_budget.py \
     tests/workers/test_train.py -k "cuda or compile or channels_last or budget or device" || exit
-  exec "$py" -m pytest -q tests/nas/test_packing.py tests/nas/search/test_gpu_share.py \
+  exec "$py" -m pytest -q tests/nas/test_packing.py tests/nas/test_gpu_share.py \
     tests/nas/test_proxy_choice.py
 fi
 card=$("$py" -c 'import re, torch; print(re.sub("[^a-z0-9]+", "-", torch.cuda.get_device_name().lower()).strip("-"))')

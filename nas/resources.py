@@ -1,18 +1,32 @@
-"""What one trial (or one confirmation run) reserves on the Ray cluster."""
+"""What one trial (or one confirmation run) reserves on the Ray cluster.
+
+Under ``[resources] gpus_per_trial = "auto"`` the fraction changes during a search. Ray Tune
+reserves a trial's resources when it creates the trial, from the trial's config
+(``tune.with_resources`` with a function of the config, :func:`trial_placement`); a running
+trial keeps its share to the end. So the searcher puts the current fraction into each new
+trial's config (:data:`GPU_KEY`, written by :class:`GpuShare`): trials created after a
+measurement get the new share, those already running or waiting keep theirs. Until one trial
+has been measured, the searcher proposes one trial at a time (:meth:`GpuShare.hold`): Tune
+would otherwise create ``concurrency`` trials at the start fraction, one per card, and run
+them one after another. A resumed search starts from the peaks its study stored
+(``device_memory_mb`` of earlier trials) and the card of this machine, when it has one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nas.config import SearchConfig
-from nas.packing import AUTO, START_FRACTION
+from nas.packing import AUTO, START_FRACTION, Packing, pack
 
 if TYPE_CHECKING:
+    import optuna
     from ray.tune import PlacementGroupFactory
 
 GPU_KEY = "gpus_per_trial"
 """The trial config key that carries a trial's own GPU fraction under ``gpus_per_trial =
-"auto"`` (:class:`nas.search.gpu_share.GpuShare` sets it, :func:`trial_placement` reads it)."""
+"auto"`` (:class:`GpuShare` sets it, :func:`trial_placement` reads it)."""
 
 
 def trial_resources(config: SearchConfig) -> dict[str, float]:
@@ -37,3 +51,67 @@ def trial_placement(config: dict[str, Any], *, cpu: float, gpu: float) -> Placem
     from ray.tune import PlacementGroupFactory
 
     return PlacementGroupFactory([{"CPU": cpu, "GPU": float(config.get(GPU_KEY, gpu))}])
+
+
+MEMORY_KEY = "device_memory_mb"
+"""A trial's peak GPU memory (MiB): its result key and the user attribute the study keeps."""
+CARD_KEY = "device_total_mb"
+"""The total memory of the card a trial trained on (MiB): a result key only, not stored."""
+
+
+class GpuShare:
+    """The GPU fraction new trials of this search get, repacked as trials are measured.
+
+    Args:
+        concurrency: ``[search] concurrency``, which bounds trials per card.
+        card_mb: the card's total memory if known (the driver's own GPU), else learnt from
+            the first result that reports one; the smallest card seen is the one sized for.
+        peaks_mb: peaks already measured (a resumed study's).
+    """
+
+    def __init__(
+        self, concurrency: int, *, card_mb: float | None = None, peaks_mb: Iterable[float] = ()
+    ) -> None:
+        self.concurrency, self.card_mb = concurrency, card_mb
+        self.peaks_mb = list(peaks_mb)
+        self.packing: Packing = pack(self.peaks_mb, card_mb, concurrency=concurrency)
+        self.say: Callable[[str], None] | None = None
+
+    @classmethod
+    def of_study(cls, study: optuna.Study, concurrency: int) -> GpuShare:
+        """Started from the peaks ``study``'s trials stored and this machine's first GPU."""
+        import torch
+
+        peaks = [
+            float(t.user_attrs[MEMORY_KEY])
+            for t in study.get_trials(deepcopy=False)
+            if MEMORY_KEY in t.user_attrs
+        ]
+        card = None
+        if torch.cuda.is_available():
+            card = torch.cuda.get_device_properties(0).total_memory / 2**20
+        return cls(concurrency, card_mb=card, peaks_mb=peaks)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles the searcher; the printing function stays behind."""
+        return {**self.__dict__, "say": None}
+
+    def trial_config(self) -> dict[str, Any]:
+        """The key a new trial's config carries: its GPU fraction."""
+        return {GPU_KEY: self.packing.fraction}
+
+    def hold(self, in_flight: int) -> bool:
+        """Propose nothing now: no trial measured yet and one is already training."""
+        return not self.packing.measured and in_flight > 0
+
+    def observe(self, result: Mapping[str, Any]) -> None:
+        """Take a finished trial's peak (and card); repack and say so when the share changes."""
+        card = result.get(CARD_KEY)
+        if card:
+            self.card_mb = min(float(card), self.card_mb or float(card))
+        if result.get(MEMORY_KEY):
+            self.peaks_mb.append(float(result[MEMORY_KEY]))
+        packing = pack(self.peaks_mb, self.card_mb, concurrency=self.concurrency)
+        if packing.fraction != self.packing.fraction and self.say is not None:
+            self.say(packing.line())
+        self.packing = packing

@@ -26,10 +26,9 @@ from typing import Any, TextIO
 from nas.cluster import joined_cluster
 from nas.config import SearchConfig
 from nas.packing import AUTO
-from nas.resources import trial_resources
+from nas.resources import GpuShare, trial_resources
 from nas.results.front import StudyFront
 from nas.results.replica_noise import measure_proxy_noise
-from nas.search.gpu_share import GpuShare
 from nas.search.ledger import finished_count
 from nas.search.searcher import StudySearcher
 from nas.search.study import StudyHandle, prepare_study

@@ -44,8 +44,8 @@ from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
 from nas.objectives import ALWAYS, MeasureFailed, measure
+from nas.resources import GpuShare
 from nas.search import trials
-from nas.search.gpu_share import GpuShare
 from nas.search.ledger import POLL_S, TrialLedger
 from nas.search.ownership import DriverHeartbeat, Ownership
 from nas.search.study import StudyHandle

@@ -106,3 +106,17 @@ def test_confirm_and_export_never_import_search() -> None:
         if any(t.split(".")[:2] == ["nas", "search"] for t in graph[m])
     }
     assert not wrong, f"confirm/export import search: {wrong}"
+
+
+def test_nas_keeps_its_rooms_small() -> None:
+    """Issue 23's shape, held: no module of ``nas/`` over 300 lines (a longer one holds two
+    concepts: split it where they part) and ``nas/search`` at most 9 modules besides its
+    ``__init__`` (a tenth is a concept that belongs elsewhere, or two that should be one)."""
+    lines = {
+        str(path.relative_to(REPO)): len(path.read_text().splitlines())
+        for path in sorted((REPO / "nas").rglob("*.py"))
+    }
+    long = {name: n for name, n in lines.items() if n > 300}
+    assert long == {}, f"over 300 lines: {long}"
+    search = sorted(p.name for p in (REPO / "nas" / "search").glob("*.py"))
+    assert len([n for n in search if n != "__init__.py"]) <= 9, search

@@ -17,8 +17,7 @@ from ray import tune
 from ray.tune.experiment import Trial
 from ray.tune.registry import register_trainable
 
-from nas.resources import GPU_KEY, trial_placement
-from nas.search.gpu_share import CARD_KEY, MEMORY_KEY, GpuShare
+from nas.resources import CARD_KEY, GPU_KEY, MEMORY_KEY, GpuShare, trial_placement
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
 
