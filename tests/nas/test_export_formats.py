@@ -150,6 +150,43 @@ def test_model_with_block_at_position_runs_in_onnx_runtime(
     # command's line says which), so FIXED_SIZE (blocks alone, 8x8) is not asserted here.
 
 
+POSITIONS = sorted({p for name, p in CASES})
+"""Every insertion point some block takes: each one's wrapper (``pre``, ``mid``, ... around the
+residual unit, ``stage_end`` after the stage) is code of its own in the exported module."""
+
+
+def carrier(position: str) -> str:
+    """A block that converts to every format and takes ``position``: ``se`` where it can,
+    else ``sk`` (``replace``), else the first such block by name."""
+    limited = set(LIMITS["onnx"]) | set(LIMITS["torchscript"])
+    takes = [name for name, p in CASES if p == position and name not in limited]
+    return next((name for name in ("se", "sk") if name in takes), min(takes))
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed ([onnx] extra)")
+@pytest.mark.parametrize("position", POSITIONS)
+def test_every_insertion_point_exports_whole_to_torchscript_and_onnx(
+    position: str, tmp_path: Path
+) -> None:
+    """The whole exported resnet20 with a block at ``position`` in each stage scripts, traces and
+    runs in ONNX Runtime like eager: the blocks alone are converted above, this converts every
+    position's wrapper once, in the normal suite (every block x position by hand, below)."""
+    name = carrier(position)
+    stages = [{"block": name, "position": position}] * 3
+    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 3, "input_size": 16}
+    spec = ArchSpec.from_dict({**raw, "width": 1.0, "stages": stages})
+    path = tmp_path / "model.py"
+    path.write_text(render_module(spec, Origin(date="2026-01-01T00:00:00Z", command="t")).text)
+    torch.manual_seed(0)
+    model = load(path).build_model().eval()
+    x = torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        for converted in (torchscript(model, x), torch.jit.trace(model, x)):
+            torch.testing.assert_close(converted(x), model(x), rtol=1e-5, atol=1e-5)
+    written = write_onnx(model, x, tmp_path / "model.onnx")  # batch checked dynamic inside
+    assert written.error <= 1e-4 and written.data is None and written.spatial
+
+
 def test_limits_name_registered_blocks() -> None:
     """The table cannot keep a block that is gone (a renamed block would pass silently)."""
     for blocks in [*LIMITS.values(), FIXED_SIZE]:

@@ -24,6 +24,8 @@ from nas.results.pareto import pareto_mask
 from nas.sampling import SAMPLERS, SamplerView
 from nas.search.trials import INTERRUPTED
 from storage import open_storage
+from tests.nas.export_limits import LIMITS
+from tests.nas.modules import load_module
 from tests.nas.searches import small_search
 
 pytestmark = pytest.mark.slow
@@ -83,6 +85,45 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
         assert confirmation.budget["epochs"] == 3 and len(confirmation.accuracies) == 2
         assert 0.2 < confirmation.val_accuracy <= 1.0
         assert confirmation.proxy_accuracy == study.trials[confirmation.number].values[0]
+
+    # What the user does next (issue 27): the knee as one module that scripts, runs on its
+    # own, and goes to ONNX (the command itself checks ONNX Runtime against PyTorch, 1e-4).
+    export_knee_as_a_user_would(tmp_path, url, env)
+
+
+def export_knee_as_a_user_would(folder: Path, url: str, env: dict[str, str]) -> None:
+    """``nas export --knee -o model.py --onnx model.onnx`` on the default study, then
+    ``python model.py`` and ``torch.jit.script(build_model())``, each in a fresh process."""
+    command = [sys.executable, "-m", "nas", "export", "--study", "defaults", "--storage", url]
+    command += ["--knee", "-o", "model.py", "--onnx", "model.onnx"]
+    run = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    blocks = {
+        stage.get("block", "none") for stage in load_module(folder / "model.py").SPEC["stages"]
+    }
+    scripts = not blocks & set(LIMITS["torchscript"])
+    if scripts:
+        assert (
+            "TorchScript: torch.jit.script(build_model()) compiles and matches eager" in run.stdout
+        )
+    else:  # the .py is written, with a note naming the block
+        assert (
+            "note: block '" in run.stdout + run.stderr and "TorchScript" in run.stdout + run.stderr
+        )
+    unsupported = blocks & set(LIMITS["onnx"])
+    if unsupported:  # the command names the block in one line and writes no .onnx
+        assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert f"block '{min(unsupported)}'" in run.stderr and not (folder / "model.onnx").exists()
+    else:
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "wrote model.onnx (one file, dynamic batch" in run.stdout, run.stdout
+    summary = subprocess.run(
+        [sys.executable, "model.py"], cwd=folder, capture_output=True, text=True, check=True
+    ).stdout
+    assert summary.startswith("resnet20") and "MACs:" in summary and "Papers:" in summary
+    assert "build_model():" in summary and "parameters" in summary, summary
+    script = "import torch, model; torch.jit.script(model.build_model())"
+    scripted = subprocess.run([sys.executable, "-c", script], cwd=folder, capture_output=True)
+    assert (scripted.returncode == 0) == scripts, scripted.stderr[-2000:]
 
 
 def test_tpe_past_its_default_startup_prunes_and_ends_with_a_front(
