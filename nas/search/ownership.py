@@ -11,13 +11,15 @@ table ``Study.optimize``'s heartbeat thread writes). Another driver treats a RUN
    stopped beating, wherever it ran), or
 2. its owner ran on this host and that process is gone (a killed driver's rerun on the same
    machine need not wait for the grace period), or
-3. it has no owner (no heartbeat yet) and started more than :data:`SETTLE_S` ago: a live driver
-   writes itself as the owner right after ``ask`` returns
+3. it has no owner (no heartbeat yet) and this driver has seen it unowned for more than
+   :data:`SETTLE_S`, by its own monotonic clock from its first look at it (never by
+   ``datetime_start``: that is the asking process's wall clock, which on another machine may
+   be hours off ours). A live driver writes itself as the owner right after ``ask`` returns
    (:class:`~nas.search.searcher.StudySearcher`), before sampling, costing or the rest of its
-   Tune step, so an unowned older trial was left by a driver that died right after ``ask`` (or
-   by a version of ``nas`` without heartbeats). On a busy machine one Tune step can take longer
-   than :data:`SETTLE_S`; owning a trial only at the end of that step let a driver starting
-   beside a live one take the live one's new trial for a dead driver's.
+   Tune step, so a trial unowned that long was left by a driver that died right after ``ask``
+   (or by a version of ``nas`` without heartbeats). On a busy machine one Tune step can take
+   longer than :data:`SETTLE_S`; owning a trial only at the end of that step let a driver
+   starting beside a live one take the live one's new trial for a dead driver's.
 
 Failing is a claim: the FAIL is written only while the trial is still RUNNING, so of two
 drivers that find the same orphan one queues it again. Optuna's ``fail_stale_trials`` is not
@@ -36,7 +38,6 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -55,7 +56,7 @@ HEARTBEAT_INTERVAL_S = 5
 GRACE_PERIOD_S = 30
 """A trial whose heartbeat is this much older than the database's clock is orphaned."""
 SETTLE_S = 5.0
-"""An unowned RUNNING trial younger than this may still be claimed by the driver that asked."""
+"""An unowned RUNNING trial this driver has seen for less than this may still be claimed."""
 OWNER_ATTR = "nas:driver"
 """Trial system attribute naming the driver that trains it: ``{"host", "pid", "token"}``."""
 
@@ -110,14 +111,20 @@ def _alive(pid: int) -> bool:
 class Ownership:
     """The trials of study ``name`` at ``url`` as seen by this driver, through a storage of its
     own with heartbeats enabled (the search's storage stays without: Optuna warns when a
-    heartbeat storage is used by ``ask``). Pickles as ``(url, name)``."""
+    heartbeat storage is used by ``ask``). Pickles as ``(url, name)``: a copy's ages of unowned
+    trials start at its own first look (so its orphans come later, never earlier)."""
 
     def __init__(self, url: str, name: str) -> None:
         self.url, self.name = url, name
         self._study: optuna.Study | None = None
+        self._lock = threading.Lock()  # the heartbeat thread and the searcher both look
+        self._unowned: dict[int, float] = {}  # trial id -> time.monotonic() of the first look
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_study": None}
+        return {**self.__dict__, "_study": None, "_lock": None, "_unowned": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     @property
     def study(self) -> optuna.Study:
@@ -143,19 +150,32 @@ class Ownership:
     ) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
         """The study's RUNNING trials as ``(live, orphaned)`` (rules in the module docstring);
         an unowned one is orphaned after ``unowned_after`` s; trial ids ``mine`` are live."""
-        me, now = this_driver(), datetime.now()
+        me = this_driver()
         unowned_after = SETTLE_S if unowned_after is None else unowned_after
         stale = set(stale_trial_ids(self.beats, study_id(self.study)))
         live, orphaned = [], []
-        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            owner = Driver.from_attr(trial.system_attrs.get(OWNER_ATTR))
-            if owner == me or trial_id(trial) in mine:
-                live.append(trial)
-            elif _orphaned(owner, trial_id(trial) in stale, _age_s(trial, now) > unowned_after):
+        for trial, owner, age in self._look():
+            tid = trial_id(trial)
+            dead = owner.gone() if owner is not None else age > unowned_after  # rules 2 and 3
+            if owner != me and tid not in mine and (tid in stale or dead):  # or rule 1
                 orphaned.append(trial)
             else:
                 live.append(trial)
         return live, orphaned
+
+    def _look(self) -> list[tuple[FrozenTrial, Driver | None, float]]:
+        """Each RUNNING trial, its owner and, unowned, for how many seconds this driver has
+        seen it so (0 at the first look); the trials no longer unowned are forgotten."""
+        with self._lock:  # one look at a time: an older look must not undo a newer one
+            running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            now, seen, self._unowned = time.monotonic(), self._unowned, {}
+            looked = []
+            for trial in running:
+                owner = Driver.from_attr(trial.system_attrs.get(OWNER_ATTR))
+                if owner is None:
+                    self._unowned[trial_id(trial)] = seen.get(trial_id(trial), now)
+                looked.append((trial, owner, now - self._unowned.get(trial_id(trial), now)))
+        return looked
 
     def requeue_orphans(
         self,
@@ -166,12 +186,13 @@ class Ownership:
     ) -> int:
         """Fail as interrupted and queue again every orphaned trial; how many this driver did.
 
-        ``settle`` (at start): first wait, up to :data:`SETTLE_S`, until every unowned trial is
-        claimed by its driver or old enough to be an orphan. ``unowned_after`` and ``mine`` as
-        in :meth:`running`.
+        ``settle`` (at start): first wait until every unowned trial is claimed by its driver
+        or unowned for :data:`SETTLE_S` since this driver first saw it (a dead driver's, however
+        long ago it was left); at most about twice that, should live drivers keep asking.
+        ``unowned_after`` and ``mine`` as in :meth:`running`.
         """
         if settle:
-            deadline = time.monotonic() + SETTLE_S + 0.5
+            deadline = time.monotonic() + 2 * SETTLE_S + 1.0
             while time.monotonic() < deadline and any(
                 OWNER_ATTR not in t.system_attrs for t in self.running()[0]
             ):
@@ -199,18 +220,6 @@ class Ownership:
     def beat(self, trial_ids: list[int]) -> None:
         for tid in trial_ids:
             self.beats.record_heartbeat(tid)
-
-
-def _orphaned(owner: Driver | None, stale: bool, old: bool) -> bool:
-    """Rules 1-3 of the module docstring."""
-    if owner is None:
-        return stale or old
-    return stale or owner.gone()
-
-
-def _age_s(trial: FrozenTrial, now: datetime) -> float:
-    started = trial.datetime_start
-    return (now - started).total_seconds() if started is not None else float("inf")
 
 
 def claim(study: optuna.Study, frozen: FrozenTrial) -> bool:

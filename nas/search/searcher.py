@@ -35,7 +35,6 @@ import math
 import shutil
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import optuna
@@ -47,7 +46,7 @@ from nas.objectives import ALWAYS, MeasureFailed, measure
 from nas.resources import GpuShare
 from nas.search import trials
 from nas.search.ledger import POLL_S, TrialLedger
-from nas.search.ownership import DriverHeartbeat, Ownership
+from nas.search.ownership import OWNER_ATTR, DriverHeartbeat, Ownership
 from nas.search.study import StudyHandle
 from nas.search.trials import INTERRUPTED, Completed, TrialEntry
 from nas.space import SearchSpace
@@ -152,16 +151,17 @@ class StudySearcher(Searcher):
         for _ in range(MAX_DRAWS):
             if self.ledger.full(self.target):
                 return Searcher.FINISHED
-            asked_at = datetime.now()
+            asked: int | None = None
             try:
                 trial = self.study.ask()
+                asked = optuna_trial_id(trial)
                 # Owned before anything slow (sampling, costing, the rest of Tune's step): a
-                # driver starting beside this one takes an unowned trial older than
+                # driver starting beside this one takes a trial it sees unowned for longer than
                 # ownership.SETTLE_S for one a dead driver left.
-                self.ownership.own([optuna_trial_id(trial)])
+                self.ownership.own([asked])
                 entry = self._draw(trial)
             except Exception as exc:
-                self._abandon_since(asked_at)
+                self._abandon(asked)
                 raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
                 return entry
@@ -180,14 +180,15 @@ class StudySearcher(Searcher):
         """The proxy budget ``entry`` trains at: a replica's has its own seed."""
         return self.budget if entry.seed is None else {**self.budget, "seed": entry.seed}
 
-    def _abandon_since(self, asked_at: datetime) -> None:
-        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING (started at or
-        after ``asked_at`` and not in flight); one from the queue (a reference design, a
-        requeued trial) is queued again with its fixed params."""
-        flying = {entry.trial.number for entry in self.ledger.flying.values()}
+    def _abandon(self, asked: int | None) -> None:
+        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING: trial id ``asked``,
+        or, when ``ask`` itself raised, every unowned one (ours or a dead driver's: a live driver
+        owns its trial as its ``ask`` returns). Never by ``datetime_start``: another driver's
+        clock may be hours off ours. One from the queue is queued again."""
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            started = frozen.datetime_start
-            if frozen.number in flying or started is None or started < asked_at:
+            if asked is None and OWNER_ATTR in frozen.system_attrs:
+                continue
+            if asked is not None and optuna_trial_id(frozen) != asked:
                 continue
             if trials.fail_and_requeue(self.study, frozen, frozen.system_attrs.get("fixed_params")):
                 self.ledger.count(TrialState.FAIL, None, interrupted=True)
