@@ -16,7 +16,7 @@ PYRAMID: tuple[int, ...] = (1, 3, 6, 8)
 """Output sides of the pyramid pooling that samples keys and values (Sec. 3.3)."""
 
 
-def pyramid_sample(x: Tensor, sizes: tuple[int, ...]) -> Tensor:
+def pyramid_sample(x: Tensor, sizes: list[int]) -> Tensor:
     """``(B, C, H, W) -> (B, C, S)``: adaptive average pools to ``s x s``, concatenated.
 
     ``S = sum(s * s)``: 110 anchors for ``(1, 3, 6, 8)``, whatever H and W are.
@@ -46,15 +46,18 @@ class AsymmetricNonLocal(nn.Module):
         self.W = nn.Conv2d(rd_channels, channels, 1)
         nn.init.zeros_(self.W.weight)
         nn.init.zeros_(self.W.get_parameter("bias"))
+        # An attribute, and a list: torch.jit.script reads no module-level value, and has no
+        # ``tuple[int, ...]``.
+        self.pyramid = list(PYRAMID)
 
     def attention(self, x: Tensor) -> Tensor:
         """``(B, C, H, W) -> (B, HW, S)``: each position's weights over the anchors."""
         queries = self.key(x)
-        keys = pyramid_sample(queries, PYRAMID)
+        keys = pyramid_sample(queries, self.pyramid)
         scale = queries.shape[1] ** -0.5
         return (torch.einsum("bcn,bcs->bns", queries.flatten(2), keys) * scale).softmax(-1)
 
     def forward(self, x: Tensor) -> Tensor:
-        values = pyramid_sample(self.value(x), PYRAMID)
+        values = pyramid_sample(self.value(x), self.pyramid)
         out = torch.einsum("bns,bcs->bcn", self.attention(x), values)
         return x + self.W(out.reshape(x.shape[0], -1, x.shape[2], x.shape[3]))

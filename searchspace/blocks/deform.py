@@ -52,7 +52,9 @@ class DeformConv(nn.Module):
         predicted = self.offset(x)
         split = 18 * self.offset_groups
         offset, mask = predicted[:, :split], torch.sigmoid(predicted[:, split:])
-        return deform_conv2d(x, offset, self.weight, None, self.stride, 1, 1, mask)
+        # Pairs, not ints: the form torch.jit.script accepts (the eager function pairs ints).
+        stride = (self.stride, self.stride)
+        return deform_conv2d(x, offset, self.weight, None, stride, (1, 1), (1, 1), mask)
 
 
 def deform_conv2d_flop(

@@ -56,7 +56,7 @@ class FrequencyChannelAttention(nn.Module):
     """
 
     grid = 7
-    dct: Tensor
+    __constants__ = ("grid",)  # torch.jit.script reads class attributes only as constants
 
     def __init__(self, channels: int, *, ratio: int = 16, freq: str = "top16") -> None:
         super().__init__()
@@ -65,6 +65,9 @@ class FrequencyChannelAttention(nn.Module):
         bases = torch.stack([dct_basis(u, v, self.grid) for u, v in frequencies])
         basis = bases[groups]  # one basis image per frequency, indexed per channel
         self.register_buffer("dct", basis)
+        # Declared here, not on the class: torch.jit.script reads class annotations and cannot
+        # resolve this module's string ones (``from __future__ import annotations``).
+        self.dct: Tensor
         hidden = max(1, channels // ratio)
         self.fc1 = nn.Linear(channels, hidden, bias=False)
         self.act = nn.ReLU(inplace=True)

@@ -15,24 +15,26 @@ EVAL_SEED = 0
 """Seed of the fixed bases the ham starts from outside training (see :class:`Hamburger`)."""
 
 EPS = 1e-6
+"""Added to the denominators of the multiplicative updates. A default argument where used:
+torch.jit.script reads a default's value, never a module-level number."""
 
 
-def nmf_step(x: Tensor, bases: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
+def nmf_step(x: Tensor, bases: Tensor, coef: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
     """One multiplicative update of ``x ~ bases coef^T`` (Lee & Seung): coefficients, then bases.
 
     ``x`` ``(B, D, N)`` non-negative, ``bases`` ``(B, D, R)``, ``coef`` ``(B, N, R)``.
     """
-    coef = update_coef(x, bases, coef)
+    coef = update_coef(x, bases, coef, eps)
     numerator = torch.bmm(x, coef)
     denominator = torch.bmm(bases, torch.bmm(coef.transpose(1, 2), coef))
-    return bases * numerator / (denominator + EPS), coef
+    return bases * numerator / (denominator + eps), coef
 
 
-def update_coef(x: Tensor, bases: Tensor, coef: Tensor) -> Tensor:
+def update_coef(x: Tensor, bases: Tensor, coef: Tensor, eps: float = EPS) -> Tensor:
     """The coefficient half of :func:`nmf_step`: ``C <- C * (X^T D) / (C D^T D)``."""
     numerator = torch.bmm(x.transpose(1, 2), bases)
     denominator = torch.bmm(coef, torch.bmm(bases.transpose(1, 2), bases))
-    return coef * numerator / (denominator + EPS)
+    return coef * numerator / (denominator + eps)
 
 
 @register("ham")
@@ -60,8 +62,6 @@ class Hamburger(nn.Module):
     ``steps`` is the same in both modes, so they compute the same function.
     """
 
-    bases: Tensor
-
     def __init__(self, channels: int, *, rank: int = 16, steps: int = 6) -> None:
         super().__init__()
         self.rank, self.steps = rank, steps
@@ -71,6 +71,9 @@ class Hamburger(nn.Module):
         generator = torch.Generator().manual_seed(EVAL_SEED)
         bases = F.normalize(torch.rand(channels, rank, generator=generator, device="cpu"), dim=0)
         self.register_buffer("bases", bases.to(torch.get_default_device()), persistent=False)
+        # Declared here, not on the class: torch.jit.script reads class annotations and cannot
+        # resolve this module's string ones (``from __future__ import annotations``).
+        self.bases: Tensor
 
     def initial_bases(self, x: Tensor) -> Tensor:
         """``(B, D, R)``: random bases in training, the fixed ones otherwise."""

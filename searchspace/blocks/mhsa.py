@@ -12,14 +12,17 @@ from torch import Tensor, nn
 from searchspace.blocks import register
 
 MAX_EXTENT = 32
-"""Largest map side with a distinct embedding per offset (BoTNet's c5 is 7x7 to 32x32)."""
+"""Largest map side with a distinct embedding per offset (BoTNet's c5 is 7x7 to 32x32). A default
+argument where a scripted function uses it: torch.jit.script reads a default's value, never a
+module-level number."""
 
 
-def relative_index(size: int, device: torch.device) -> Tensor:
-    """``(size, size)``: row of the embedding table for offset ``j - i``, clipped at the table."""
+def relative_index(size: int, device: torch.device, extent: int = MAX_EXTENT) -> Tensor:
+    """``(size, size)``: row of the embedding table for offset ``j - i``, clipped at the table
+    of ``2 * extent - 1`` rows."""
     positions = torch.arange(size, device=device)
     offsets = positions[None, :] - positions[:, None]
-    return offsets.clamp(-(MAX_EXTENT - 1), MAX_EXTENT - 1) + MAX_EXTENT - 1
+    return offsets.clamp(-(extent - 1), extent - 1) + extent - 1
 
 
 @register("mhsa")

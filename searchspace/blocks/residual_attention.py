@@ -88,14 +88,16 @@ class ResidualAttention(nn.Module):
 
     def mask(self, x: Tensor, trunk: Tensor) -> Tensor:
         """``(B, C, H, W) -> (B, C, H, W)``: the soft mask in (0, 1)."""
-        levels, skips = [], []
+        levels: list[Tensor] = []
+        skips: list[Tensor] = []
         out = x
-        for down, skip in zip(self.down, self.skips, strict=True):
+        for down, skip_unit in zip(self.down, self.skips, strict=True):
             out = down(self.pool(out))
             levels.append(out)
-            skips.append(skip(out))
+            skips.append(skip_unit(out))
         out = self.bottom(self.pool(out))
-        for up, level, skip in zip(self.up, reversed(levels), reversed(skips), strict=True):
+        for up in self.up:  # deepest level first: pop, as TorchScript has no reversed()
+            level, skip = levels.pop(), skips.pop()
             out = up(_upsample(out, level) + level + skip)
         return self.head(_upsample(out, x) + trunk)
 

@@ -4,21 +4,15 @@ held by tests/nas/test_export_formats.py and read by test_export_equivalence.py.
 from __future__ import annotations
 
 LIMITS: dict[str, dict[str, str]] = {
-    "torchscript": {
-        "asym_nonlocal": "TorchScript",
-        "deform": "TorchScript",
-        "fca": "TorchScript",
-        "ham": "TorchScript",
-        "mhsa": "TorchScript",
-        "residual_attention": "TorchScript",
-    },
+    "torchscript": {},
     "onnx": {
         "condconv": "aten.conv2d",
     },
 }
-"""Format -> block -> a phrase of the one-line reason. ONNX (the dynamo exporter, dynamic batch):
-``condconv`` convolves each sample with its own computed kernel as one grouped convolution with
-the batch size as ``group``, which ONNX's ``Conv`` needs constant."""
+"""Format -> block -> a phrase of the one-line reason. TorchScript: none, every block scripts.
+ONNX (the dynamo exporter, dynamic batch): ``condconv`` convolves each sample with its own
+computed kernel as one grouped convolution with the batch size as ``group``, which ONNX's
+``Conv`` needs constant."""
 
 FIXED_SIZE = {"fca", "gather_excite", "psa", "stn"}
 """Blocks whose ONNX export has a dynamic batch but a fixed height and width: exported with
