@@ -255,3 +255,23 @@ def test_a_block_onnx_cannot_take_is_named_in_one_line(
     (error,) = captured.err.strip().splitlines()
     assert "block 'condconv': ONNX: export fails (aten.conv2d" in error and "m.onnx is not" in error
     assert not (tmp_path / "m.onnx").exists() and (tmp_path / "m.py").exists()
+
+
+def test_a_block_torchscript_cannot_take_is_named_in_a_note_and_the_module_stays(
+    tmp_path: Path,
+) -> None:
+    """Every registered block scripts today; a block whose forward TorchScript cannot compile
+    (here ``se``'s, given ``*args`` in the written file) gets a one-line note naming it, and the
+    module is still written and used (``nas export`` goes on to ONNX)."""
+    from nas.export.deploy import check_formats
+
+    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 3, "input_size": 16}
+    spec = ArchSpec.from_dict({**raw, "stages": [{}, {"block": "eca"}, {"block": "se"}]})
+    path = tmp_path / "model.py"
+    path.write_text(render_module(spec, Origin(date="2026-01-01T00:00:00Z", command="t")).text)
+    cls = type(load(path).create_block("se", 16)).__name__
+    with path.open("a") as f:
+        f.write(f"\n_se = {cls}.forward\n{cls}.forward = lambda self, *args: _se(self, *args)\n")
+    (line,) = check_formats(path, spec, weights=None, onnx=None)
+    assert line.startswith("note: block 'se': TorchScript: torch.jit.script fails (")
+    assert "\n" not in line
