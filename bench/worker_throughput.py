@@ -30,10 +30,11 @@ import torch.nn.functional as F
 from searchspace.build import build_model
 from searchspace.spec import ArchSpec
 from workers.budget import ProxyBudget
-from workers.data import DataConfig, load_splits
+from workers.data import DataConfig
 from workers.loop import Loop
 from workers.proxy import make_proxy
 from workers.recipe import make_optimizer, make_schedule
+from workers.splits import load_splits
 from workers.train import train_proxy
 
 SPEC = {"backbone": "resnet20", "stages": [{"block": "se"}, {"block": "se"}, {"block": "se"}]}

@@ -11,8 +11,9 @@ names from here:
 - :data:`DATASETS`: ``@register("name")`` on a module of ``workers/datasets/``;
 - :data:`OPTIMIZERS`: ``OPTIMIZERS.add("name", Optimizer(...))`` in ``workers/optimizers.py``.
 
-Importing this module imports Optuna (the sampler and pruner catalogs) and torch (the dataset
-formats); commands that only list names import it inside ``add_arguments`` or ``run``.
+Importing this module imports Optuna (the sampler and pruner catalogs) but no torch: the
+dataset formats, optimizers and signals import it when one is used, so ``nas --help`` and the
+config checks, which list and check names, start without it (tests/nas/test_cli_startup.py).
 """
 
 from __future__ import annotations

@@ -20,11 +20,12 @@ from searchspace.build import build_model
 from searchspace.cost import count_cost
 from searchspace.spec import ArchSpec
 from workers.budget import ProxyBudget
-from workers.data import DataConfig, Splits, dataset_shape, load_splits
+from workers.data import DataConfig, dataset_shape
 from workers.loop import Loop
 from workers.proxy import Proxy, make_proxy
 from workers.recipe import make_optimizer, make_schedule
 from workers.signals import signal_values
+from workers.splits import Splits, load_splits
 from workers.state import TrainState
 
 EpochCallback = Callable[[dict[str, float]], bool | None]

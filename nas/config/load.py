@@ -4,7 +4,8 @@ Every error names the field as the file spells it (``search.samplr: unknown key;
 ...``, ``proxy.epochs: expected an integer >= 1``) and is a ``ValueError``, which the CLI
 prints as one line; ``[data]`` and ``[proxy]`` are checked by the workers' own classes, told
 their section's name. Checking the sampler and pruner imports Optuna (their names and options
-come from the registries); ``[data]`` imports the dataset formats (torch modules).
+come from the registries); ``[data]`` reads the dataset formats' registry, which imports no
+torch.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nas.config.checks import registry
 from nas.config.schema import (
@@ -28,18 +29,10 @@ from nas.config.schema import (
 from searchspace.backbones import get_backbone
 from searchspace.fields import Names, reject_unknown
 from workers.budget import ProxyBudget
-
-if TYPE_CHECKING:
-    from workers.data import DataConfig
+from workers.data import DataConfig
 
 PROXY = Names("proxy")
 """``[proxy]`` is a ``ProxyBudget``, whose fields a config file names ``proxy.<field>``."""
-
-
-def _default_data() -> DataConfig:
-    from workers.data import DataConfig  # imports torch: only when a default is needed
-
-    return DataConfig()
 
 
 @dataclass(frozen=True)
@@ -48,7 +41,7 @@ class SearchConfig:
 
     search: SearchSection = field(default_factory=SearchSection)
     space: SpaceSection = field(default_factory=SpaceSection)
-    data: DataConfig = field(default_factory=_default_data)
+    data: DataConfig = field(default_factory=DataConfig)
     proxy: ProxyBudget = field(default_factory=ProxyBudget)
     sampler: Mapping[str, Any] = field(default_factory=dict)
     pruner: Mapping[str, Any] = field(default_factory=dict)
@@ -126,8 +119,6 @@ def with_overrides(config: SearchConfig, search: Mapping[str, Any]) -> SearchCon
 def _data_section(raw: Mapping[str, Any]) -> DataConfig:
     """``[data]`` as a checked ``DataConfig``; a relative ``data_dir`` is made absolute now,
     since Ray runs each trial in a working directory of its own."""
-    from workers.data import DataConfig
-
     given = dict(raw)
     if isinstance(given.get("data_dir"), str) and given["data_dir"]:
         given["data_dir"] = str(Path(given["data_dir"]).expanduser().resolve())

@@ -8,7 +8,8 @@ import torch
 
 from tests.workers.datasets import write_fashion_mnist, write_image_folder
 from workers.augment import random_crop_flip
-from workers.data import DataConfig, load_splits, split_indices
+from workers.data import DataConfig
+from workers.splits import load_splits, split_indices
 
 CPU = torch.device("cpu")
 

@@ -6,6 +6,11 @@ read: search decisions use a validation split carved from training data). Small 
 :class:`ImageTensors` (held in memory and batched by indexing); large ones return a
 ``torch.utils.data.Dataset`` of ``(uint8 (C, H, W) tensor, label)`` pairs read by a DataLoader.
 Every module of this package is imported here, so adding a format is one file plus its tests.
+
+No module of this package imports torch (or numpy) at the top: a format's class is what the
+registry holds, so listing and checking names (``nas --help``, config checks) costs no
+framework import; :meth:`DatasetSource.load_train` and the helpers it calls import torch when
+a split is actually read.
 """
 
 from __future__ import annotations
@@ -14,14 +19,14 @@ import importlib
 import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
-
-import torch
-from torch import Tensor
-from torch.utils.data import Dataset
+from typing import TYPE_CHECKING, ClassVar
 
 from searchspace.fields import Names
 from searchspace.registry import Registry
+
+if TYPE_CHECKING:
+    from torch import Tensor
+    from torch.utils.data import Dataset
 
 __all__ = ["DATASETS", "FLAGS", "DatasetSource", "ImageTensors", "get_source", "register"]
 
@@ -38,6 +43,8 @@ class ImageTensors:
     num_classes: int
 
     def __post_init__(self) -> None:
+        import torch
+
         assert self.images.dtype == torch.uint8 and self.images.dim() == 4, self.images.shape
         assert self.labels.shape == (self.images.shape[0],), (self.labels.shape, self.images.shape)
 

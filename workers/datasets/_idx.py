@@ -9,10 +9,10 @@ from __future__ import annotations
 import gzip
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from torch import Tensor
+if TYPE_CHECKING:
+    from torch import Tensor
 
 UBYTE = 0x08
 
@@ -38,6 +38,9 @@ def read_idx_header(path: Path) -> tuple[int, ...]:
 
 def read_idx(path: Path) -> Tensor:
     """The whole array in ``path`` as a uint8 tensor of the header's shape."""
+    import numpy as np
+    import torch
+
     dims = read_idx_header(path)
     with _open(path) as f:  # type: ignore[attr-defined]
         data = f.read()

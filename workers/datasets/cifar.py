@@ -15,9 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-import torch
-
 from workers.datasets import DatasetSource, ImageTensors, register
 
 CACHE_DIR = Path.home() / ".cache" / "attention-nas"
@@ -37,6 +34,9 @@ class _Cifar(DatasetSource):
         return 3, 32, self.num_classes
 
     def load_train(self, size: int) -> ImageTensors:
+        import numpy as np
+        import torch
+
         folder = self._folder()
         rows: list[np.ndarray] = []
         labels: list[int] = []

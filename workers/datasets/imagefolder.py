@@ -10,11 +10,13 @@ training size by DataLoader workers; random crop and flip happen later on the ba
 from __future__ import annotations
 
 from pathlib import Path
-
-from torch import Tensor
-from torch.utils.data import Dataset
+from typing import TYPE_CHECKING
 
 from workers.datasets import DatasetSource, register
+
+if TYPE_CHECKING:
+    from torch import Tensor
+    from torch.utils.data import Dataset
 
 MAX_NATIVE_SIZE = 224
 """Cap on the native size (the first image's shorter side) so a proxy never trains at 4K."""
