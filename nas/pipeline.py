@@ -6,6 +6,7 @@ import neither the other: the search leaves a study, the confirmation reads its 
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -57,7 +58,7 @@ def _confirm(config: SearchConfig, result: SearchResult, stream: TextIO) -> None
         what, _ = describe(exc)
         note(
             f"confirming the front failed ({what}); every trial is kept: "
-            f"nas confirm --study {config.search.study} retries it"
+            f"{retry_command(result.study, result.storage_url)} retries it"
         )
     else:
         if done:
@@ -66,3 +67,11 @@ def _confirm(config: SearchConfig, result: SearchResult, stream: TextIO) -> None
                 "training images (nas pareto ranks by them)"
             )
     result.front = StudyFront.load(storage, config.search.study)
+
+
+def retry_command(study: str, storage_url: str) -> str:
+    """``nas confirm`` of this search's study on its storage, as the user types it again
+    (the storage without its password, as ``more: nas pareto ...`` shows it)."""
+    from storage import storage_argument
+
+    return f"nas confirm --study {shlex.quote(study)} --storage {storage_argument(storage_url)}"

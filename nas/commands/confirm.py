@@ -21,7 +21,9 @@ ORDER = 45
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from nas.config import DEFAULT_STUDY
 
-    parser.add_argument("--study", default=DEFAULT_STUDY, help="study name")
+    parser.add_argument(
+        "--study", default=DEFAULT_STUDY, help=f"study name (default {DEFAULT_STUDY})"
+    )
     parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
     parser.add_argument("--config", help="take [confirm] and [resources] from this TOML file")
     parser.add_argument(

@@ -21,8 +21,10 @@ ORDER = 70
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     parser.add_argument("--artifacts", help="artifact directory (default: beside a SQLite file)")
 
 

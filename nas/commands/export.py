@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from nas.config import DEFAULT_STUDY
 
     parser.add_argument("-o", "--output", required=True, help="the module to write (model.py)")
-    parser.add_argument("--study", default=DEFAULT_STUDY, help="study name")
+    parser.add_argument(
+        "--study", default=DEFAULT_STUDY, help=f"study name (default {DEFAULT_STUDY})"
+    )
     parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
     parser.add_argument("--artifacts", help="artifact directory (default: beside a SQLite file)")
     pick = parser.add_mutually_exclusive_group(required=True)

@@ -53,6 +53,8 @@ def recorded_command(args: argparse.Namespace, start: Path | None = None) -> str
             words += ["--trial", str(int(args.trial))]
         elif args.knee:
             words.append("--knee")
+        elif args.best:
+            words.append("--best")
         elif args.max_macs is not None:
             words += ["--max-macs", format(float(args.max_macs), "g")]
         elif args.min_accuracy is not None:

@@ -64,7 +64,7 @@ def study_figure(front: StudyFront) -> Figure:
         PlotPoint(
             r.number,
             front.macs_of(r),
-            front.accuracy_of(r),
+            members[r.number].proxy_accuracy if r.number in members else front.accuracy_of(r),
             r.number in members,
             r.reference,
             members[r.number].confirmed_accuracy if r.number in members else None,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna_dashboard import get_note
 
-from nas.cli import main
+from nas.cli import build_parser, main
 from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
 from nas.confirm.noise import UNMEASURED, report_noise
 from nas.confirm.store import Confirmation, estimate_of, proxy_score, save
+from nas.pipeline import retry_command
 from nas.results.front import StudyFront
+from storage import resolve_url
 from storage.internals import storage_of, trial_id
 from tests.nas.searches import small_search
 from workers.budget import ProxyBudget
@@ -30,6 +33,19 @@ def test_the_default_confirmation_averages_two_seeds() -> None:
         seeds=config.confirm.seeds,
     )  # fmt: skip
     assert [b.seed for b in budgets] == [config.proxy.seed, config.proxy.seed + 1]
+
+
+def test_a_failed_confirmation_names_a_command_that_reaches_the_study(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``nas search`` says how to retry a confirmation that failed (docs/search.md, step 8):
+    the command must find the study where the search put it, not in the default storage."""
+    monkeypatch.delenv("NAS_STORAGE", raising=False)
+    url = f"sqlite:///{tmp_path / 'runs' / 'nas.db'}"
+    argv = shlex.split(retry_command("my study", url))
+    assert argv[:2] == ["nas", "confirm"]
+    args = build_parser().parse_args(argv[1:])
+    assert (args.study, resolve_url(args.storage)) == ("my study", url)
 
 
 def test_budgets_scale_the_training_images_and_keep_the_recipe() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -63,6 +64,21 @@ def test_sqlite_and_spec_paths_are_relative(
     )
     spec = parsed("--spec", str(tmp_path / "a b.json"), "-o", "m.py")
     assert recorded_command(spec) == "nas export --spec 'a b.json' -o m.py"
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [["--trial", "3"], ["--knee"], ["--best"], ["--max-macs", "4e+07"], ["--min-accuracy", "0.9"]],
+)
+def test_recorded_command_makes_the_same_choice(
+    choice: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorded command, typed again, is a valid ``nas export`` of the same choice (docs/
+    export.md: the file records the command that made it)."""
+    monkeypatch.chdir(tmp_path)
+    args = parsed("--storage", "runs/nas.db", *choice, "--weights", "-o", "m.py")
+    again = parsed(*shlex.split(recorded_command(args))[2:])
+    assert vars(again) == {**vars(args), "storage": "runs/nas.db"}
 
 
 def test_spec_export_records_a_relative_command(

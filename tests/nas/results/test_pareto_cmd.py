@@ -158,6 +158,32 @@ def test_figure_names_the_score_and_labels_confirmed_members(tmp_path: Path) -> 
     assert [t.get_text() for t in axes.texts] == ["0.795 confirmed"], "trial 1: not confirmed"
 
 
+def test_figure_draws_a_replicated_member_at_the_mean_of_its_seeds(tmp_path: Path) -> None:
+    """A reference design trained again at another seed is one front member whose score is the
+    mean of its runs (docs/noise.md): the figure draws it there, where the table and --json
+    put it, not at the first seed's run."""
+    from nas.results.front import StudyFront
+    from nas.results.plot import study_figure
+
+    url = f"sqlite:///{tmp_path / 'replicas.db'}"
+    study = optuna.create_study(storage=url, study_name="r", directions=["maximize", "minimize"])
+    study.set_metric_names(["neg_tail_loss", "macs"])
+    plain = ArchSpec.from_dict(_spec("none"))
+    same = {"spec": plain.to_dict(), "spec_id": plain.canonical_id}
+    for values, attrs in (
+        ([-1.0, 31e6], {**same, "reference": "no_attention"}),
+        ([-1.2, 31e6], {**same, "replica_of": 0, "seed": 1}),
+        ([-1.5, 28e6], {"spec": _spec("eca")}),
+    ):
+        study.add_trial(create_trial(values=values, user_attrs=attrs))
+    front = StudyFront.load(open_storage(url), "r")
+    assert {m.number: m.proxy_accuracy for m in front.members}[0] == pytest.approx(-1.1)
+    axes = study_figure(front).axes[0]
+    (drawn,) = [c for c in axes.collections if c.get_label() == "Pareto front"]
+    points = sorted(map(tuple, drawn.get_offsets().tolist()))
+    assert [x for point in points for x in point] == pytest.approx([28.0, -1.5, 31.0, -1.1])
+
+
 def test_unknown_study_lists_studies(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pareto", "--storage", url, "--study", "nope"]) == 2
     err = capsys.readouterr().err
