@@ -122,13 +122,13 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _config(folder: Path, study: str) -> Path:
+def _config(folder: Path, study: str, epochs: int = 1) -> Path:
     data = folder / "idx"
     if not data.exists():
         write_banded_fashion_mnist(data, n=200)
     path = folder / f"{study}.toml"
     search = {"study": study, "trials": 2, "concurrency": 2, **RANDOM}
-    proxy = {"epochs": 1, "train_samples": 150, "val_samples": 50, "width": 0.5}
+    proxy = {"epochs": epochs, "train_samples": 150, "val_samples": 50, "width": 0.5}
     path.write_text(
         search_toml(data=data, search=search, proxy=proxy, space={"positions": ["branch"]})
         + "[resources]\ncpus_per_trial = 1.0\nmax_trial_seconds = 300.0\n"
@@ -157,9 +157,11 @@ def test_search_and_submit_through_a_token_cluster(cluster: Cluster, tmp_path: P
     """``nas search`` with ``RAY_ADDRESS`` trains on both nodes; ``nas submit`` to the same
     address runs its job to SUCCEEDED: the documented environment only."""
     db = tmp_path / "nas.db"
-    code, out, err = _nas(
-        cluster, ["search", str(_config(tmp_path, "driven")), "--storage", str(db)], tmp_path
-    )
+    # Three epochs: the first trial holds the head's one CPU long enough that the second's
+    # placement lands on the other node even on a loaded machine (one epoch was over before
+    # Ray placed the second trial once, under load, and it took the freed head).
+    config = _config(tmp_path, "driven", epochs=3)
+    code, out, err = _nas(cluster, ["search", str(config), "--storage", str(db)], tmp_path)
     assert code == 0, out + err
     trials = _trials(db, "driven")
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 2, out + err
