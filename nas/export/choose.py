@@ -127,7 +127,7 @@ def _within_one_se(front: StudyFront, anchor: FrontMember, what: str) -> Picked:
 def _beyond_one_se(
     front: StudyFront, anchor: FrontMember, chosen: FrontMember, within: set[int]
 ) -> str:
-    """``; not taken: trial 0 (31.0M MACs), tied with it in nas pareto (1.96 SE) but not
+    """``; not taken: trial 0 (31.0M MACs), tied with trial 1 in nas pareto (1.96 SE) but not
     within 1 SE``: the cheaper members the table ties with the anchor that the rule left out,
     so the choice does not read as contradicting the table; empty when there are none."""
     members = {m.number: m for m in front.ranked}
