@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from nas.config import SearchConfig
@@ -22,11 +22,15 @@ def search_then_confirm(
     verbose: bool = False,
     stream: TextIO | None = None,
     trainable: Callable[[dict[str, Any]], None] | None = None,
+    opening: Sequence[str] = (),
 ) -> SearchResult:
     """:func:`nas.search.run_search`, then, unless it stopped early, retrain the front at
-    ``[confirm]``'s budget; the result's front and wall time include the confirmation."""
+    ``[confirm]``'s budget; the result's front and wall time include the confirmation.
+    ``opening``: lines printed once the storage is opened (``run_search``'s)."""
     stream = stream or sys.stdout
-    result = run_search(config, verbose=verbose, stream=stream, trainable=trainable)
+    result = run_search(
+        config, verbose=verbose, stream=stream, trainable=trainable, opening=opening
+    )
     if not config.confirm.after_search or result.interrupted:
         return result
     start = time.monotonic()

@@ -168,6 +168,13 @@ def normalize_url(url: str) -> str:
     return parse_url(url).render_as_string(hide_password=False)
 
 
+def shown_url(url: str) -> str:
+    """``SQLite file /abs/nas.db``, or the URL :func:`redact` makes shareable: where a study
+    is, as ``nas search`` says it."""
+    path = sqlite_path(url)
+    return f"SQLite file {path}" if path is not None else redact(url)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL, ``None`` for any other backend."""
     parsed = parse_url(url)

@@ -73,16 +73,14 @@ def run(args: argparse.Namespace) -> int:
         config = replace(config, confirm=replace(config.confirm, after_search=False))
     url = resolve_url(config.search.storage)
     log = sys.stderr if args.json else sys.stdout
-    print(f"nas search: study {config.search.study!r} in {_shown(url)}", file=log, flush=True)
-    config, notes = _calibrated_proxy(config, url)
-    for note in notes:
-        print(f"nas search: {note}", file=log, flush=True)
+    config, notes = _calibrated_proxy(config, url)  # printed after the study's line, which
+    # the search prints once it has opened the storage: a refused config opens none
 
     from nas.pipeline import search_then_confirm
     from nas.search import SearchFailed
 
     try:
-        result = search_then_confirm(config, verbose=args.verbose, stream=log)
+        result = search_then_confirm(config, verbose=args.verbose, stream=log, opening=notes)
     except SearchFailed as exc:
         if args.verbose:
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
@@ -135,14 +133,6 @@ def _nothing_completed(result: Any) -> str:
         f"study {result.study!r} has no COMPLETE trial ({why}); fix the cause, then run the "
         "same command to continue"
     )
-
-
-def _shown(url: str) -> str:
-    from storage import redact
-    from storage.urls import sqlite_path
-
-    path = sqlite_path(url)
-    return f"SQLite file {path}" if path is not None else redact(url)
 
 
 def _as_json(result: Any) -> dict[str, Any]:

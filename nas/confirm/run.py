@@ -14,9 +14,7 @@ from nas.confirm.noise import report_noise
 from nas.confirm.store import (
     Confirmation,
     confirmations,
-    estimate_of,
-    pooled,
-    proxy_score,
+    progress_line,
     save,
 )
 from nas.resources import trial_resources
@@ -100,12 +98,7 @@ def _store(
     )
     save(study, confirmation)
     if stream is not None:
-        print(
-            f"trial {trial.number}: confirmed {estimate_of(study, confirmation)}"
-            f"{'' if pooled(study, confirmation) else ', SE of its own runs'} "
-            f"(proxy {proxy_score(study, confirmation)})",
-            file=stream,
-        )
+        print(progress_line(study, confirmation), file=stream)
 
 
 def confirm_study(

@@ -17,9 +17,10 @@ from nas.objectives import SCORE_COLUMN
 from nas.results.front import CONFIRMED_PREFIX
 from nas.results.front_noise import (
     ConfirmedRuns,
-    confirm_record,
     confirmed_estimate,
+    own_estimate,
     proxy_images,
+    proxy_runs,
     proxy_value,
 )
 from nas.results.noise_record import records
@@ -89,22 +90,55 @@ def estimate_of(study: optuna.Study, confirmation: Confirmation) -> Estimate:
     return confirmed_estimate(runs, records(study.user_attrs))
 
 
-def pooled(study: optuna.Study, confirmation: Confirmation) -> bool:
-    """Whether :func:`estimate_of` uses the study's pooled ``noise:confirm`` for
-    ``confirmation`` (else its own runs' spread: the first confirmation of a study, before
-    the pooled noise is measured from every member's seeds)."""
-    runs = ConfirmedRuns(confirmation.accuracies, confirmation.budget)
-    return confirm_record(runs, records(study.user_attrs)) is not None
+def progress_line(study: optuna.Study, confirmation: Confirmation) -> str:
+    """``trial 3: confirmed 0.81 ± 0.01 (n=2), SE of its own runs (proxy ...)``: the line
+    ``nas confirm`` prints as a member finishes.
+
+    Its SE is that of the member's own runs (:func:`~nas.results.front_noise.own_estimate`),
+    said so, and never the study's pooled ``noise:confirm``: that record is measured again
+    once every member has finished, with these runs in it, so an SE from the old record would
+    differ from the one the final table shows for the same member. One run has no SE.
+    """
+    value = own_estimate(ConfirmedRuns(confirmation.accuracies, confirmation.budget))
+    own = ", SE of its own runs" if value.se is not None else ""
+    return (
+        f"trial {confirmation.number}: confirmed {value}{own} "
+        f"(proxy {proxy_score(study, confirmation)})"
+    )
 
 
 def proxy_score(study: optuna.Study, confirmation: Confirmation) -> str:
     """``neg_tail_loss -1.12``: the trial's proxy score under the study's metric name, with no
-    more digits than the proxy's noise (or its validation images) supports."""
+    more digits than the proxy's noise (or its validation images) supports.
+
+    A replicated reference design (trained at more than one proxy seed, docs/noise.md) shows
+    the mean of its seeds with n = seeds, the value ``nas pareto`` and ``nas export`` give it,
+    not the trial's own first-seed run (``proxy_accuracy``)."""
     names = study.metric_names
     name = names[SCORE_COLUMN] if names else "score"
     attrs = study.user_attrs
-    score = proxy_value([confirmation.proxy_accuracy], name, records(attrs), proxy_images(attrs))
+    runs = _proxy_runs(study, confirmation)
+    score = proxy_value(runs, name, records(attrs), proxy_images(attrs))
     return f"{name} {score.text()}"
+
+
+def _proxy_runs(study: optuna.Study, confirmation: Confirmation) -> list[float]:
+    """The confirmed trial's proxy score at each seed, folded as the front folds a replicated
+    spec (:func:`nas.results.replicas.fold_replicas`); its own run when it has no replicas."""
+    from nas.results.replicas import fold_replicas
+    from storage.rows import TrialRow
+
+    spec_id = study.trials[confirmation.number].user_attrs.get("spec_id")
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    rows = [
+        TrialRow(t.number, "COMPLETE", tuple(t.values), t.user_attrs)
+        for t in complete
+        if t.values and spec_id is not None and t.user_attrs.get("spec_id") == spec_id
+    ]
+    for row in fold_replicas(rows, SCORE_COLUMN):
+        if row.number == confirmation.number:
+            return proxy_runs(row, SCORE_COLUMN)
+    return [confirmation.proxy_accuracy]
 
 
 def save(study: optuna.Study, confirmation: Confirmation) -> None:

@@ -12,8 +12,11 @@ proxy's.
 ``lambda.1se``): the means give an anchor (the front's knee, or its most accurate member), and
 among the members whose accuracy lies within one standard error of the difference from it, the
 one with the fewest MACs is taken, since a difference the study cannot resolve is no reason to
-pay for more MACs. :class:`Picked` carries which members were tied and why this one won, for
-the command's output and the module's docstring. Without measured noise only equal means tie,
+pay for more MACs. One standard error, not the 1.96 that marks members ``tied with`` each other
+in ``nas pareto`` (docs/noise.md states the one rule): the output says "within 1 SE", and names
+the cheaper members the table ties with the anchor that lie beyond one SE. :class:`Picked`
+carries the members within one SE and why this one won, for the command's output and the
+module's docstring. Without measured noise only equal means tie,
 so the anchor itself is taken, as before.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nas.results.front import StudyFront
+from nas.results.front_noise import Z
 from nas.results.member import FrontMember
 from nas.results.noisy_front import Member, most_accurate, one_se_choice
 from storage.queries import TrialRow
@@ -53,7 +57,8 @@ class Picked:
     member: FrontMember
     reason: str | None = None
     tied: tuple[int, ...] = ()
-    """Trial numbers within one SE of the anchor, other than the chosen one."""
+    """Trial numbers within one SE of the difference from the anchor, other than the chosen one
+    (fewer than the anchor's ``tied_with``, which is at 1.96 SE)."""
 
 
 def describe(front: StudyFront, members: list[FrontMember] | None = None, limit: int = 12) -> str:
@@ -111,11 +116,33 @@ def _within_one_se(front: StudyFront, anchor: FrontMember, what: str) -> Picked:
     if not front.measured:
         reason = (
             f"trial {chosen.number} is {what} of the means; the study's values carry no "
-            "measured noise, so no member is tied with it (one-standard-error rule not applied)"
+            "measured noise, so the one-standard-error rule is not applied"
         )
     else:
         reason = f"one-standard-error rule around {what} (trial {anchor.number}): {choice.reason}"
+        reason += _beyond_one_se(front, anchor, chosen, {chosen.number, *tied})
     return Picked(chosen, reason, tied)
+
+
+def _beyond_one_se(
+    front: StudyFront, anchor: FrontMember, chosen: FrontMember, within: set[int]
+) -> str:
+    """``; not taken: trial 0 (31.0M MACs), tied with trial 1 in nas pareto (1.96 SE) but not
+    within 1 SE``: the cheaper members the table ties with the anchor that the rule left out,
+    so the choice does not read as contradicting the table; empty when there are none."""
+    members = {m.number: m for m in front.ranked}
+    left = [
+        members[n]
+        for n in anchor.tied_with
+        if n in members and n not in within and members[n].macs < chosen.macs
+    ]
+    if not left:
+        return ""
+    names = ", ".join(f"trial {m.number} ({m.macs / 1e6:.1f}M MACs)" for m in left)
+    return (
+        f"; not taken: {names}, tied with trial {anchor.number} in nas pareto "
+        f"({Z:g} SE) but not within {ONE_SE:g} SE"
+    )
 
 
 def _pick(front: StudyFront, how: Selection, given: TrialRow | None) -> FrontMember:

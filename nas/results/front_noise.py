@@ -121,13 +121,23 @@ def confirmed_estimate(runs: ConfirmedRuns, noise: Mapping[Stage, NoiseRecord]) 
     term of the budget's images. Without one (a study confirmed before noise records): the
     runs' own spread when there are two or more, else no standard error (a single run).
     """
-    budget = runs.budget or {}
-    images = budget.get("val_samples")
-    images = images if isinstance(images, int) and images > 0 else None
     record = confirm_record(runs, noise)
     if record is not None:
-        return record.estimate(runs.accuracies, val_images=images)
-    return estimate(runs.accuracies, val_images=images)
+        return record.estimate(runs.accuracies, val_images=_images(runs))
+    return own_estimate(runs)
+
+
+def own_estimate(runs: ConfirmedRuns) -> Estimate:
+    """The mean of a member's confirmation runs with the SE of those runs alone (their own
+    spread, and the validation term of the budget's images; one run: no SE). ``nas confirm``
+    prints it as each member finishes, when the pooled ``noise:confirm`` that
+    :func:`confirmed_estimate` uses is not yet measured with this member's runs in it."""
+    return estimate(runs.accuracies, val_images=_images(runs))
+
+
+def _images(runs: ConfirmedRuns) -> int | None:
+    images = (runs.budget or {}).get("val_samples")
+    return images if isinstance(images, int) and images > 0 else None
 
 
 def confirm_record(runs: ConfirmedRuns, noise: Mapping[Stage, NoiseRecord]) -> NoiseRecord | None:

@@ -54,7 +54,11 @@ class NoisyFront:
 
 @dataclass(frozen=True)
 class Choice:
-    """The one-standard-error choice: ``chosen``, the ``anchor`` it replaced, the ``tied`` pool."""
+    """The one-standard-error choice: ``chosen``, the ``anchor`` it replaced, and ``tied``, the
+    pool it was chosen from: the anchor and the members within ``z`` (1) standard errors of the
+    difference from it. That is a narrower pool than the front's ties at 1.96 SE
+    (``NoisyFront.ties``, ``tied with`` in ``nas pareto``), and ``reason`` says "within 1 SE",
+    never "tied", so the two cannot be read as one."""
 
     chosen: Member
     anchor: Member
@@ -107,8 +111,10 @@ def one_se_choice(members: Sequence[Member], anchor: Member, z: float = 1.0) -> 
     resolved, the cheaper model is the better bet. ``anchor`` is what would be chosen from the
     means (the most accurate member for ``--best``, the knee for ``--knee``). Both rules use
     the best model's own standard error, since cross-validation folds are shared and the
-    difference's is not at hand; here both members carry one, so the tie is judged on the
-    standard error of the difference, the quantity that says whether they can be told apart.
+    difference's is not at hand; here both members carry one, so the distance is measured in
+    standard errors of the difference, the quantity that says whether they can be told apart.
+    ``z`` is 1, not the 1.96 of :func:`noisy_front`'s ties: a member tied with the anchor may
+    lie outside the pool, and the reason says "within 1 SE" so as not to read as a tie.
     Equal MACs go to the higher mean.
     """
     if anchor not in members:
@@ -116,12 +122,16 @@ def one_se_choice(members: Sequence[Member], anchor: Member, z: float = 1.0) -> 
     pool = [m for m in members if m is anchor or tied(m.accuracy, anchor.accuracy, z)]
     chosen = min(pool, key=lambda m: (m.macs, -m.accuracy.mean))
     others = ", ".join(m.name for m in pool if m is not chosen) or "none"
+    within = f"within {z:g} SE"  # of the difference; never "tied", the front's 1.96 SE word
     if chosen is anchor:
-        reason = f"{anchor.name} has the fewest MACs of the members tied with it ({others})"
+        reason = (
+            f"{anchor.name} has the fewest MACs of itself and the members {within} of it "
+            f"({within}: {others})"
+        )
     else:
         reason = (
-            f"{chosen.name} ({chosen.accuracy}, {chosen.macs / 1e6:.1f}M MACs) is within {z:g} "
-            f"SE of {anchor.name} ({anchor.accuracy}, {anchor.macs / 1e6:.1f}M MACs) and has "
-            f"the fewest MACs of the tied members (also tied: {others})"
+            f"{chosen.name} ({chosen.accuracy}, {chosen.macs / 1e6:.1f}M MACs) is {within} of "
+            f"{anchor.name} ({anchor.accuracy}, {anchor.macs / 1e6:.1f}M MACs) and has the "
+            f"fewest MACs of the members {within} of it (also {within}: {others})"
         )
     return Choice(chosen, anchor, tuple(pool), reason)

@@ -19,7 +19,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -75,10 +75,12 @@ def run_search(
     verbose: bool = False,
     stream: TextIO | None = None,
     trainable: Callable[[dict[str, Any]], None] | None = None,
+    opening: Sequence[str] = (),
 ) -> SearchResult:
     """Run (or resume) the search ``config`` describes until the study has its trial budget.
 
-    ``trainable`` replaces ``workers.trainable.proxy_trainable`` (for other trainers).
+    ``trainable`` replaces ``workers.trainable.proxy_trainable`` (for other trainers). ``nas
+    search: study 'S' in <storage>``, then ``opening``, are printed once the storage is open.
     Raises ``ValueError`` for user errors (bad data or proxy settings, bad storage URL, a
     ``$RAY_ADDRESS`` cluster that cannot be joined: before any study is written) and
     :class:`SearchFailed` when the driver fails (sampler, storage, Ray):
@@ -86,20 +88,20 @@ def run_search(
     """
     quiet_ray(verbose)  # before Ray is imported: it reads these variables then
     with joined_cluster(verbose=verbose):
-        return _run_search(config, verbose=verbose, stream=stream, trainable=trainable)
+        return _run_search(config, verbose, stream, trainable, opening)
 
 
 def _run_search(
     config: SearchConfig,
-    *,
     verbose: bool,
     stream: TextIO | None,
     trainable: Callable[[dict[str, Any]], None] | None,
+    opening: Sequence[str],
 ) -> SearchResult:
     import optuna
 
     from storage import open_storage, resolve_url
-    from storage.urls import holds_password, shareable_url
+    from storage.urls import holds_password, shareable_url, shown_url
 
     stream = stream or sys.stdout
     start = time.monotonic()
@@ -120,6 +122,8 @@ def _run_search(
     if config.search.storage is not None and holds_password(config.search.storage):
         config = config.with_overrides(storage=url)  # also what the study stores as its config
     storage = open_storage(url)  # only now: a config that fails a check leaves no database
+    for line in (f"study {config.search.study!r} in {shown_url(url)}", *opening):
+        print(f"nas search: {line}", file=stream, flush=True)
     epochs = int(budget["epochs"])
     study, notes = prepare_study(config, storage, space, epochs=epochs)
     notes = [*space.notes, *notes]

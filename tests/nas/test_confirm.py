@@ -15,9 +15,13 @@ from nas.cli import build_parser, main
 from nas.config import SearchConfig
 from nas.confirm import confirm_budgets, confirmations
 from nas.confirm.noise import UNMEASURED, report_noise
+from nas.confirm.run import _store
 from nas.confirm.store import Confirmation, estimate_of, proxy_score, save
 from nas.pipeline import retry_command
 from nas.results.front import StudyFront
+from nas.results.noise_record import NoiseRecord
+from nas.results.noise_record import save as save_noise
+from nas.results.uncertainty import estimate
 from storage import resolve_url
 from storage.internals import storage_of, trial_id
 from tests.nas.searches import small_search
@@ -136,7 +140,8 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     assert main([*search, "--sampler", "random", "--pruner", "none"]) == 0
     study = optuna.load_study(study_name="confirm", storage=url)
     assert not confirmations(study), "--no-confirm confirms nothing"
-    front = {m.number for m in StudyFront.load(storage_of(study), "confirm").members}
+    members = {m.number: m for m in StudyFront.load(storage_of(study), "confirm").members}
+    front = set(members)
     capsys.readouterr()
 
     later = tmp_path / "later.toml"  # [confirm] of a file; the rest of it is not read
@@ -165,8 +170,10 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
         assert f"**{shown}**" in note, "the dashboard shows it on the trial with its noise"
         score = proxy_score(study, confirmation)  # "neg_tail_loss -1.12 ± 0.03" or bare
         assert f"(proxy {score})" in note
-        value = score.split()[1]
-        assert float(value) == pytest.approx(trial.values[0], abs=10 ** -len(value.split(".")[1]))
+        value = score.split()[1]  # a replicated reference: the mean of its seeds, as pareto's
+        assert float(value) == pytest.approx(
+            members[number].proxy_accuracy, abs=10 ** -len(value.split(".")[1])
+        )
 
     assert main(args) == 0, "confirmed members at the same budget are not trained again"
     assert confirmations(optuna.load_study(study_name="confirm", storage=url)) == first
@@ -174,7 +181,7 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     capsys.readouterr()
     assert main([*args, "--redo", "--seeds", "3", "--members", "1"]) == 0
     err = capsys.readouterr().err
-    assert "(n=3) (proxy" in err and "own runs" not in err, "the pooled noise, once measured"
+    assert "(n=3), SE of its own runs (proxy" in err, "not the pooled record it measures again"
     again = confirmations(optuna.load_study(study_name="confirm", storage=url))
     best = max(front, key=lambda n: study.trials[n].values[0])
     assert len(again[best].accuracies) == 3 and again[best] != first[best]
@@ -189,3 +196,63 @@ def test_nas_confirm_on_a_missing_study_is_one_line(
     assert main(["confirm", "--study", "nope", "--storage", url]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "nas confirm: error: study 'nope' is not in this storage; its studies: other"
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_member_confirmed_again_is_shown_with_its_own_runs_se_then_the_pooled_one(
+    tmp_path: Path,
+) -> None:
+    """On a study confirmed before, the progress line of a member confirmed again gives the SE
+    of its own runs and says so, not the old pooled record's, which the final table (pooled
+    again with these runs) would contradict."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = optuna.create_study(study_name="c", storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["val_accuracy", "macs"])
+    for accuracy, macs in [(0.79, 40e6), (0.80, 41e6), (0.86, 60e6)]:
+        study.add_trial(optuna.trial.create_trial(values=[accuracy, macs]))
+    runs = {0: [0.80, 0.81], 1: [0.82, 0.80], 2: [0.85, 0.86]}
+    done = [Confirmation.of(study.trials[n], a, BUDGET, 2.0) for n, a in runs.items()]
+    for confirmation in done:
+        save(study, confirmation)
+    assert report_noise(study, done, BUDGET, io.StringIO()) is not None
+
+    stream = io.StringIO()
+    again = [{"val_accuracy": 0.76, "wall_time_s": 1.0}, {"val_accuracy": 0.86, "wall_time_s": 1.0}]
+    _store(study, study.trials[1], again, BUDGET, stream)
+    line = stream.getvalue().strip()
+    redone = confirmations(study)[1]
+    old_pooled = estimate_of(study, redone)
+    own = estimate(redone.accuracies, val_images=5000)
+    assert line.startswith(f"trial 1: confirmed {own}, SE of its own runs (proxy val_accuracy")
+    assert str(old_pooled) not in line
+    report_noise(study, [redone], BUDGET, io.StringIO())
+    assert estimate_of(study, redone) != old_pooled, "the table's SE is pooled again"
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_two_seed_reference_shows_the_mean_of_its_seeds_as_pareto_does(tmp_path: Path) -> None:
+    """``nas confirm`` gives a replicated reference design's proxy score as the mean of its
+    seeds with its SE, the value of ``nas pareto``, not its first seed's run."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = optuna.create_study(study_name="r", storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["neg_tail_loss", "macs"])
+    trials = [
+        (-2.21, 30e6, {"spec_id": "a", "reference": "no_attention"}),
+        (-2.50, 35e6, {"spec_id": "b"}),
+        (-2.11, 30e6, {"spec_id": "a", "replica_of": 0, "seed": 1}),
+    ]
+    for score, macs, attrs in trials:
+        study.add_trial(optuna.trial.create_trial(values=[score, macs], user_attrs=attrs))
+    record = NoiseRecord(sd=0.05, df=2, specs=2, runs=4, metric="neg_tail_loss", val_images=None)
+    save_noise(study, "proxy", record)
+    confirmation = Confirmation.of(study.trials[0], [0.80, 0.81], BUDGET, 2.0)
+    save(study, confirmation)
+
+    front = StudyFront.load(storage_of(study), "r", rank_by="proxy")
+    member = next(m for m in front.members if m.number == 0)
+    assert member.proxy_estimate is not None and member.proxy_estimate.n == 2
+    shown = f"neg_tail_loss {member.proxy_estimate.text()}"
+    assert proxy_score(study, confirmation) == shown == "neg_tail_loss -2.16 ± 0.04"
+    stream = io.StringIO()
+    _store(study, study.trials[0], [{"val_accuracy": 0.8, "wall_time_s": 1.0}], BUDGET, stream)
+    assert f"(proxy {shown})" in stream.getvalue()

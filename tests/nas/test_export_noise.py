@@ -29,6 +29,9 @@ TRIALS = [
     (0.860, 60e6, SE_POST),
     (0.700, 39e6, GC),
 ]
+# The most accurate member (2) and a cheaper one 0.02 behind (1): tied at 1.96 SE of the
+# difference (0.016 here), not within one SE of it.
+WIDE = [(0.790, 40e6, PLAIN), (0.840, 50e6, SE), (0.860, 60e6, SE_POST)]
 # One run's SE: sqrt(0.01**2 + p (1 - p) / 5000) = 0.0115; a difference's: 0.016.
 PROXY = NoiseRecord(sd=0.01, df=7, specs=7, runs=14, metric="val_accuracy", val_images=5000)
 
@@ -36,15 +39,15 @@ PROXY = NoiseRecord(sd=0.01, df=7, specs=7, runs=14, metric="val_accuracy", val_
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('noise') / 'nas.db'}"
-    for name in ("noisy", "old"):
+    for name, trials in (("noisy", TRIALS), ("old", TRIALS), ("wide", WIDE)):
         study = optuna.create_study(
             study_name=name, storage=url, directions=["maximize", "minimize"]
         )
         study.set_metric_names(["val_accuracy", "macs"])
-        for number, (accuracy, macs, raw) in enumerate(TRIALS):
+        for number, (accuracy, macs, raw) in enumerate(trials):
             attrs = {"spec": raw, "spec_id": f"id{number}", "params": 1000}
             study.add_trial(create_trial(values=[accuracy, macs], user_attrs=attrs))
-        if name == "noisy":
+        if name != "old":
             save(study, "proxy", PROXY)
     return url
 
@@ -86,7 +89,7 @@ def test_knee_and_best_follow_the_one_standard_error_rule(
     said = capsys.readouterr().out
     assert ArchSpec.from_dict(load_module(out).SPEC) == ArchSpec.from_dict(PLAIN), "trial 0"
     assert "chose trial 0: one-standard-error rule around the knee (trial 1): trial 0" in said
-    assert "fewest MACs of the tied members (also tied: trial 1, trial 2)" in said
+    assert "the members within 1 SE of it (also within 1 SE: trial 1, trial 2)" in said
     doc = load_module(out).__doc__
     assert "one-standard-error rule around the knee (trial 1)" in doc
     assert 'accuracy: "proxy val_accuracy 0.79 +- 0.01 (n=1)"' in doc
@@ -95,9 +98,31 @@ def test_knee_and_best_follow_the_one_standard_error_rule(
     said = capsys.readouterr().out
     assert ArchSpec.from_dict(load_module(out).SPEC) == ArchSpec.from_dict(SE_POST), "trial 3"
     assert "chose trial 3: one-standard-error rule around the most accurate member" in said
-    assert "trial 3 has the fewest MACs of the members tied with it (none)" in said
+    assert "trial 3 has the fewest MACs of itself and the members within 1 SE of it" in said
+    assert "(within 1 SE: none)" in said and "not taken" not in said
 
     assert main(["export", "--storage", url, "--study", "old", "--knee", "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert ArchSpec.from_dict(load_module(out).SPEC) == ArchSpec.from_dict(SE), "the knee itself"
-    assert "carry no measured noise, so no member is tied with it" in said
+    assert "carry no measured noise, so the one-standard-error rule is not applied" in said
+
+
+def test_the_choice_line_does_not_contradict_the_tables_ties(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A member ``nas pareto`` ties with the anchor (1.96 SE) but beyond one SE of it is not
+    taken, and the choice line says so in words other than the table's "tied with"."""
+    assert main(["pareto", "--storage", url, "--study", "wide", "--json"]) == 0
+    front = {e["trial"]: e for e in json.loads(capsys.readouterr().out)["front"]}
+    assert front[2]["tied_with"] == [1], "the table ties the cheaper member with the best"
+
+    out = tmp_path / "wide.py"
+    assert main(["export", "--storage", url, "--study", "wide", "--best", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    line = next(x for x in said.splitlines() if x.startswith("chose trial"))
+    assert line.startswith("chose trial 2: one-standard-error rule around the most accurate")
+    assert "within 1 SE: none" in line and "tied with it" not in line
+    assert line.endswith(
+        "; not taken: trial 1 (50.0M MACs), tied with trial 2 in nas pareto (1.96 SE) but not "
+        "within 1 SE"
+    )
