@@ -47,6 +47,7 @@ def test_host_and_artifacts_flags(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             get(base.replace("127.0.0.2", "127.0.0.1") + "/api/studies", timeout=2)
 
+
 def test_port_in_use_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'nas.db'}"
     write_study(url)

@@ -107,6 +107,7 @@ def test_study_storage_and_scale_flags_name_the_calibration(
     assert f"{ALL} runs stored, 0 to train" in err, err
     assert not (tmp_path / "other.db").exists(), "the config's own storage is never opened"
 
+
 def test_search_reports_the_fidelity_of_its_signal(calibrated: Calibrated) -> None:
     config = SearchConfig.from_toml(calibrated.config)
     note = fidelity_note(config, open_storage(calibrated.url, create=False))
