@@ -129,16 +129,23 @@ def _check_strategies(config: SearchConfig) -> None:
     """``[sampler]``/``[pruner]`` options: known to the chosen one, and values it accepts.
 
     A value is only refused by building the strategy, so each is built here once, unseeded,
-    and dropped: the search builds its own, seeded, for every study it opens.
+    and dropped: the search builds its own, seeded, for every study it opens. The pruner is
+    built as the search builds it, with ``max_resource`` the proxy's epochs unless given
+    (hyperband refuses ``bootstrap_count`` with its own default, ``"auto"``).
     """
-    for kind, name, options in (
-        ("sampler", config.search.sampler, config.sampler),
-        ("pruner", config.search.pruner, config.pruner),
+    for kind, name, options, built in (
+        ("sampler", config.search.sampler, config.sampler, config.sampler),
+        (
+            "pruner",
+            config.search.pruner,
+            config.pruner,
+            {"max_resource": config.proxy.epochs, **config.pruner},
+        ),
     ):
         strategies = registry(kind)
         strategies.check_options(name, dict(options), where=kind)
         try:
-            strategies.make(name, **options)
+            strategies.make(name, **built)
         except ValueError as exc:
             raise ValueError(f"{kind}: {exc}") from None
 

@@ -64,16 +64,23 @@ def get(url: str, timeout: float = 10) -> bytes:
 
 
 @contextmanager
-def serving(url: str, cwd: Path, prefix: Sequence[str] = ()) -> Iterator[str]:
-    """Run ``nas dashboard`` on ``url`` (after the command ``prefix``, e.g. ``setpriv ...``);
-    yield its base URL once it answers."""
+def serving(
+    url: str,
+    cwd: Path,
+    prefix: Sequence[str] = (),
+    *,
+    host: str = "127.0.0.1",
+    flags: Sequence[str] = (),
+) -> Iterator[str]:
+    """Run ``nas dashboard`` on ``url`` (after the command ``prefix``, e.g. ``setpriv ...``),
+    with ``--host host`` and more ``flags``; yield its base URL once it answers."""
     port = free_port()
     command = [*prefix, sys.executable, "-m", "nas", "dashboard", "--storage", url]
-    command += ["--port", str(port)]
+    command += ["--port", str(port), "--host", host, *flags]
     log = cwd / f"dashboard-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:

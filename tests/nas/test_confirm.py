@@ -187,6 +187,10 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     assert len(again[best].accuracies) == 3 and again[best] != first[best]
     assert {n: again[n] for n in front - {best}} == {n: first[n] for n in front - {best}}
 
+    assert main([*args, "--seeds", "2", "--members", "1", "--scale", "3"]) == 0
+    scaled = confirmations(optuna.load_study(study_name="confirm", storage=url))[best]
+    assert scaled.budget["train_samples"] == 900, "--scale 3 x 300 images, over the file's 2.0"
+
 
 def test_nas_confirm_on_a_missing_study_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

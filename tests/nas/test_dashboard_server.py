@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
+from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from nas.cli import main
 from tests.nas.dashboard import POINTS, STUDY, free_port, get, serving, write_study
@@ -25,6 +27,25 @@ def test_serves_the_study_and_prints_its_url(tmp_path: Path) -> None:
         assert len(detail["trials"]) == len(POINTS)
         assert len(detail["best_trials"]) == 3  # the Pareto front: trial 2 is dominated
         assert all(len(t["intermediate_values"]) == 3 for t in detail["trials"])
+
+
+def test_host_and_artifacts_flags(tmp_path: Path) -> None:
+    """``--host`` is the only address it listens on (127.0.0.2 is this machine too, but not
+    127.0.0.1), and ``--artifacts`` is the folder its downloads come from, not the default
+    beside the SQLite file."""
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study_id = write_study(url)
+    folder, weights = tmp_path / "shared-artifacts", tmp_path / "model.pt"
+    folder.mkdir()
+    weights.write_bytes(b"proxy weights")
+    study = optuna.load_study(study_name=STUDY, storage=url)
+    store = FileSystemArtifactStore(str(folder))
+    artifact = upload_artifact(artifact_store=store, file_path=str(weights), study_or_trial=study)
+    with serving(url, tmp_path, host="127.0.0.2", flags=["--artifacts", str(folder)]) as base:
+        assert base.startswith("http://127.0.0.2:")
+        assert get(f"{base}/artifacts/{study_id}/{artifact}") == b"proxy weights"
+        with pytest.raises(OSError):
+            get(base.replace("127.0.0.2", "127.0.0.1") + "/api/studies", timeout=2)
 
 
 def test_port_in_use_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

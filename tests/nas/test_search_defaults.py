@@ -194,3 +194,32 @@ def test_a_sampler_that_breaks_stops_the_search_in_one_line_and_loses_nothing(
     fresh = [t for t in after[TrialState.COMPLETE] if not reruns & set(t.user_attrs)]
     trained = [t.user_attrs["spec_id"] for t in fresh]
     assert len(trained) == len(set(trained)), "no completed spec was trained again"
+
+
+class BreaksAtOnce(optuna.samplers.RandomSampler):
+    """A sampler that raises before its first trial: the search fails before any training."""
+
+    def before_trial(self, study, trial):  # type: ignore[no-untyped-def]
+        raise RuntimeError("injected sampler bug")
+
+
+def test_verbose_shows_the_traceback_of_a_driver_failure(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/search.md: a failed driver is one line, ``--verbose`` adds its traceback."""
+
+    @SAMPLERS.register("breaks_at_once")
+    def breaks_at_once(*, seed: int | None = None) -> optuna.samplers.BaseSampler:
+        return BreaksAtOnce(seed=seed)
+
+    config, url = small_search(tmp_path, "verbose"), f"sqlite:///{tmp_path / 'nas.db'}"
+    args = ["search", str(config), "--storage", url, "--trials", "2", "--no-confirm"]
+    try:
+        assert main([*args, "--sampler", "breaks_at_once", "--verbose"]) == 1
+    finally:
+        SAMPLERS.unregister("breaks_at_once")
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "in before_trial" in err and "RuntimeError: injected sampler bug" in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("nas search: error: sampler 'breaks_at_once' failed"), last

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from nas.cli import main
+from nas.cli import build_parser, main
+from nas.commands.train import settings_from_args
 from searchspace.spec import ArchSpec
 from tests.idx import fashion_mnist_dir
 
@@ -122,3 +123,21 @@ def test_recipe_flags_change_the_run_and_the_spec_may_come_from_stdin(
         proxy = final["proxy"]
         assert isinstance(proxy, dict) and proxy[field] == value, (flags, proxy)
         assert final["signal/neg_sotl"] != base["signal/neg_sotl"], f"{flags} changed nothing"
+
+
+def test_device_cpu_trains_on_the_cpu_and_an_absent_cuda_is_one_line(
+    spec_file: Path, fashion_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--device cpu`` reaches the budget and keeps a visible GPU unused (a run on CUDA
+    reports its peak ``device_memory_mb``); ``--device cuda`` without one is refused in one
+    line before any data is read."""
+    argv = ["train", str(spec_file), "--data-dir", str(fashion_dir), *FLAGS]
+    _, budget = settings_from_args(build_parser().parse_args([*argv, "--device", "cpu"]))
+    assert budget.device == "cpu"
+    assert main([*argv, "--epochs", "1", "--device", "cpu", "--json"]) == 0
+    assert "device_memory_mb" not in json.loads(capsys.readouterr().out)
+    if torch.cuda.is_available():
+        return
+    assert main([*argv, "--device", "cuda"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == "nas train: error: --device: 'cuda' but no CUDA device is visible; use 'auto'"

@@ -87,6 +87,27 @@ def test_show_prints_it_again_and_a_rerun_trains_nothing(calibrated: Calibrated)
     assert [t.datetime_complete for t in _trials(calibrated.url)] == before
 
 
+def test_study_storage_and_scale_flags_name_the_calibration(
+    calibrated: Calibrated, tmp_path: Path
+) -> None:
+    """A config naming another study, storage and reference scale, run with the flags that
+    name the calibrated ones, finds every run stored: the reference trains ``--scale`` x the
+    proxy's images (2 x 200), not the file's 4 x."""
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    text = calibrated.config.read_text()
+    for old, new in ((f'"{STUDY}"', '"elsewhere"'), (calibrated.url, other_url)):
+        assert old in text
+        text = text.replace(old, new)
+    other = tmp_path / "other.toml"
+    other.write_text(text.replace("scale = 2.0", "scale = 4.0"))
+    flags = ["--study", STUDY, "--storage", calibrated.url]
+    assert _main("calibrate", str(other), "--show", *flags)[1] == calibrated.out
+    status, out, err = _main("calibrate", str(other), *ARGS, *PROXIES, *flags, "--scale", "2")
+    assert status == 0 and out == calibrated.out
+    assert f"{ALL} runs stored, 0 to train" in err, err
+    assert not (tmp_path / "other.db").exists(), "the config's own storage is never opened"
+
+
 def test_search_reports_the_fidelity_of_its_signal(calibrated: Calibrated) -> None:
     config = SearchConfig.from_toml(calibrated.config)
     note = fidelity_note(config, open_storage(calibrated.url, create=False))
