@@ -151,6 +151,21 @@ def _load(
     )
 
 
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """``model`` with every 4-D parameter and buffer laid out channels-last, in place.
+
+    ``model.to(memory_format=torch.channels_last)`` refuses a model holding any parameter of
+    another rank ("required rank 4 tensor"): CondConv's ``(experts, out, in, k, k)`` kernel
+    bank is one, so the plain call failed every such trial on CUDA. Convolutions take their
+    weights' layout from here and their inputs' from the batches (``workers.batches``).
+    """
+    with torch.no_grad():
+        for tensor in (*model.parameters(), *model.buffers()):
+            if tensor.dim() == 4:
+                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
+    return model
+
+
 def _build_loop(
     spec: ArchSpec,
     budget: ProxyBudget,
@@ -162,7 +177,7 @@ def _build_loop(
     torch.manual_seed(budget.seed)
     model = build_model(spec)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        to_channels_last(model)
     model = model.to(device)
     optimizer = make_optimizer(model, budget)
     schedule = make_schedule(optimizer, budget, len(splits.train))

@@ -260,3 +260,23 @@ def test_channels_last_is_the_cuda_default_and_can_be_asked_for(
         )
         assert conv.is_contiguous(memory_format=torch.channels_last) == expected
         assert loop.compiled is None, "[proxy] compile is off by default"
+
+
+def test_channels_last_takes_a_model_with_a_kernel_bank(
+    fashion_dir: Path, tiny_budget: ProxyBudget
+) -> None:
+    """CondConv holds a 5-D ``(experts, out, in, k, k)`` kernel bank, which
+    ``model.to(memory_format=torch.channels_last)`` refuses outright; the worker lays out the
+    4-D tensors only, so such a trial trains in the CUDA layout (forced here on the CPU)."""
+    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 10, "input_size": 16}
+    stages = [{}, {}, {"block": "condconv", "position": "replace"}]
+    spec = ArchSpec.from_dict({**raw, "width": 0.5, "stages": stages})
+    cpu = torch.device("cpu")
+    _, splits, loop = prepare_run(spec, _data(fashion_dir), tiny_budget, cpu, channels_last=True)
+    kernels = [p for p in loop.model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    assert any(p.dim() == 5 for p in loop.model.parameters()), "the bank is there, untouched"
+    x, y = next(iter(splits.train))
+    loss = torch.nn.functional.cross_entropy(loop.model(x), y)
+    loss.backward()
+    assert torch.isfinite(loss)
