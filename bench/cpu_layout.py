@@ -36,12 +36,17 @@ BASE = {"backbone": "resnet20", "width": 0.5, "in_channels": 1, "num_classes": 1
 
 
 def spec_with(name: str) -> ArchSpec:
-    """resnet20 at width 0.5 with ``name`` at its first position in every stage (at width 1.0
-    when the block's default parameters need more channels)."""
-    stage = {} if name == "none" else {"block": name, "position": block_info(name).positions[0]}
+    """resnet20 at width 0.5 with ``name`` at its first position in every stage it may take
+    (late-stage-only blocks: the later ones), at width 1.0 when its defaults need more
+    channels than 0.5 leaves."""
+    stages: list[dict[str, Any]] = [{}, {}, {}]
+    if name != "none":
+        info = block_info(name)
+        stage = {"block": name, "position": info.positions[0]}
+        stages = [stage if info.is_legal_stage(i, 3) else {} for i in range(3)]
     for width in (0.5, 1.0):
         try:
-            return ArchSpec.from_dict({**BASE, "width": width, "stages": [stage] * 3})
+            return ArchSpec.from_dict({**BASE, "width": width, "stages": stages})
         except ValueError:
             continue
     raise ValueError(f"block {name!r}: no width in (0.5, 1.0) builds it")

@@ -28,7 +28,8 @@ mkdir -p docs/gpu-runs
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 status=0
 echo "gpu_check: CUDA tests"
-timeout -k 10 170 "$py" -m pytest -q -rs -m cuda tests/workers/test_cuda.py || status=1
+timeout -k 10 200 "$py" -m pytest -q -rs -m cuda tests/workers/test_cuda.py \
+  tests/workers/test_every_block_trains.py || status=1
 echo "gpu_check: bench/gpu.py -> $out.md"
 timeout -s INT -k 20 290 "$py" bench/gpu.py --compile --seconds 4 --budget-s 240 \
   --markdown "$out.md" --json "$out.json" || status=1
