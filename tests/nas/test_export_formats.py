@@ -153,6 +153,8 @@ def test_model_with_block_at_position_runs_in_onnx_runtime(
 POSITIONS = sorted({p for name, p in CASES})
 """Every insertion point some block takes: each one's wrapper (``pre``, ``mid``, ... around the
 residual unit, ``stage_end`` after the stage) is code of its own in the exported module."""
+LAYOUTS = [POSITIONS[i : i + 3] for i in range(0, len(POSITIONS), 3)]
+"""The points three to a network, one per stage: every point converted in a few exports."""
 
 
 def carrier(position: str) -> str:
@@ -163,18 +165,23 @@ def carrier(position: str) -> str:
     return next((name for name in ("se", "sk") if name in takes), min(takes))
 
 
+def test_the_layouts_hold_every_insertion_point() -> None:
+    assert sorted(p for layout in LAYOUTS for p in layout) == POSITIONS
+    assert {"pre", "mid", "post", "branch", "identity", "replace", "stage_end"} <= set(POSITIONS)
+
+
 @pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed ([onnx] extra)")
-@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("positions", LAYOUTS, ids="+".join)
 def test_every_insertion_point_exports_whole_to_torchscript_and_onnx(
-    position: str, tmp_path: Path
+    positions: list[str], tmp_path: Path
 ) -> None:
-    """The whole exported resnet20 with a block at ``position`` in each stage scripts, traces and
-    runs in ONNX Runtime like eager: the blocks alone are converted above, this converts every
-    position's wrapper once, in the normal suite (every block x position by hand, below)."""
-    name = carrier(position)
-    stages = [{"block": name, "position": position}] * 3
+    """The whole exported resnet20 with a block at each of ``positions`` (one per stage)
+    scripts, traces and runs in ONNX Runtime like eager: the blocks alone are converted above,
+    this converts every point's wrapper in the normal suite (every block x point by hand,
+    below)."""
+    stages = [{"block": carrier(p), "position": p} for p in positions]
     raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 3, "input_size": 16}
-    spec = ArchSpec.from_dict({**raw, "width": 1.0, "stages": stages})
+    spec = ArchSpec.from_dict({**raw, "width": 1.0, "stages": stages + [{}] * (3 - len(stages))})
     path = tmp_path / "model.py"
     path.write_text(render_module(spec, Origin(date="2026-01-01T00:00:00Z", command="t")).text)
     torch.manual_seed(0)
