@@ -134,6 +134,11 @@ class LoaderBatches:
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
             persistent_workers=num_workers > 0,
+            # Workers come from a fresh single-threaded server, never forked from this
+            # process: a Ray worker (gRPC, heartbeat and torch threads) forked mid-malloc
+            # hands its child a corrupt heap ("malloc(): unaligned fastbin chunk detected",
+            # seen once in the suite's long-lived process).
+            multiprocessing_context="forkserver" if num_workers > 0 else None,
         )
 
     def __len__(self) -> int:
