@@ -10,7 +10,7 @@ import pytest
 
 from nas.cli import main
 from tests.idx import fashion_mnist_dir
-from tests.nas.test_bad_input_storage import MIXED, STUDY, make_study, write_config
+from tests.nas.kept_study import MIXED, STUDY, make_study, write_config
 
 
 def test_a_refused_search_does_not_say_it_opened_a_storage(
