@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 from nas.results.replicas import is_replica
 from nas.search.ownership import Ownership
 from nas.search.trials import (
-    INTERRUPTED,
+    UNCOUNTED,
     Completed,
     TrialEntry,
     fail_and_requeue,
@@ -41,13 +41,14 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 def finished_count(study: optuna.Study) -> int:
     """Trials towards the budget: every ended trial but those failed as interrupted (their
-    parameters are queued again)."""
-    return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED_STATES) if counts(t))
+    parameters are queued again) or given up over budget."""
+    ended = study.get_trials(deepcopy=False, states=FINISHED_STATES)
+    return sum(1 for t in ended if counts_to_budget(t))
 
 
-def counts(trial: optuna.trial.FrozenTrial) -> bool:
+def counts_to_budget(trial: optuna.trial.FrozenTrial) -> bool:
     """Whether the ended ``trial`` counts towards the trial budget."""
-    return trial.user_attrs.get("fail_reason") != INTERRUPTED
+    return trial.user_attrs.get("fail_reason") not in UNCOUNTED
 
 
 @dataclass
@@ -95,8 +96,8 @@ class TrialLedger:
         """A ledger holding what ``study`` already has (a resumed search)."""
         ledger = cls(ownership, measured_keys)
         for t in study.get_trials(deepcopy=False):
-            interrupted = t.user_attrs.get("fail_reason") == INTERRUPTED
-            ledger.count(t.state, t.values, interrupted=interrupted)
+            uncounted = t.state.is_finished() and not counts_to_budget(t)
+            ledger.count(t.state, t.values, interrupted=uncounted)
             spec_id = t.user_attrs.get("spec_id")
             if t.state == TrialState.COMPLETE and spec_id is not None and not is_replica(t):
                 ledger.completed.setdefault(spec_id, ledger._completed(t))
@@ -133,6 +134,14 @@ class TrialLedger:
         queued again first, so that the next ``ask`` takes their copies, not a new draw."""
         live = self.ownership.take_over(self.in_hand())
         return finished_count(self.ownership.study) + len(live) >= target
+
+    def over_budget(self, number: int, target: int) -> bool:
+        """Whether trial ``number``, just asked, lies past ``target``: the ended trials that
+        count and the live RUNNING ones asked before it already reach it. :meth:`full` is
+        checked before asking, so two drivers can both find one place left; the trial asked
+        second sees the first one RUNNING and gives up."""
+        before = [t for t in self.ownership.take_over(self.in_hand()) if t.number < number]
+        return finished_count(self.ownership.study) + len(before) >= target
 
     def others_running(self) -> bool:
         """Whether RUNNING trials not in flight here are live: another driver's (queued again

@@ -29,10 +29,9 @@ from nas.packing import AUTO
 from nas.resources import GpuShare, trial_resources
 from nas.results.front import StudyFront
 from nas.results.replica_noise import measure_proxy_noise
-from nas.search.ledger import finished_count
+from nas.search.ledger import counts_to_budget, finished_count
 from nas.search.searcher import StudySearcher
 from nas.search.study import StudyHandle, prepare_study
-from nas.search.trials import INTERRUPTED
 from nas.search.tuner import (
     ResourcesMissing,
     check_before_storage,
@@ -285,7 +284,7 @@ def _result(
     reasons = Counter(
         str(t.user_attrs.get("fail_reason") or "no reason stored")
         for t in trials
-        if t.state == TrialState.FAIL and t.user_attrs.get("fail_reason") != INTERRUPTED
+        if t.state == TrialState.FAIL and counts_to_budget(t)
     )
     return SearchResult(
         study=study.study_name,

@@ -155,10 +155,12 @@ class StudySearcher(Searcher):
             try:
                 trial = self.study.ask()
                 asked = optuna_trial_id(trial)
-                # Owned before anything slow (sampling, costing, the rest of Tune's step): a
-                # driver starting beside this one takes a trial it sees unowned for longer than
-                # ownership.SETTLE_S for one a dead driver left.
+                # Owned before anything slow (sampling, costing, Tune's step): another driver
+                # takes a trial it sees unowned past ownership.SETTLE_S for a dead driver's.
                 self.ownership.own([asked])
+                if self.ledger.over_budget(trial.number, self.target):
+                    trials.give_up(self.study, asked)
+                    return Searcher.FINISHED
                 entry = self._draw(trial)
             except Exception as exc:
                 self._abandon(asked)
@@ -169,22 +171,22 @@ class StudySearcher(Searcher):
 
     def _start(self, trial_id: str, entry: TrialEntry) -> dict[str, Any]:
         self.ledger.start(trial_id, entry)
-        share = self.gpu_share.trial_config() if self.gpu_share is not None else {}
-        config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": self._budget(entry)}
-        config.update(share)  # its GPU fraction, under gpus_per_trial = "auto"
+        budget = self._budget(entry.seed)
+        config = {"spec": entry.spec.to_dict(), "data": self.data, "budget": budget}
+        if self.gpu_share is not None:  # its GPU fraction, under gpus_per_trial = "auto"
+            config.update(self.gpu_share.trial_config())
         if self.resume_root is None:
             return config
         return {**config, RESUME_KEY: str(self.resume_root / entry.resume_key)}
 
-    def _budget(self, entry: TrialEntry) -> dict[str, Any]:
-        """The proxy budget ``entry`` trains at: a replica's has its own seed."""
-        return self.budget if entry.seed is None else {**self.budget, "seed": entry.seed}
+    def _budget(self, seed: int | None) -> dict[str, Any]:
+        """The proxy budget a trial trains at: a replica's has its own ``seed``."""
+        return self.budget if seed is None else {**self.budget, "seed": seed}
 
     def _abandon(self, asked: int | None) -> None:
-        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING: trial id ``asked``,
-        or, when ``ask`` itself raised, every unowned one (ours or a dead driver's: a live driver
-        owns its trial as its ``ask`` returns). Never by ``datetime_start``: another driver's
-        clock may be hours off ours. One from the queue is queued again."""
+        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING: id ``asked``, or if
+        ``ask`` raised, every unowned one (a live driver owns its trial as ``ask`` returns), never
+        by ``datetime_start`` (another machine's clock). One from the queue is queued again."""
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if asked is None and OWNER_ATTR in frozen.system_attrs:
                 continue
@@ -201,8 +203,7 @@ class StudySearcher(Searcher):
             self._tell_fail(trial, f"invalid spec: {exc}")
             return None
         seed = trials.replica_seed(trial)
-        budget = self.budget if seed is None else {**self.budget, "seed": seed}
-        trials.set_spec(trial, spec, budget)
+        trials.set_spec(trial, spec, self._budget(seed))
         previous = None if seed is not None else self.ledger.trained(spec.canonical_id)
         if previous is not None:
             trials.tell_reused(self.study, trial, previous)

@@ -38,6 +38,12 @@ from storage.internals import storage_of, trial_id
 INTERRUPTED = "interrupted: the search process stopped"
 """The ``fail_reason`` of a trial the search stopped before it finished (its spec is queued
 again, so it does not count towards the trial budget)."""
+OVER_BUDGET = "over budget: another nas search asked for the last trial first"
+"""The ``fail_reason`` of a trial asked past the budget: two drivers that find it open at once
+both ask, and the one whose trial came second gives it up untrained (queued params go back
+to the queue). It does not count towards the budget either."""
+UNCOUNTED = (INTERRUPTED, OVER_BUDGET)
+"""The ``fail_reason`` values of ended trials that do not count towards the budget."""
 
 
 @dataclass
@@ -121,8 +127,10 @@ def fail_and_requeue(
     study: optuna.Study,
     trial: FrozenTrial | optuna.trial.Trial,
     params: Mapping[str, Any] | None,
+    reason: str = INTERRUPTED,
 ) -> bool:
-    """FAIL the RUNNING ``trial`` as :data:`INTERRUPTED` and queue ``params`` again, if any.
+    """FAIL the RUNNING ``trial`` as ``reason`` (one of :data:`UNCOUNTED`) and queue ``params``
+    again, if any.
 
     Written to the storage directly, not told: the sampler may be what broke. ``False`` when
     the trial finished first (its driver was alive, or another driver claimed it), so of two
@@ -130,7 +138,7 @@ def fail_and_requeue(
     """
     storage = storage_of(study)
     try:
-        storage.set_trial_user_attr(trial_id(trial), "fail_reason", INTERRUPTED)
+        storage.set_trial_user_attr(trial_id(trial), "fail_reason", reason)
         storage.set_trial_state_values(trial_id(trial), TrialState.FAIL)
     except UpdateFinishedTrialError:
         return False
@@ -141,6 +149,13 @@ def fail_and_requeue(
                 attrs[key] = trial.user_attrs[key]
         study.enqueue_trial(dict(params), user_attrs=attrs)
     return True
+
+
+def give_up(study: optuna.Study, tid: int) -> None:
+    """FAIL as :data:`OVER_BUDGET` trial id ``tid``, just asked and untrained; a queued one's
+    params go back to the queue."""
+    frozen = storage_of(study).get_trial(tid)
+    fail_and_requeue(study, frozen, frozen.system_attrs.get("fixed_params"), OVER_BUDGET)
 
 
 def record_epoch(study: optuna.Study, tid: int, result: Mapping[str, Any], key: str) -> bool:

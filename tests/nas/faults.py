@@ -24,7 +24,7 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.search.ledger import counts
+from nas.search.ledger import counts_to_budget
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
 
@@ -282,7 +282,7 @@ def mid_training(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 def assert_budget_and_no_duplicates(trials: list[FrozenTrial], budget: int) -> None:
     """The budget reached exactly, nothing left RUNNING, no spec trained twice (but replicas)."""
     ended = [t for t in trials if t.state.is_finished()]
-    assert sum(counts(t) for t in ended) == budget, [t.user_attrs for t in trials]
+    assert sum(counts_to_budget(t) for t in ended) == budget, [t.user_attrs for t in trials]
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     trained = [
         t.user_attrs["spec_id"]

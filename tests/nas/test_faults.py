@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from nas.search.ledger import counts
+from nas.search.ledger import counts_to_budget
 from nas.search.trials import INTERRUPTED
 from tests.nas import faults
 from tests.nas.faults import (
@@ -130,7 +130,7 @@ def test_trial_worker_killed_past_its_retries_fails_with_reason_and_search_goes_
         search.kill_all()
     after = trials_of(url, "limit")
     assert_budget_and_no_duplicates(after, 2)
-    failed = [t for t in after if t.state == TrialState.FAIL and counts(t)]
+    failed = [t for t in after if t.state == TrialState.FAIL and counts_to_budget(t)]
     assert [t.number for t in failed] == [victim.number], [t.user_attrs for t in after]
     reason = failed[0].user_attrs["fail_reason"]
     assert "worker process has died" in reason, "Ray's reason"

@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 
 from nas.search.ledger import finished_count
 from nas.search.ownership import OWNER_ATTR
-from nas.search.trials import INTERRUPTED
+from nas.search.trials import INTERRUPTED, OVER_BUDGET
 from tests.nas import faults
 from tests.nas.faults import (
     Search,
@@ -98,6 +98,26 @@ def test_a_full_budget_waits_for_another_drivers_trial_and_takes_it_over_when_it
     driver.on_trial_complete("d", final_result(0.4))
     assert driver.suggest("e") == "FINISHED"
     assert finished_count(driver.study) == 2
+
+
+def test_of_two_drivers_that_both_find_the_last_place_open_the_second_asked_gives_up(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``full`` is read before ``ask``: two drivers can both find one place left and both ask
+    (seen once in the two-process test: 7 trials for a budget of 6). The trial asked second
+    sees the first one RUNNING, is failed untrained as over budget and does not count."""
+    first, second = new_driver(url, trials=1), new_driver(url, trials=1)
+    assert not second.ledger.full(1), "the second driver finds the place open ..."
+    assert isinstance(first.suggest("a"), dict), "... and the first driver takes it"
+    monkeypatch.setattr(second.ledger, "full", lambda target: False)  # read before the ask
+    assert second.suggest("b") is None, "not FINISHED: the first trial may yet be interrupted"
+    monkeypatch.undo()
+    given_up = second.study.trials[-1]
+    assert given_up.state == TrialState.FAIL and given_up.user_attrs["fail_reason"] == OVER_BUDGET
+    assert "spec" not in given_up.user_attrs, "never drawn, never trained"
+    first.on_trial_complete("a", final_result(0.5))
+    assert finished_count(first.study) == 1 and first.suggest("c") == "FINISHED"
+    assert [t.state for t in first.study.trials].count(TrialState.COMPLETE) == 1
 
 
 def test_a_waiting_trial_trains_itself_when_its_twin_is_interrupted(url: str) -> None:
