@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import optuna
 from optuna.trial import TrialState, create_trial
 
 from nas.config import SearchConfig
@@ -61,10 +62,9 @@ def _merged(base: str, extra: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_study(tmp: Path, trials: list[tuple[TrialState, str | None]]) -> tuple[Path, str]:
-    """A study as ``nas search`` creates it, with ``(state, fail_reason)`` trials finished."""
-    url = f"sqlite:///{tmp / 'nas.db'}"
-    config = SearchConfig.from_toml(write_config(tmp / "base.toml", url))
+def prepared(config: SearchConfig, url: str) -> optuna.Study:
+    """``config``'s study at ``url``, prepared as ``nas search`` prepares it (its config and
+    space stored, the reference designs queued), with no Ray."""
     channels, size, classes = dataset_shape(config.data)
     space = SearchSpace(
         config.space,
@@ -74,6 +74,13 @@ def make_study(tmp: Path, trials: list[tuple[TrialState, str | None]]) -> tuple[
         proxy_width=config.proxy.width,
     )
     study, _ = prepare_study(config, open_storage(url), space, epochs=config.proxy.epochs)
+    return study
+
+
+def make_study(tmp: Path, trials: list[tuple[TrialState, str | None]]) -> tuple[Path, str]:
+    """A study as ``nas search`` creates it, with ``(state, fail_reason)`` trials finished."""
+    url = f"sqlite:///{tmp / 'nas.db'}"
+    study = prepared(SearchConfig.from_toml(write_config(tmp / "base.toml", url)), url)
     spec = ArchSpec.from_dict({"backbone": "resnet20", "in_channels": 1, "input_size": 28})
     for i, (state, reason) in enumerate(trials):
         attrs: dict[str, Any] = {"spec": spec.to_dict(), "spec_id": f"id-{i}"}

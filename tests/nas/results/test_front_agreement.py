@@ -19,12 +19,9 @@ from optuna.trial import create_trial
 
 from nas.cli import main
 from nas.config import SearchConfig
-from nas.search.study import prepare_study
-from nas.space import SearchSpace
 from searchspace.spec import ArchSpec
-from storage import open_storage
 from tests.idx import fashion_mnist_dir
-from workers.data import dataset_shape
+from tests.nas.kept_study import prepared
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -62,16 +59,7 @@ def study(tmp_path: Path) -> tuple[Path, str, list[int]]:
     path = tmp_path / "search.toml"
     text = CONFIG.format(study=STUDY, storage=url, trials=len(TRIALS), data=fashion_mnist_dir())
     path.write_text(text)
-    config = SearchConfig.from_toml(path)
-    channels, size, classes = dataset_shape(config.data)
-    space = SearchSpace(
-        config.space,
-        in_channels=channels,
-        input_size=size,
-        num_classes=classes,
-        proxy_width=config.proxy.width,
-    )
-    created, _ = prepare_study(config, open_storage(url), space, epochs=config.proxy.epochs)
+    created = prepared(SearchConfig.from_toml(path), url)
     numbers = []
     for third, accuracy, macs, params, reused in TRIALS:
         spec = ArchSpec.from_dict(_spec(third))
