@@ -23,7 +23,7 @@ import optuna
 from optuna.trial import TrialState
 
 from nas.results.replicas import is_replica
-from nas.search.ownership import Ownership
+from nas.search.ownership import GRACE_PERIOD_S, Ownership
 from nas.search.trials import (
     UNCOUNTED,
     Completed,
@@ -139,8 +139,10 @@ class TrialLedger:
         """Whether trial ``number``, just asked, lies past ``target``: the ended trials that
         count and the live RUNNING ones asked before it already reach it. :meth:`full` is
         checked before asking, so two drivers can both find one place left; the trial asked
-        second sees the first one RUNNING and gives up."""
-        before = [t for t in self.ownership.take_over(self.in_hand()) if t.number < number]
+        second sees the first one RUNNING and gives up. Orphans were queued again by the
+        :meth:`full` just before, so this only reads the live trials."""
+        live = self.ownership.running(unowned_after=GRACE_PERIOD_S, mine=self.in_hand())[0]
+        before = [t for t in live if t.number < number]
         return finished_count(self.ownership.study) + len(before) >= target
 
     def others_running(self) -> bool:
