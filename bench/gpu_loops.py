@@ -18,7 +18,7 @@ from searchspace.build import build_model
 from searchspace.spec import ArchSpec
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
-from workers.train import prepare_run
+from workers.train import prepare_run, to_channels_last
 
 LONG_RUN = 10_000
 """Epochs the bench's budgets plan for, so the schedule never reaches its end (learning rate
@@ -102,7 +102,7 @@ def bare_rate(
     torch.manual_seed(budget.seed)
     model = build_model(proxy.spec)
     if x_all.is_contiguous(memory_format=torch.channels_last) and device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        to_channels_last(model)  # the worker's layout call (a 5-D kernel bank included)
     model = model.to(device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
     batch, n = budget.batch_size, x_all.shape[0]
