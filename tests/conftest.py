@@ -44,6 +44,14 @@ def _storage_password_kept() -> Iterator[None]:
         os.environ["NAS_STORAGE_PASSWORD"] = before
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules holding a ``slow`` test run first, each module's tests kept together and in
+    order: ``.ci/test`` runs the suite on two processes (pytest-xdist, ``--dist worksteal``),
+    and a long test started last would leave the other process idle until it ends."""
+    slow = {getattr(item, "module", None) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: getattr(item, "module", None) not in slow)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _EXIT_STATUS.append(int(exitstatus))
