@@ -111,7 +111,7 @@ def markdown(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {ratio:.2f}x |"
         )
     said = [f"- {device}: {line}" for device, row in rows.items() for line in row.get("said", [])]
-    return "\n".join(lines + ([""] + said if said else [])) + "\n"
+    return "\n".join(lines + (["", *said] if said else [])) + "\n"
 
 
 def main() -> None:
