@@ -25,7 +25,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from storage.internals import storage_of
+from storage.internals import storage_of, trial_id
 from storage.view import StorageView
 
 
@@ -65,6 +65,10 @@ class SamplerView(BaseSampler):
     def __init__(self, inner: BaseSampler) -> None:
         self.inner = inner
         self._views: dict[int, Study] = {}
+        self.asked: int | None = None
+        """The storage id of the trial the last ``Study.ask`` made or took from the queue:
+        ``before_trial`` runs first in it, so a driver whose ``ask`` raised after that fails
+        its own trial by id, never another driver's trial started meanwhile."""
 
     def __str__(self) -> str:
         return str(self.inner)
@@ -93,6 +97,7 @@ class SamplerView(BaseSampler):
         return self.inner.sample_independent(view, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self.asked = trial_id(trial)
         self._views.pop(trial.number, None)
         self.inner.before_trial(self._view(study, trial), trial)
 

@@ -44,11 +44,12 @@ from ray.tune.search import Searcher
 
 from nas.objectives import ALWAYS, MeasureFailed, measure
 from nas.resources import GpuShare
+from nas.sampling.view import SamplerView
 from nas.search import trials
 from nas.search.ledger import POLL_S, TrialLedger
 from nas.search.ownership import OWNER_ATTR, DriverHeartbeat, Ownership
 from nas.search.study import StudyHandle
-from nas.search.trials import INTERRUPTED, Completed, TrialEntry
+from nas.search.trials import INTERRUPTED, Completed, SamplerError, TrialEntry
 from nas.space import SearchSpace
 from storage.internals import trial_id as optuna_trial_id
 from workers.signals import signal_key
@@ -58,15 +59,6 @@ MAX_DRAWS = 50
 """Draws per ``suggest`` call before giving Tune a turn (reused specs are told at once)."""
 
 _log = logging.getLogger(__name__)
-
-
-class SamplerError(RuntimeError):
-    """The study's sampler raised while proposing a trial: the search cannot go on."""
-
-    def __init__(self, sampler: str, cause: BaseException) -> None:
-        super().__init__(
-            f"sampler {sampler!r} failed: {type(cause).__name__}: {trials.one_line(str(cause))}"
-        )
 
 
 class StudySearcher(Searcher):
@@ -152,6 +144,9 @@ class StudySearcher(Searcher):
             if self.ledger.full(self.target):
                 return Searcher.FINISHED
             asked: int | None = None
+            view = self.study.sampler if isinstance(self.study.sampler, SamplerView) else None
+            if view is not None:
+                view.asked = None
             try:
                 trial = self.study.ask()
                 asked = optuna_trial_id(trial)
@@ -163,7 +158,8 @@ class StudySearcher(Searcher):
                     return Searcher.FINISHED
                 entry = self._draw(trial)
             except Exception as exc:
-                self._abandon(asked)
+                if asked is not None or view is None or view.asked is not None:
+                    self._abandon(asked if asked is not None or view is None else view.asked)
                 raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
                 return entry
@@ -184,9 +180,10 @@ class StudySearcher(Searcher):
         return self.budget if seed is None else {**self.budget, "seed": seed}
 
     def _abandon(self, asked: int | None) -> None:
-        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING: id ``asked``, or if
-        ``ask`` raised, every unowned one (a live driver owns its trial as ``ask`` returns), never
-        by ``datetime_start`` (another machine's clock). One from the queue is queued again."""
+        """FAIL as interrupted the trial a raising ``ask``/draw left RUNNING: id ``asked`` (our
+        :class:`SamplerView` names it even when ``ask`` raised), else (a plugin's sampler) every
+        unowned one, never by ``datetime_start`` (another machine's clock). One from the
+        queue is queued again."""
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if asked is None and OWNER_ATTR in frozen.system_attrs:
                 continue

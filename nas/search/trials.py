@@ -223,6 +223,15 @@ def nested(result: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in result.items() if k.startswith(prefix)}
 
 
+class SamplerError(RuntimeError):
+    """The study's sampler raised while proposing a trial: the search cannot go on."""
+
+    def __init__(self, sampler: str, cause: BaseException) -> None:
+        super().__init__(
+            f"sampler {sampler!r} failed: {type(cause).__name__}: {one_line(str(cause))}"
+        )
+
+
 def one_line(text: str) -> str:
     """The last non-empty line of ``text``, at most 300 characters: cut after its last whole
     sentence that fits (a line cut mid-word reads as a bug), else marked ``...``."""

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from nas.cluster import exception_chain
 from nas.config import SearchConfig
 from nas.resources import trial_placement, trial_resources
-from nas.search.searcher import SamplerError, StudySearcher
-from nas.search.trials import one_line
+from nas.search.searcher import StudySearcher
+from nas.search.trials import SamplerError, one_line
 
 if TYPE_CHECKING:
     from ray import tune

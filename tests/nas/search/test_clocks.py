@@ -18,9 +18,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from nas.sampling.view import SamplerView
 from nas.search.ownership import Ownership
-from nas.search.searcher import SamplerError
-from nas.search.trials import INTERRUPTED
+from nas.search.trials import INTERRUPTED, SamplerError
 from storage.internals import trial_id
 from tests.nas.search.drivers import new_driver, own_as, prepared_study
 
@@ -113,3 +113,20 @@ def test_a_failing_ask_abandons_its_own_trial_not_a_remote_drivers_later_one(db:
     abandoned = [t for t in trials if t.user_attrs.get("fail_reason") == INTERRUPTED]
     assert [t.number for t in abandoned] == [remote.number + 1], "the trial the ask created"
     assert [t.number for t in trials if t.state == TrialState.RUNNING] == [remote.number]
+
+
+def test_a_failing_ask_leaves_another_drivers_trials_not_owned_yet_alone(db: Path) -> None:
+    driver = new_driver(_url(db))
+    # Another driver between its asks and owning them: RUNNING, no owner yet. It takes the
+    # queued references too, so that this driver's ask makes a new trial.
+    other = optuna.load_study(study_name="drivers", storage=_url(db))
+    theirs = [other.ask()]
+    while other.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        theirs.append(other.ask())
+    driver.study.sampler = SamplerView(_BreaksInAsk())  # as every built-in sampler is wrapped
+    with pytest.raises(SamplerError, match="injected sampler bug"):
+        driver.suggest("a")
+    trials = optuna.load_study(study_name="drivers", storage=_url(db)).trials
+    assert all(trials[t.number].state == TrialState.RUNNING for t in theirs), "not its to fail"
+    abandoned = [t.number for t in trials if t.user_attrs.get("fail_reason") == INTERRUPTED]
+    assert abandoned == [len(theirs)], "the one trial this driver's ask created"

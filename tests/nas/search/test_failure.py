@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nas.search.searcher import SamplerError
+from nas.search.trials import SamplerError
 from nas.search.tuner import RESUME, describe
 
 
