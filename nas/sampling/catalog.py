@@ -43,6 +43,11 @@ def tpe(
     parameters exist only where the block is drawn); ``constant_liar`` keeps concurrent
     trials apart.
     """
+    if group and not multivariate:  # Optuna's own words name neither the fix nor our keys
+        raise ValueError(
+            "group = true (the default) needs multivariate = true: with multivariate = false, "
+            "also set group = false"
+        )
     return SamplerView(
         optuna.samplers.TPESampler(
             seed=seed,
