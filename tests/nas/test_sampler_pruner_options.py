@@ -134,6 +134,7 @@ def test_tpe_multivariate_and_group() -> None:
 
 def test_tpe_group_without_multivariate_is_refused_when_the_config_is_read() -> None:
     with pytest.raises(
-        ValueError, match=r"^sampler: .*with multivariate = false, also set group = false$"
+        ValueError,
+        match=r"^sampler 'tpe': group = true .*with multivariate = false, also set group = false$",
     ):
         _config("sampler", "tpe", {"multivariate": False})
