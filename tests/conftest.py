@@ -8,19 +8,38 @@ restarts in one process (ray-project/ray#31145); Ray's own worker processes leav
 ``os._exit`` and never destruct it (ray-project/ray#18899). So once pytest has finished
 (results reported, plugins unconfigured), a Ray still up is shut down the normal way and the
 process leaves with pytest's exit status, skipping finalisation. A crash during a test still
-fails the run, with every thread's stack from faulthandler (``.ci/test`` runs
-``python -X faulthandler``). ``NAS_TEST_FULL_TEARDOWN=1`` exits normally instead.
+fails the run, with every thread's stack from faulthandler (``.ci/test`` sets
+``PYTHONFAULTHANDLER``). ``NAS_TEST_FULL_TEARDOWN=1`` exits normally instead.
+
+Each test process (pytest, or each pytest-xdist worker) keeps its Ray sessions in a folder of
+its own (``RAY_TMPDIR``, inherited by the ``nas`` processes tests start): a ``ray.init()``
+without an address joins the cluster whose address the last ``ray start`` (or
+``ray.cluster_utils.Cluster``) wrote under it, so with one shared ``/tmp/ray`` one worker's
+search joined another's two-node test cluster, and died with it; a developer's own running
+cluster would be joined the same way.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 _EXIT_STATUS: list[int] = []
+_RAY_TMPDIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if "RAY_TMPDIR" in os.environ or (worker is None and config.getoption("numprocesses", 0)):
+        return  # set by the caller: kept; or pytest-xdist's controller, which runs no test
+    # Short: Ray's Unix sockets live under it (a path may hold ~107 bytes).
+    os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix=f"r-{worker or 'main'}-", dir="/tmp")
+    config.stash[_RAY_TMPDIR] = os.environ["RAY_TMPDIR"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,11 +78,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if not _EXIT_STATUS or os.environ.get("NAS_TEST_FULL_TEARDOWN") == "1":
-        return  # not a finished session (e.g. --help), or asked for a normal exit
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
+    if _RAY_TMPDIR in config.stash:
+        shutil.rmtree(config.stash[_RAY_TMPDIR], ignore_errors=True)
+    if not _EXIT_STATUS or os.environ.get("NAS_TEST_FULL_TEARDOWN") == "1":
+        return  # not a finished session (e.g. --help), or asked for a normal exit
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_EXIT_STATUS[-1])
