@@ -35,16 +35,17 @@ _RAY_TMPDIR = pytest.StashKey[str]()
 
 def pytest_configure(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if "RAY_TMPDIR" in os.environ or (worker is None and config.getoption("numprocesses", 0)):
-        return  # set by the caller: kept; or pytest-xdist's controller, which runs no test
+    if worker is None and config.getoption("numprocesses", 0):
+        return  # pytest-xdist's controller: it runs no test
     if worker is not None:
         # pytest-xdist runs two of these on two cores: a torch of two OpenMP threads in each
         # spin-waits for a core the other holds (one 14 s test took 127 s). Ray sets its own
         # workers' threads from their CPUs; `nas train --threads` sets its own.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-    # Short: Ray's Unix sockets live under it (a path may hold ~107 bytes).
-    os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix=f"r-{worker or 'main'}-", dir="/tmp")
-    config.stash[_RAY_TMPDIR] = os.environ["RAY_TMPDIR"]
+    if "RAY_TMPDIR" not in os.environ:  # else the caller's, kept
+        # Short: Ray's Unix sockets live under it (a path may hold ~107 bytes).
+        path = tempfile.mkdtemp(prefix=f"r-{worker or 'main'}-", dir="/tmp")
+        os.environ["RAY_TMPDIR"] = config.stash[_RAY_TMPDIR] = path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
