@@ -18,7 +18,7 @@
 #    and the dashboard's source maps (Ray runs Python workers only, the dashboard is off).
 # 4. With Fashion-MNIST's training files (IDX, ungzipped: xz packs them smaller than gzip did)
 #    this is one tar.xz, split into parts that each fit one call beside this working tree, in
-#    .kit/partN/ (.kit/ ignores itself). Rebuilding replaces the kit.
+#    .kit/partN/ (ignored by git: a call carries them only when named). Rebuilding replaces it.
 # Run it in the checkout that the device session sends (a helper's call sends the lead's).
 # Environment: KIT_PIP (default: python3 -m pip), KIT_PYTHON (runs the check; default
 # .venv/bin/python, needs `packaging`), KIT_DATA_DIR (default $NAS_DATA_DIR or Debian's
@@ -68,7 +68,9 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte; do
   [[ -f $data/$f.gz || -f $data/$f ]] || { echo "device_kit: no ${f}[.gz] in $data" >&2; exit 2; }
 done
 mkdir -p "$kit"
-printf '*\n' >"$kit/.gitignore"
+printf '*\n' >"$kit/.gitignore" # .kit/ ignores itself (a worktree shares .git/info/exclude)
+git check-ignore -q "$kit/part1" ||
+  { echo "device_kit: git does not ignore $kit/: every call would carry the kit" >&2; exit 1; }
 rm -rf "$build" "$kit"/part*
 mkdir -p "$build"/{all,keep} "$build/stage/site" "$build/stage/fashion-mnist"
 

@@ -33,7 +33,7 @@ unpack_kit() {
   local sums sum n i part parts=()
   # shellcheck disable=SC2012 # names the kit wrote
   sums=$(ls .kit/part*/SHA256SUMS 2>/dev/null | head -1)
-  [[ -n $sums ]] || fail "no .kit/partN/ here: build the kit (bash bench/device_kit.sh) and carry it"
+  [[ -n $sums ]] || fail "no .kit/partN/ here: carry the parts bash bench/device_kit.sh made"
   sum=$(sed -n 1p "$sums" | cut -d' ' -f1)
   n=$(sed -n 2p "$sums" | cut -d' ' -f1)
   if [[ -f $unpack/.sha256 && $(cat "$unpack/.sha256") == "$sum" ]]; then
@@ -46,12 +46,13 @@ unpack_kit() {
     grep -q "^$sum " ".kit/part$i/SHA256SUMS" || fail ".kit/part$i is from another kit"
     parts+=("$part")
   done
-  rm -rf "$unpack" /tmp/nas-kit.tar.xz
+  rm -rf "${unpack:?}" /tmp/nas-kit.tar.xz
   mkdir -p "$unpack"
   cat "${parts[@]}" >/tmp/nas-kit.tar.xz
   [[ $(sha256sum /tmp/nas-kit.tar.xz | cut -d' ' -f1) == "$sum" ]] ||
     fail "the joined parts do not match the kit's sha256 $sum"
-  "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' \
+  "$py" -c 'import sys, tarfile
+tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' \
     /tmp/nas-kit.tar.xz "$unpack" || fail "could not unpack the kit"
   rm -f /tmp/nas-kit.tar.xz
   echo "$sum" >"$unpack/.sha256"
@@ -93,7 +94,8 @@ main() {
   fi
   "$py" -c 'import sys; from pathlib import Path; from workers.datasets._idx import read_idx_header
 print("device_run: Fashion-MNIST", *(read_idx_header(Path(f)) for f in sys.argv[1:]))' \
-    "$NAS_DATA_DIR"/train-{images-idx3,labels-idx1}-ubyte || fail "no Fashion-MNIST in $NAS_DATA_DIR"
+    "$NAS_DATA_DIR"/train-{images-idx3,labels-idx1}-ubyte ||
+    fail "no Fashion-MNIST in $NAS_DATA_DIR"
   local left=$((total - SECONDS))
   ((left > 540)) && left=540
   if (($#)); then
