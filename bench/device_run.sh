@@ -97,7 +97,7 @@ print("device_run: Fashion-MNIST", *(read_idx_header(Path(f)) for f in sys.argv[
     "$NAS_DATA_DIR"/train-{images-idx3,labels-idx1}-ubyte ||
     fail "no Fashion-MNIST in $NAS_DATA_DIR"
   local left=$((total - SECONDS))
-  ((left > 540)) && left=540
+  ((left > 480)) && left=480
   if (($#)); then
     echo "device_run: in place of gpu_check.sh: $*"
     timeout -k 10 "$left" "$@"
