@@ -84,8 +84,8 @@ class PruningScheduler(FIFOScheduler):
         self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]
     ) -> None:
         entry = self.ledger.entry(trial.trial_id)
-        if entry is not None and trial.checkpoint is not None:
-            entry.checkpoint_dir = local_checkpoint_dir(trial.checkpoint)
+        if entry is not None:
+            entry.checkpoint = trial.checkpoint
 
     def on_trial_error(self, tune_controller: TuneController, trial: Trial) -> None:
         """Called when the trial's worker died or raised: before each retry Tune makes
@@ -101,17 +101,6 @@ class PruningScheduler(FIFOScheduler):
 
     def debug_string(self) -> str:
         return "FIFO scheduling; the Optuna study's pruner stops trials after each epoch."
-
-
-def local_checkpoint_dir(checkpoint: Any) -> str:
-    """A local folder holding ``checkpoint`` (a ``ray.tune.Checkpoint``): its own path on a
-    local filesystem, else a downloaded copy (``[resources] storage_path`` on ``s3://`` or
-    another remote filesystem), so the searcher can upload ``model.pt`` from it."""
-    import pyarrow.fs
-
-    if isinstance(checkpoint.filesystem, pyarrow.fs.LocalFileSystem):
-        return str(checkpoint.path)
-    return str(checkpoint.to_directory())
 
 
 def _error_line(trial: Trial) -> str | None:

@@ -50,7 +50,7 @@ UNCOUNTED = (INTERRUPTED, OVER_BUDGET)
 class TrialEntry:
     """One Ray trial in flight: its Optuna trial, its spec, its measured objectives, and what
     the scheduler saw (``pruned``, an ``error`` that stopped it, the ``lost`` line of its
-    worker's last death or raise, the last ``checkpoint_dir``).
+    worker's last death or raise, its last ``checkpoint``).
 
     ``lost`` is only the reason when the trial ends in error: Tune may have started it again
     (``[resources] max_retries``), and a retried trial that finishes is not a failure."""
@@ -61,7 +61,8 @@ class TrialEntry:
     pruned: bool = False
     error: str | None = None
     lost: str | None = None
-    checkpoint_dir: str | None = None
+    checkpoint: Any = None
+    """Its last ``ray.tune.Checkpoint``, read once when ``model.pt`` is uploaded."""
     seed: int | None = None
     """The proxy seed of a replica (``None``: the budget's own)."""
 
@@ -188,19 +189,24 @@ def store_run(trial: optuna.trial.Trial, result: Mapping[str, Any]) -> None:
 
 
 def upload_checkpoint(study: optuna.Study, entry: TrialEntry, artifacts: Any) -> None:
-    """Upload ``model.pt`` of the trial's last checkpoint to ``artifacts``, if both exist."""
-    if artifacts is None or entry.checkpoint_dir is None:
+    """Upload ``model.pt`` of the trial's last checkpoint to ``artifacts``, if both exist.
+
+    A checkpoint on a local filesystem is read where it is; one on ``s3://`` & co.
+    (``[resources] storage_path``) is fetched to a temporary folder that Ray removes again
+    (``Checkpoint.as_directory``), so no copy of every trial's weights piles up in ``/tmp``."""
+    if artifacts is None or entry.checkpoint is None:
         return
-    weights = Path(entry.checkpoint_dir) / "model.pt"
-    if not weights.is_file():
-        return
-    artifact_id = upload_artifact(
-        artifact_store=artifacts,
-        file_path=str(weights),
-        study_or_trial=entry.trial,
-        storage=storage_of(study),
-        mimetype="application/octet-stream",
-    )
+    with entry.checkpoint.as_directory() as folder:
+        weights = Path(folder) / "model.pt"
+        if not weights.is_file():
+            return
+        artifact_id = upload_artifact(
+            artifact_store=artifacts,
+            file_path=str(weights),
+            study_or_trial=entry.trial,
+            storage=storage_of(study),
+            mimetype="application/octet-stream",
+        )
     entry.trial.set_user_attr("checkpoint_artifact", artifact_id)
 
 

@@ -13,6 +13,7 @@ import optuna
 import pytest
 from optuna.artifacts import download_artifact
 from optuna.trial import TrialState
+from ray.tune import Checkpoint
 
 from nas.config import SearchConfig
 from nas.objectives import OBJECTIVES, register_objective
@@ -58,7 +59,7 @@ def test_references_first_then_complete_with_values(url: str, tmp_path: Path) ->
     weights = tmp_path / "ckpt"
     weights.mkdir()
     (weights / "model.pt").write_bytes(b"weights")
-    searcher.ledger.flying["ray-1"].checkpoint_dir = str(weights)
+    searcher.ledger.flying["ray-1"].checkpoint = Checkpoint(str(weights))
     searcher.on_trial_complete("ray-1", _final(0.75))
     done = study.trials[0]
     assert done.state == TrialState.COMPLETE
@@ -258,20 +259,26 @@ def test_extra_objectives_params_and_latency(url: str) -> None:
     assert trial.values[3] == trial.user_attrs["latency_ms"] > 0
 
 
-def test_a_checkpoint_on_a_remote_filesystem_is_fetched_to_a_local_folder(tmp_path: Path) -> None:
-    """With ``storage_path`` on ``s3://`` & co. Tune's checkpoint path is not a local folder:
-    the weights are copied to one before the searcher uploads them."""
+def test_a_checkpoint_on_a_remote_filesystem_is_uploaded_and_its_local_copy_removed(
+    url: str, tmp_path: Path
+) -> None:
+    """With ``storage_path`` on ``s3://`` & co. Tune's checkpoint is not a local folder: its
+    weights are fetched to a temporary one for the upload, which is gone afterwards."""
     import pyarrow.fs
-    from ray.tune import Checkpoint
 
-    from nas.search.scheduler import local_checkpoint_dir
-
+    study, searcher = _setup(url)
+    searcher.suggest("ray-1")
     (tmp_path / "bucket" / "ckpt").mkdir(parents=True)
-    (tmp_path / "bucket" / "ckpt" / "model.pt").write_bytes(b"weights")
-    local = Checkpoint(str(tmp_path / "bucket" / "ckpt"))
-    assert local_checkpoint_dir(local) == str(tmp_path / "bucket" / "ckpt")
+    (tmp_path / "bucket" / "ckpt" / "model.pt").write_bytes(b"remote weights")
     remote_fs = pyarrow.fs.SubTreeFileSystem(str(tmp_path / "bucket"), pyarrow.fs.LocalFileSystem())
     remote = Checkpoint("ckpt", filesystem=remote_fs)
-    fetched = Path(local_checkpoint_dir(remote))
-    assert fetched != tmp_path / "bucket" / "ckpt"
-    assert (fetched / "model.pt").read_bytes() == b"weights"
+    searcher.ledger.flying["ray-1"].checkpoint = remote
+    searcher.on_trial_complete("ray-1", _final(0.75))
+    copy = tmp_path / "copy.pt"
+    download_artifact(
+        artifact_store=artifact_store(url),
+        artifact_id=study.trials[0].user_attrs["checkpoint_artifact"],
+        file_path=str(copy),
+    )
+    assert copy.read_bytes() == b"remote weights"
+    assert not Path(remote._get_temporary_checkpoint_dir()).exists(), "the fetched copy is gone"
