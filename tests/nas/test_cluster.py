@@ -122,7 +122,7 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _config(folder: Path, study: str, epochs: int = 1) -> Path:
+def _config(folder: Path, study: str, epochs: int = 1, reuse_actors: bool = True) -> Path:
     data = folder / "idx"
     if not data.exists():
         write_banded_fashion_mnist(data, n=200)
@@ -132,6 +132,7 @@ def _config(folder: Path, study: str, epochs: int = 1) -> Path:
     path.write_text(
         search_toml(data=data, search=search, proxy=proxy, space={"positions": ["branch"]})
         + "[resources]\ncpus_per_trial = 1.0\nmax_trial_seconds = 300.0\n"
+        + f"reuse_actors = {str(reuse_actors).lower()}\n"
     )
     return path
 
@@ -157,10 +158,11 @@ def test_search_and_submit_through_a_token_cluster(cluster: Cluster, tmp_path: P
     """``nas search`` with ``RAY_ADDRESS`` trains on both nodes; ``nas submit`` to the same
     address runs its job to SUCCEEDED: the documented environment only."""
     db = tmp_path / "nas.db"
-    # Three epochs: the first trial holds the head's one CPU long enough that the second's
-    # placement lands on the other node even on a loaded machine (one epoch was over before
-    # Ray placed the second trial once, under load, and it took the freed head).
-    config = _config(tmp_path, "driven", epochs=3)
+    # Each trial in a worker of its own, for three epochs: under load the first trial once
+    # ended before the second's worker started on the other node, and Tune handed the second
+    # to the first's freed worker on the head (reuse_actors; seen with one epoch, and again
+    # with three under three test processes on two cores).
+    config = _config(tmp_path, "driven", epochs=3, reuse_actors=False)
     code, out, err = _nas(cluster, ["search", str(config), "--storage", str(db)], tmp_path)
     assert code == 0, out + err
     trials = _trials(db, "driven")
