@@ -158,8 +158,9 @@ class StudySearcher(Searcher):
                     return Searcher.FINISHED
                 entry = self._draw(trial)
             except Exception as exc:
-                if asked is not None or view is None or view.asked is not None:
-                    self._abandon(asked if asked is not None or view is None else view.asked)
+                made = asked if asked is not None or view is None else view.asked
+                if made is not None or view is None:  # else ask raised before making a trial
+                    self._abandon(made)
                 raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
                 return entry
