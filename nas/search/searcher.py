@@ -185,12 +185,13 @@ class StudySearcher(Searcher):
         :class:`SamplerView` names it even when ``ask`` raised), else (a plugin's sampler) every
         unowned one, never by ``datetime_start`` (another machine's clock). One from the
         queue is queued again."""
-        for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if asked is None and OWNER_ATTR in frozen.system_attrs:
-                continue
-            if asked is not None and optuna_trial_id(frozen) != asked:
-                continue
-            if trials.fail_and_requeue(self.study, frozen, frozen.system_attrs.get("fixed_params")):
+        if asked is not None:
+            ids = [asked]
+        else:
+            running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            ids = [optuna_trial_id(t) for t in running if OWNER_ATTR not in t.system_attrs]
+        for tid in ids:
+            if trials.give_up(self.study, tid, INTERRUPTED):
                 self.ledger.count(TrialState.FAIL, None, interrupted=True)
 
     def _draw(self, trial: optuna.trial.Trial) -> TrialEntry | None:

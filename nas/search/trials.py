@@ -152,11 +152,11 @@ def fail_and_requeue(
     return True
 
 
-def give_up(study: optuna.Study, tid: int) -> None:
-    """FAIL as :data:`OVER_BUDGET` trial id ``tid``, just asked and untrained; a queued one's
-    params go back to the queue."""
+def give_up(study: optuna.Study, tid: int, reason: str = OVER_BUDGET) -> bool:
+    """FAIL as ``reason`` trial id ``tid``, just asked and untrained (over the budget, or its
+    draw raised); a queued one's params go back to the queue. As :func:`fail_and_requeue`."""
     frozen = storage_of(study).get_trial(tid)
-    fail_and_requeue(study, frozen, frozen.system_attrs.get("fixed_params"), OVER_BUDGET)
+    return fail_and_requeue(study, frozen, frozen.system_attrs.get("fixed_params"), reason)
 
 
 def record_epoch(study: optuna.Study, tid: int, result: Mapping[str, Any], key: str) -> bool:
