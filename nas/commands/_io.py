@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,20 @@ from searchspace.spec import ArchSpec
 
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
+
+
+def add_study_option(parser: argparse.ArgumentParser) -> None:
+    """``--study``, defaulting to the default study's name, as every reader of a study takes it."""
+    from nas.config import DEFAULT_STUDY
+
+    parser.add_argument(
+        "--study", default=DEFAULT_STUDY, help=f"study name (default {DEFAULT_STUDY})"
+    )
+
+
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """``--storage`` of a command that opens an existing storage (:func:`open_cli_storage`)."""
+    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
 
 
 def read_spec(path: str) -> ArchSpec:

@@ -19,12 +19,10 @@ ORDER = 45
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from nas.config import DEFAULT_STUDY
+    from nas.commands._io import add_storage_option, add_study_option
 
-    parser.add_argument(
-        "--study", default=DEFAULT_STUDY, help=f"study name (default {DEFAULT_STUDY})"
-    )
-    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    add_study_option(parser)
+    add_storage_option(parser)
     parser.add_argument("--config", help="take [confirm] and [resources] from this TOML file")
     parser.add_argument(
         "--scale", type=float, help="x the proxy's training images (default: the study's [confirm])"

@@ -20,7 +20,9 @@ ORDER = 70
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    from nas.commands._io import add_storage_option
+
+    add_storage_option(parser)
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)"
     )

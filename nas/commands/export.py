@@ -24,13 +24,11 @@ ORDER = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from nas.config import DEFAULT_STUDY
+    from nas.commands._io import add_storage_option, add_study_option
 
     parser.add_argument("-o", "--output", required=True, help="the module to write (model.py)")
-    parser.add_argument(
-        "--study", default=DEFAULT_STUDY, help=f"study name (default {DEFAULT_STUDY})"
-    )
-    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    add_study_option(parser)
+    add_storage_option(parser)
     parser.add_argument("--artifacts", help="artifact directory (default: beside a SQLite file)")
     pick = parser.add_mutually_exclusive_group(required=True)
     pick.add_argument("--spec", help="export this spec JSON file instead of a trial")

@@ -24,12 +24,10 @@ ORDER = 50
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from nas.config import DEFAULT_STUDY
+    from nas.commands._io import add_storage_option, add_study_option
 
-    parser.add_argument(
-        "--study", default=DEFAULT_STUDY, help=f"study name (default {DEFAULT_STUDY})"
-    )
-    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    add_study_option(parser)
+    add_storage_option(parser)
     parser.add_argument("--json", action="store_true", help="print the front as JSON")
     parser.add_argument("--plot", metavar="FILE", help="also draw the front (e.g. front.png)")
 

@@ -15,7 +15,9 @@ ORDER = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", help="storage URL (default: $NAS_STORAGE or the SQLite file)")
+    from nas.commands._io import add_storage_option
+
+    add_storage_option(parser)
     parser.add_argument("--json", action="store_true", help="print the studies as JSON")
 
 
