@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -67,7 +68,9 @@ def one_search(device: str, args: argparse.Namespace, folder: Path) -> dict[str,
     argv += ["--study", f"rate-{device}", "--no-confirm", "--json"]
     started = time.perf_counter()
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=args.timeout_s)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=args.timeout_s, env=_env_of_this_tree()
+        )
     except subprocess.TimeoutExpired:
         return {"failed": f"still searching after --timeout-s {args.timeout_s:g}"}
     process_s = time.perf_counter() - started
@@ -89,6 +92,13 @@ def one_search(device: str, args: argparse.Namespace, folder: Path) -> dict[str,
         "trials_per_hour": round(3600 * finished / wall, 1),
         "said": said,
     }
+
+
+def _env_of_this_tree() -> dict[str, str]:
+    """The environment with this checkout first on ``PYTHONPATH``: the ``nas`` it times is the
+    code beside this script, not whichever tree an editable install points at."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT)}
 
 
 def markdown(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
