@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import optuna
@@ -11,6 +11,7 @@ import optuna
 from nas.config import SearchConfig
 from nas.confirm.budget import confirm_budgets
 from nas.confirm.noise import report_noise
+from nas.confirm.progress import ConfirmProgress, run_estimate
 from nas.confirm.store import (
     Confirmation,
     confirmations,
@@ -54,26 +55,49 @@ def confirm_trials(
     if started_ray:
         ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
-        task = ray.remote(train_once).options(
-            num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
+        cpus, gpus = resources.get("cpu", 1.0), resources.get("gpu", 0.0)
+        task = ray.remote(train_once).options(num_cpus=cpus, num_gpus=gpus)
+        order = [(t, b) for t in todo for b in wanted]
+        progress = ConfirmProgress(
+            [run_estimate(t.user_attrs, b) for t, b in order],
+            slots=_slots(ray.cluster_resources(), cpus, gpus),
+            members=len(todo),
+            stream=stream,
         )
+        progress.note(progress.opening(wanted[0], len(wanted)))
+        progress.draw()
         pending = {
-            task.remote(t.user_attrs["spec"], data.to_dict(), b): (t, i)
-            for t in todo
-            for i, b in enumerate(wanted)
+            task.remote(t.user_attrs["spec"], data.to_dict(), b): (i, t)
+            for i, (t, b) in enumerate(order)
         }
         runs: dict[int, list[dict[str, Any]]] = {t.number: [] for t in todo}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            trial, _seed = pending.pop(ready[0])
-            runs[trial.number].append(ray.get(ready[0]))
-            if len(runs[trial.number]) == len(wanted):
-                _store(study, trial, runs[trial.number], wanted[0], stream)
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                if not ready:
+                    progress.tick()
+                    continue
+                index, trial = pending.pop(ready[0])
+                runs[trial.number].append(ray.get(ready[0]))
+                progress.run_ended(index)
+                if len(runs[trial.number]) == len(wanted):
+                    stored = _store(study, trial, runs[trial.number], wanted[0], progress.note)
+                    progress.member_ended(stored)
+        finally:
+            progress.close()
     finally:
         if started_ray:
             ray.shutdown()
     done = confirmations(study)
     return [done[t.number] for t in trials if t.number in done]
+
+
+def _slots(cluster: Mapping[str, float], cpus: float, gpus: float) -> int:
+    """How many runs asking ``cpus`` and ``gpus`` each the cluster's resources hold at once."""
+    fits = [cluster.get("CPU", 0.0) / cpus] if cpus > 0 else []
+    if gpus > 0:
+        fits.append(cluster.get("GPU", 0.0) / gpus)
+    return max(1, int(min(fits, default=1.0)))
 
 
 def _confirmed_at(done: Confirmation | None, budgets: list[dict[str, Any]]) -> bool:
@@ -85,20 +109,21 @@ def _store(
     trial: optuna.trial.FrozenTrial,
     runs: list[dict[str, Any]],
     budget: dict[str, Any],
-    stream: TextIO | None,
-) -> None:
+    say: Callable[[str], None],
+) -> bool:
+    """Store the member's confirmation from its ``runs``; ``False`` (and nothing stored) when a
+    run failed. ``say`` gets the member's line."""
     errors = [r["error"] for r in runs if "error" in r]
     if errors:
-        if stream is not None:
-            print(f"trial {trial.number}: not confirmed: {errors[0]}", file=stream)
-        return
+        say(f"trial {trial.number}: not confirmed: {errors[0]}")
+        return False
     accuracies = [float(r["val_accuracy"]) for r in runs]
     confirmation = Confirmation.of(
         trial, accuracies, budget, sum(float(r["wall_time_s"]) for r in runs)
     )
     save(study, confirmation)
-    if stream is not None:
-        print(progress_line(study, confirmation), file=stream)
+    say(progress_line(study, confirmation))
+    return True
 
 
 def confirm_study(

@@ -154,6 +154,10 @@ def test_nas_confirm_retrains_the_front_once_and_redo_trains_again(
     assert "confirm noise: one run varies by ±" in err, "two seeds by default measure it"
     assert " ± " in out and "(n=2)" in out, "each member as mean ± SE (n)"
     assert "(n=2), SE of its own runs (proxy" in err, "before the pooled noise exists, it says so"
+    runs = 2 * len(front)
+    opening = f"confirm: {len(front)} front {plural} x 2 seeds on 600 training images x 3 epochs"
+    assert f"{opening}: {runs} runs, " in err and "(from their search runs' times)" in err
+    assert f"confirm: {runs}/{runs} runs done ({len(front)}/{len(front)} members confirmed, " in err
     assert "(proxy neg_tail_loss -" in out, "the proxy's score under its name, not as accuracy"
     study = optuna.load_study(study_name="confirm", storage=url)
     first = confirmations(study)
@@ -222,7 +226,7 @@ def test_a_member_confirmed_again_is_shown_with_its_own_runs_se_then_the_pooled_
 
     stream = io.StringIO()
     again = [{"val_accuracy": 0.76, "wall_time_s": 1.0}, {"val_accuracy": 0.86, "wall_time_s": 1.0}]
-    _store(study, study.trials[1], again, BUDGET, stream)
+    _store(study, study.trials[1], again, BUDGET, lambda text: print(text, file=stream))
     line = stream.getvalue().strip()
     redone = confirmations(study)[1]
     old_pooled = estimate_of(study, redone)
@@ -258,5 +262,8 @@ def test_a_two_seed_reference_shows_the_mean_of_its_seeds_as_pareto_does(tmp_pat
     shown = f"neg_tail_loss {member.proxy_estimate.text()}"
     assert proxy_score(study, confirmation) == shown == "neg_tail_loss -2.16 ± 0.04"
     stream = io.StringIO()
-    _store(study, study.trials[0], [{"val_accuracy": 0.8, "wall_time_s": 1.0}], BUDGET, stream)
+    _store(
+        study, study.trials[0], [{"val_accuracy": 0.8, "wall_time_s": 1.0}], BUDGET,
+        lambda text: print(text, file=stream),
+    )  # fmt: skip
     assert f"(proxy {shown})" in stream.getvalue()
