@@ -42,10 +42,10 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
+import nas.search.trials as trials
 from nas.objectives import ALWAYS, MeasureFailed, measure
 from nas.resources import GpuShare
 from nas.sampling.view import SamplerView
-from nas.search import trials
 from nas.search.ledger import POLL_S, TrialLedger
 from nas.search.ownership import OWNER_ATTR, DriverHeartbeat, Ownership
 from nas.search.study import StudyHandle

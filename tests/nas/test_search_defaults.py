@@ -68,6 +68,8 @@ def test_default_sampler_and_pruner_in_a_fresh_process(tmp_path: Path) -> None:
     # The default [confirm]: every front member retrained on 4x the proxy's 300 images, at two
     # seeds whose spread is the confirmation's measured noise, printed and stored.
     assert "front members confirmed" in run.stdout
+    opening = "x 2 seeds on 1,200 training images x 3 epochs: "
+    assert opening in run.stdout and "(from their search runs' times)" in run.stdout, "its cost"
     assert "confirm noise: one run varies by ±" in run.stdout, run.stdout[-2000:]
     assert "± is one standard error" in run.stdout and study.user_attrs["noise:confirm"]["df"] >= 1
     # The default [noise]: two references trained again at proxy seed 1, never pruned; their
