@@ -17,12 +17,12 @@ from nas.confirm.store import (
     progress_line,
     save,
 )
-from nas.resources import trial_resources
+from nas.resources import remote_task, trial_resources
 from nas.results.front import StudyFront
 from storage.internals import storage_of
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
-from workers.one_run import train_once
+from workers.one_run import train_once_in_ray
 
 
 def confirm_trials(
@@ -54,9 +54,7 @@ def confirm_trials(
     if started_ray:
         ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
-        task = ray.remote(train_once).options(
-            num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
-        )
+        task = remote_task(train_once_in_ray, resources)
         pending = {
             task.remote(t.user_attrs["spec"], data.to_dict(), b): (t, i)
             for t in todo
