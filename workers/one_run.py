@@ -1,5 +1,6 @@
 """One whole proxy run as a plain function: what ``nas confirm`` and ``nas calibrate`` send to
-their Ray workers (a search's trials go through the Tune trainable instead).
+their Ray workers, through :func:`train_once_in_ray` (a search's trials go through the Tune
+trainable instead).
 
 Its arguments and result are plain dicts, which is what crosses to a Ray worker; torch and the
 training loop are imported inside, so the driver that only schedules the runs never loads them.
