@@ -44,6 +44,22 @@ def trial_resources(config: SearchConfig) -> dict[str, float]:
     return {"cpu": config.resources.cpus_per_trial, "gpu": float(gpus)}
 
 
+def remote_task(function: Callable[..., Any], resources: Mapping[str, float]) -> Any:
+    """``function`` as a Ray remote function reserving ``resources`` (``{"cpu", "gpu"}`` per run,
+    :func:`trial_resources`), for ``nas confirm`` and ``nas calibrate``.
+
+    The reservation goes to ``ray.remote`` itself, not to ``.options()``: only there does a GPU
+    share give each run a fresh worker process (Ray's ``max_calls = 1`` for GPU tasks,
+    ray-project/ray#29624). A reused worker keeps its CUDA context, the memory its allocator
+    cached and the GPU it saw first (CUDA reads ``CUDA_VISIBLE_DEVICES`` once), so on a node
+    with several GPUs a later run would train on an earlier run's GPU, not the one Ray gave it.
+    """
+    import ray
+
+    cpu, gpu = resources.get("cpu", 1.0), resources.get("gpu", 0.0)
+    return ray.remote(num_cpus=cpu, num_gpus=gpu)(function)
+
+
 def trial_placement(config: dict[str, Any], *, cpu: float, gpu: float) -> PlacementGroupFactory:
     """What Ray Tune reserves for the trial whose config is ``config``: ``gpu`` unless the
     config carries its own fraction (:data:`GPU_KEY`), so a search can repack later trials

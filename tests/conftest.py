@@ -77,6 +77,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: getattr(item, "module", None) not in slow)
 
 
+@pytest.fixture(scope="module")
+def gpu_ray() -> Iterator[None]:
+    """A local Ray of two CPUs and one GPU, for the module. The GPU need not exist: Ray only
+    counts it, so what Ray does with a GPU share (the ids it assigns, the worker processes such
+    runs get) is tested on a CPU too; on a GPU machine it is the real card."""
+    import ray
+
+    if ray.is_initialized():
+        if ray.cluster_resources().get("GPU", 0) < 1:
+            pytest.skip("a Ray without GPUs is already running in this process")
+        yield
+        return
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _EXIT_STATUS.append(int(exitstatus))

@@ -1,5 +1,6 @@
 """One whole proxy run as a plain function: what ``nas confirm`` and ``nas calibrate`` send to
-their Ray workers (a search's trials go through the Tune trainable instead).
+their Ray workers, through :func:`train_once_in_ray` (a search's trials go through the Tune
+trainable instead).
 
 Its arguments and result are plain dicts, which is what crosses to a Ray worker; torch and the
 training loop are imported inside, so the driver that only schedules the runs never loads them.
@@ -48,3 +49,16 @@ def train_once(
     result["val_accuracy"] = float(final["last_val_accuracy"])
     result["wall_time_s"] = time.perf_counter() - started
     return result
+
+
+def train_once_in_ray(
+    spec: dict[str, Any], data: dict[str, Any], budget: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`train_once` as ``nas confirm`` and ``nas calibrate`` run it, in a Ray task:
+    ``device = "auto"`` trains on CUDA only when the task holds a share of a GPU (a task that
+    reserved none sees every GPU of its node, :mod:`workers.ray_device`)."""
+    from workers.ray_device import assigned_device
+
+    if budget.get("device", "auto") == "auto":
+        budget = {**budget, "device": assigned_device("auto")}
+    return train_once(spec, data, budget)

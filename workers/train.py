@@ -33,8 +33,9 @@ EpochCallback = Callable[[dict[str, float]], bool | None]
 
 
 def resolve_device(name: str, *, field: str = "budget.device") -> torch.device:
-    """``"auto"``: CUDA when a GPU is visible (Ray hides unassigned ones), else CPU; ``field``
-    is the setting as the user wrote it (``--device`` for ``nas train``)."""
+    """``"auto"``: CUDA when a GPU is visible, else CPU (in a Ray task or actor, every GPU of its
+    node: the Ray entry points ask :mod:`workers.ray_device` first); ``field`` is the setting
+    as the user wrote it (``--device`` for ``nas train``)."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
@@ -62,10 +63,13 @@ def train_proxy(
     resume: TrainState | None = None,
     *,
     on_checkpoint: Callable[[TrainState], None] | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Train ``spec``'s proxy for ``budget.epochs`` epochs (from ``resume`` if given).
 
     ``on_checkpoint(state)`` is called after each epoch, just before ``on_epoch(metrics)``.
+    ``device`` trains there in place of ``budget.device`` (a Ray trial's own choice,
+    :func:`workers.ray_device.assigned_device`); the returned ``proxy`` keeps the budget's.
     Epoch metrics: ``epoch`` (1-based), ``val_accuracy`` in [0, 1], ``val_loss``,
     ``train_loss``, ``images_per_s``, ``lr``, ``epoch_time_s`` and every ranking signal of
     the epochs so far (``signal/<name>``, :mod:`workers.signals`). Returns those signals and:
@@ -78,10 +82,10 @@ def train_proxy(
     exception inside the model, and ``ValueError`` for missing data or a bad budget.
     """
     started = time.perf_counter()
-    device = resolve_device(budget.device)
-    if device.type == "cuda":  # a reused Ray actor must not report the last trial's peak
-        torch.cuda.reset_peak_memory_stats(device)
-    proxy, splits, loop = prepare_run(spec, data, budget, device, resume)
+    target = resolve_device(budget.device if device is None else device)
+    if target.type == "cuda":  # a reused Ray actor must not report the last trial's peak
+        torch.cuda.reset_peak_memory_stats(target)
+    proxy, splits, loop = prepare_run(spec, data, budget, target, resume)
     history = list(resume.history) if resume else []
     earlier = resume.wall_time_s if resume else 0.0
     stopped = False
@@ -101,10 +105,10 @@ def train_proxy(
             break
     wall = earlier + time.perf_counter() - started
     final = _final(spec, proxy, budget, splits, history, wall, stopped)
-    memory = device_memory_mb(device)
+    memory = device_memory_mb(target)
     if memory is not None:
         final["device_memory_mb"] = memory
-        final["device_total_mb"] = torch.cuda.get_device_properties(device).total_memory / 2**20
+        final["device_total_mb"] = torch.cuda.get_device_properties(target).total_memory / 2**20
     return final
 
 

@@ -48,6 +48,7 @@ def proxy_trainable(config: dict[str, Any]) -> None:
     """Train one trial's proxy under Ray Tune, reporting per epoch (see the module docstring)."""
     from ray import tune
 
+    from workers.ray_device import assigned_device
     from workers.train import train_proxy
 
     resume = _restore(tune.get_checkpoint(), config.get(RESUME_KEY))
@@ -59,7 +60,13 @@ def proxy_trainable(config: dict[str, Any]) -> None:
             reporter.checkpoint(resume)  # killed after its last epoch was kept: report that one
             reporter.epoch(dict(resume.history[-1]))
         final = train_proxy(
-            spec, data, budget, reporter.epoch, resume, on_checkpoint=reporter.checkpoint
+            spec,
+            data,
+            budget,
+            reporter.epoch,
+            resume,
+            on_checkpoint=reporter.checkpoint,
+            device=assigned_device(budget.device),  # no GPU reserved: not on the node's first
         )
     except (TrainingFailed, ValueError) as exc:
         reporter.fail(" ".join(str(exc).split()))

@@ -20,10 +20,10 @@ from nas.calibrate.record import open_calibration, run_rows, save_summary, store
 from nas.calibrate.summary import summarise
 from nas.cluster import joined_cluster
 from nas.config import SearchConfig
-from nas.resources import trial_resources
+from nas.resources import remote_task, trial_resources
 from nas.results.uncertainty import unmeasured
 from nas.space import SearchSpace
-from workers.one_run import train_once
+from workers.one_run import train_once_in_ray
 
 
 def calibrate(
@@ -88,9 +88,7 @@ def _train_all(config: SearchConfig, study: Any, todo: list[Run], stream: TextIO
     try:
         resources = trial_resources(config)
         _check_fits(resources, ray.cluster_resources())
-        task = ray.remote(train_once).options(
-            num_cpus=resources.get("cpu", 1.0), num_gpus=resources.get("gpu", 0.0)
-        )
+        task = remote_task(train_once_in_ray, resources)
         data = config.data.to_dict()
         pending = {task.remote(r.spec, data, r.budget): r for r in todo}
         finished = 0

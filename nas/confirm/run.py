@@ -18,12 +18,12 @@ from nas.confirm.store import (
     progress_line,
     save,
 )
-from nas.resources import trial_resources
+from nas.resources import remote_task, trial_resources
 from nas.results.front import StudyFront
 from storage.internals import storage_of
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
-from workers.one_run import train_once
+from workers.one_run import train_once_in_ray
 
 
 def confirm_trials(
@@ -56,7 +56,7 @@ def confirm_trials(
         ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
         cpus, gpus = resources.get("cpu", 1.0), resources.get("gpu", 0.0)
-        task = ray.remote(train_once).options(num_cpus=cpus, num_gpus=gpus)
+        task = remote_task(train_once_in_ray, resources)
         order = [(t, b) for t in todo for b in wanted]
         progress = ConfirmProgress(
             [run_estimate(t.user_attrs, b) for t, b in order],

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,21 +138,6 @@ def test_compile_trains_and_checkpoints_the_plain_model(
     final = train_proxy(tiny_spec, _data(fashion_dir), budget, on_checkpoint=states.append)
     assert final["epochs_trained"] == budget.epochs and 0 <= final["val_accuracy"] <= 1
     assert not any(key.startswith("_orig_mod") for key in states[-1].model), "plain keys"
-
-
-@pytest.fixture(scope="module")
-def gpu_ray() -> Iterator[None]:
-    """A local Ray that sees the GPU (two CPUs: two trials at once)."""
-    import ray
-
-    if ray.is_initialized():
-        if ray.cluster_resources().get("GPU", 0) < 1:
-            pytest.skip("a Ray without GPUs is already running in this process")
-        yield
-        return
-    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def test_two_trials_train_at_once_on_half_a_gpu_each(

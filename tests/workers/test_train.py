@@ -133,6 +133,17 @@ def test_checkpoint_weights_load_into_the_proxy_model(
     model.load_state_dict(weights)
 
 
+def test_the_device_given_replaces_the_budgets_which_the_result_keeps(
+    fashion_dir: Path, tiny_spec: ArchSpec, tiny_budget: ProxyBudget
+) -> None:
+    """A Ray trial holding no GPU trains ``device = "auto"`` on the CPU (workers.ray_device):
+    the choice goes in beside the budget, which the study keeps as the user wrote it."""
+    asked = ProxyBudget.from_dict({**tiny_budget.to_dict(), "epochs": 1, "device": "cuda"})
+    final = train_proxy(tiny_spec, _data(fashion_dir), asked, device="cpu")
+    assert final["epochs_trained"] == 1 and "device_memory_mb" not in final, "on the CPU"
+    assert final["proxy"]["device"] == "cuda"
+
+
 def test_learns_the_tiny_task(fashion_dir: Path, tiny_spec: ArchSpec) -> None:
     # the class is the square's position, so no crop or flip here
     budget = ProxyBudget(
