@@ -67,11 +67,11 @@ class Loop:
                     loss = F.cross_entropy(net(x), y, label_smoothing=self.budget.label_smoothing)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                self.optimizer.step()  # its first step allocates the momentum buffers
             except TrainingFailed:
                 raise
             except Exception as exc:
                 raise self._failure(exc, epoch, step) from exc
-            self.optimizer.step()
             self.schedule.step()
             losses[step - 1] = loss.detach()
             seen += y.shape[0]
@@ -91,13 +91,22 @@ class Loop:
 
     @torch.no_grad()
     def evaluate(self, batches: Batches) -> dict[str, float]:
-        """``val_accuracy`` in [0, 1] and mean ``val_loss`` (plain cross-entropy) on ``batches``."""
+        """``val_accuracy`` in [0, 1] and mean ``val_loss`` (plain cross-entropy) on ``batches``.
+
+        Out of memory here (evaluation batches are twice the training batch) is a
+        :class:`TrainingFailed` naming that batch, like one in training.
+        """
         self.model.eval()
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         total_loss = torch.zeros((), device=self.device)
         for x, y in batches:
-            with self.autocast:
-                logits = self.model(x)
+            try:
+                with self.autocast:
+                    logits = self.model(x)
+            except Exception as exc:
+                if not failures.is_out_of_memory(exc):
+                    raise
+                raise failures.out_of_memory(exc, self.device, int(y.shape[0])) from exc
             total_loss += F.cross_entropy(logits.float(), y, reduction="sum")
             correct += (logits.argmax(dim=1) == y).sum()
         n = max(1, batches.num_samples)

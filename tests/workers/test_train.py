@@ -227,6 +227,32 @@ def test_model_error_names_the_block(tiny_spec: ArchSpec) -> None:
     assert "RuntimeError" in message and "\n" not in message
 
 
+class _HungryWhenEvaluated(nn.Module):
+    """Asks for more memory than any machine has, in eval mode only: torch's own CPU error."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training:
+            torch.empty(2**62, dtype=torch.uint8)
+        return x
+
+
+def test_out_of_memory_in_evaluation_is_one_line_naming_its_batch(tiny_spec: ArchSpec) -> None:
+    """Evaluation runs at twice the training batch, so it can run out where training did not;
+    it fails like training does, not with a raw error Tune would retry."""
+    spec = tiny_spec.with_scale(width=0.25, in_channels=1, num_classes=10, input_size=12)
+    model = build_model(spec)
+    model.layer1[1].attn = _HungryWhenEvaluated()  # type: ignore[index, union-attr]
+    loop, batches = _loop(spec, model, ProxyBudget(epochs=1, batch_size=4))
+    loop.train_epoch(1, batches)
+    evaluation = TensorBatches(
+        batches.images, batches.labels, Normalize.from_images(batches.images), 8
+    )
+    with pytest.raises(TrainingFailed) as info:
+        loop.evaluate(evaluation)
+    message = str(info.value)
+    assert message.startswith("out of memory on cpu at batch size 8 (") and "\n" not in message
+
+
 def test_out_of_memory_is_recognised() -> None:
     with pytest.raises(RuntimeError) as info:
         torch.empty(2**62, dtype=torch.uint8)
