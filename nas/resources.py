@@ -31,15 +31,15 @@ GPU_KEY = "gpus_per_trial"
 
 def trial_resources(config: SearchConfig) -> dict[str, float]:
     """``{"cpu", "gpu"}`` per run; ``gpus_per_trial`` ``None`` means ``1/concurrency`` of a GPU
-    when one is visible, else none; ``"auto"`` means :data:`nas.packing.START_FRACTION` (one
-    trial per card until one is measured) when one is visible and ``[proxy] device`` is not
-    ``"cpu"``, else none."""
+    and ``"auto"`` :data:`nas.packing.START_FRACTION` (one trial per card until one is
+    measured), both only when one is visible and ``[proxy] device`` is not ``"cpu"`` (a CPU
+    proxy holding a GPU share would keep other trials off a card it never uses), else none."""
     gpus = config.resources.gpus_per_trial
     if gpus is None or gpus == AUTO:
         import torch
 
         start = START_FRACTION if gpus == AUTO else 1.0 / config.search.concurrency
-        on_cpu = gpus == AUTO and config.proxy.device == "cpu"
+        on_cpu = config.proxy.device == "cpu"
         gpus = min(1.0, start) if torch.cuda.is_available() and not on_cpu else 0.0
     return {"cpu": config.resources.cpus_per_trial, "gpu": float(gpus)}
 

@@ -77,7 +77,7 @@ def test_a_resumed_search_starts_from_the_stored_peaks() -> None:
     assert restored.trial_config() == {GPU_KEY: 0.5} and restored.say is None
 
 
-def test_auto_reserves_one_card_at_the_start_and_none_for_a_cpu_proxy() -> None:
+def test_auto_and_the_default_reserve_a_card_share_but_none_for_a_cpu_proxy() -> None:
     from nas.config import SearchConfig
     from nas.resources import trial_resources
 
@@ -88,6 +88,10 @@ def test_auto_reserves_one_card_at_the_start_and_none_for_a_cpu_proxy() -> None:
         {"resources": {"gpus_per_trial": "auto"}, "proxy": {"device": "cpu"}}
     )
     assert trial_resources(on_cpu)["gpu"] == 0.0
+    by_default = SearchConfig.from_dict({"search": {"concurrency": 4}})
+    assert trial_resources(by_default)["gpu"] == (0.25 if visible else 0.0)
+    default_on_cpu = SearchConfig.from_dict({"proxy": {"device": "cpu"}})
+    assert trial_resources(default_on_cpu)["gpu"] == 0.0, "the default share skips a CPU proxy"
 
 
 @pytest.mark.slow
