@@ -28,28 +28,9 @@ import torch.nn.functional as F
 
 from searchspace.blocks import registered_blocks
 from searchspace.build import build_model
-from searchspace.catalog import block_info
+from searchspace.examples import block_everywhere
 from searchspace.spec import ArchSpec
 from workers.train import to_channels_last
-
-BASE = {"backbone": "resnet20", "width": 0.5, "in_channels": 1, "num_classes": 10}
-
-
-def spec_with(name: str) -> ArchSpec:
-    """resnet20 at width 0.5 with ``name`` at its first position in every stage it may take
-    (late-stage-only blocks: the later ones), at width 1.0 when its defaults need more
-    channels than 0.5 leaves."""
-    stages: list[dict[str, Any]] = [{}, {}, {}]
-    if name != "none":
-        info = block_info(name)
-        stage = {"block": name, "position": info.positions[0]}
-        stages = [stage if info.is_legal_stage(i, 3) else {} for i in range(3)]
-    for width in (0.5, 1.0):
-        try:
-            return ArchSpec.from_dict({**BASE, "width": width, "stages": stages})
-        except ValueError:
-            continue
-    raise ValueError(f"block {name!r}: no width in (0.5, 1.0) builds it")
 
 
 def images_per_s(spec: ArchSpec, channels_last: bool, steps: int, batch: int = 64) -> float:
@@ -78,7 +59,7 @@ def images_per_s(spec: ArchSpec, channels_last: bool, steps: int, batch: int = 6
 
 
 def measure(name: str, rounds: int, steps: int) -> dict[str, Any]:
-    spec = spec_with(name)
+    spec = block_everywhere(name)
     default, last, ratios = [], [], []
     for r in range(rounds):
         order = (False, True) if r % 2 == 0 else (True, False)

@@ -18,8 +18,7 @@ import pytest
 import torch
 
 from searchspace.blocks import registered_blocks
-from searchspace.catalog import block_info
-from searchspace.spec import ArchSpec
+from searchspace.examples import block_everywhere
 from workers.budget import ProxyBudget
 from workers.data import DataConfig
 from workers.train import prepare_run
@@ -29,27 +28,13 @@ BUDGET = ProxyBudget(epochs=1, train_samples=64, val_samples=32, input_size=16, 
 """One epoch of two steps at the spec's own width (``width`` unset)."""
 
 
-def spec_with(name: str) -> ArchSpec:
-    """resnet20 with ``name`` at its first legal position in every stage it may take
-    (late-stage-only blocks: the later ones), at width 0.5 (1.0 when the block's defaults
-    need more channels than 0.5 leaves)."""
-    info = block_info(name)
-    stage = {"block": name, "position": info.positions[0]}
-    stages = [stage if info.is_legal_stage(i, 3) else {} for i in range(3)]
-    raw = {"backbone": "resnet20", "in_channels": 1, "num_classes": 10, "stages": stages}
-    try:
-        return ArchSpec.from_dict({**raw, "width": 0.5})
-    except ValueError:
-        return ArchSpec.from_dict({**raw, "width": 1.0})
-
-
 def train_one_epoch(
     name: str, root: Path, device: torch.device, channels_last: bool | None
 ) -> None:
     data = DataConfig(data_dir=str(root), download=False)
     budget = dataclasses.replace(BUDGET, device=device.type)
     _, splits, loop = prepare_run(
-        spec_with(name), data, budget, device, channels_last=channels_last
+        block_everywhere(name), data, budget, device, channels_last=channels_last
     )
     trained = loop.train_epoch(1, splits.train)
     assert math.isfinite(trained["train_loss"]), trained
