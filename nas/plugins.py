@@ -11,9 +11,10 @@ names from here:
 - :data:`DATASETS`: ``@register("name")`` on a module of ``workers/datasets/``;
 - :data:`OPTIMIZERS`: ``OPTIMIZERS.add("name", Optimizer(...))`` in ``workers/optimizers.py``.
 
-Importing this module imports Optuna (the sampler and pruner catalogs) but no torch: the
-dataset formats, optimizers and signals import it when one is used, so ``nas --help`` and the
-config checks, which list and check names, start without it (tests/nas/test_cli_startup.py).
+Importing this module imports neither torch nor Optuna: the dataset formats, optimizers and
+signals import torch when one is used, and the sampler and pruner catalogs import Optuna inside
+their factories, so ``nas --help`` and ``nas space``, which list and check names, start without
+either (tests/nas/test_cli_startup.py).
 """
 
 from __future__ import annotations

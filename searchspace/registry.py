@@ -14,10 +14,15 @@ Every registry refuses a second entry of one name and answers an unknown name wi
 ``ValueError`` naming the registered ones. A registry of *factories* (samplers, pruners) also
 reads each factory's keyword-only parameters as the options a config may set
 (:meth:`Registry.options`, :meth:`Registry.check_options`, :meth:`Registry.make`).
+
+A registry may name the module whose import registers its entries (``fill``): it is imported
+on the registry's first use, not with the registry, so that a module that only needs a default
+name or the registry itself (``nas.config``, ``nas --help``) imports no catalog.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
@@ -40,6 +45,9 @@ class Registry(Generic[E]):
         sort: list names alphabetically (after the default) rather than in registration order.
         factories: entries are factories whose keyword-only parameters are their options
             (checked on registration: no positional parameter, every reserved one accepted).
+        fill: the module that registers the entries (``"nas.sampling.catalog"``), imported
+            the first time the registry is read or added to; a plug-in's own registration
+            then meets the built-in names, so a duplicate raises there, as it would eagerly.
     """
 
     def __init__(
@@ -51,10 +59,20 @@ class Registry(Generic[E]):
         bind: Callable[[str, E], None] | None = None,
         sort: bool = True,
         factories: bool = False,
+        fill: str | None = None,
     ) -> None:
         self.kind, self.default, self.reserved = kind, default, reserved
         self._bind, self._sort, self._factories = bind, sort, factories
-        self._entries: dict[str, E] = {}
+        self._fill = fill
+        self._by_name: dict[str, E] = {}
+
+    @property
+    def _entries(self) -> dict[str, E]:
+        """The entries, after ``fill`` has been imported (once)."""
+        if self._fill is not None:
+            module, self._fill = self._fill, None  # its own registrations come back here
+            importlib.import_module(module)
+        return self._by_name
 
     def add(self, name: str, entry: E) -> E:
         """Register ``entry`` as ``name``; ``ValueError`` when ``name`` is already taken."""

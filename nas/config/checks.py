@@ -10,15 +10,17 @@ parameter lists and a writable folder. ``name`` is the field as written in the f
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nas.pruning.registry import PRUNERS
+from nas.sampling.registry import SAMPLERS
 from searchspace import fields
 from searchspace.catalog import Choice, block_info, block_names
 from searchspace.fields import reject_unknown
+from searchspace.registry import Registry
 
 Check = Callable[[str, Any], Any]
 
@@ -68,13 +70,12 @@ def among(names: Callable[[], tuple[str, ...]]) -> Check:
     return lambda name, value: fields.among(name, value, names())
 
 
-REGISTRIES = {"sampler": ("nas.sampling", "SAMPLERS"), "pruner": ("nas.pruning", "PRUNERS")}
-"""Where each strategy's registry lives; imported on first use, not here: they import Optuna."""
+REGISTRIES: dict[str, Registry[Any]] = {"sampler": SAMPLERS, "pruner": PRUNERS}
+"""Each strategy's registry; its catalog, and Optuna, are imported on its first use, not here."""
 
 
-def registry(kind: str) -> Any:
-    module, name = REGISTRIES[kind]
-    return getattr(importlib.import_module(module), name)
+def registry(kind: str) -> Registry[Any]:
+    return REGISTRIES[kind]
 
 
 def registered(kind: str) -> Check:

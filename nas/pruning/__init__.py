@@ -11,16 +11,23 @@ at that epoch (``[objectives] signal``, by default ``neg_tail_loss``; ``Trial.re
 multi-objective studies), then asks
 ``study.pruner.prune(study, storage.get_trial(trial_id))``; on True it stops the trial and tells
 it PRUNED. ``user_attrs["macs"]`` must be set before the first epoch for the Pareto pruner.
+
+The registry imports no Optuna (``nas --help`` lists its names); the pruners and the ranking
+do (or numpy), so they are imported when first asked for.
 """
 
 from __future__ import annotations
 
-from nas.pruning import catalog as _catalog  # noqa: F401  (fills the registry)
-from nas.pruning.accuracy import AccuracyPruner
-from nas.pruning.objective_view import SingleObjectiveView
-from nas.pruning.pareto import ParetoPruner
-from nas.pruning.ranking import places_ahead, survivors
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from nas.pruning.registry import DEFAULT_PRUNER, PRUNERS, make_pruner
+
+if TYPE_CHECKING:
+    from nas.pruning.accuracy import AccuracyPruner
+    from nas.pruning.objective_view import SingleObjectiveView
+    from nas.pruning.pareto import ParetoPruner
+    from nas.pruning.ranking import places_ahead, survivors
 
 __all__ = [
     "DEFAULT_PRUNER",
@@ -32,3 +39,17 @@ __all__ = [
     "places_ahead",
     "survivors",
 ]
+
+_LAZY = {
+    "AccuracyPruner": "nas.pruning.accuracy",
+    "ParetoPruner": "nas.pruning.pareto",
+    "SingleObjectiveView": "nas.pruning.objective_view",
+    "places_ahead": "nas.pruning.ranking",
+    "survivors": "nas.pruning.ranking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

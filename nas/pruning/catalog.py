@@ -9,24 +9,21 @@ stopping saves nothing and only drops a trained model from the front (``none`` i
 The accuracy-only ones are Optuna's pruners wrapped in
 :class:`~nas.pruning.accuracy.AccuracyPruner`; their rung defaults match ``pareto``'s
 (``min_resource=1``, ``reduction_factor=3``) so the benchmark compares like with like.
+
+Optuna (and the pruners built on it) is imported inside the factories, not here: the registry
+imports this module to list the names, and every ``--help`` lists them
+(tests/nas/test_cli_startup.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from optuna.pruners import (
-    BasePruner,
-    HyperbandPruner,
-    MedianPruner,
-    NopPruner,
-    SuccessiveHalvingPruner,
-)
-
-from nas.pruning.accuracy import AccuracyPruner
-from nas.pruning.pareto import ParetoPruner
 from nas.pruning.registry import register
+
+if TYPE_CHECKING:
+    from optuna.pruners import BasePruner
 
 
 @register("pareto")
@@ -38,7 +35,9 @@ def pareto(
     max_resource: int | None = None,
     cost_attrs: Sequence[str] = ("macs",),
 ) -> BasePruner:
-    """MO-ASHA on (accuracy at the rung, MACs): see :class:`ParetoPruner`."""
+    """MO-ASHA on (accuracy at the rung, MACs): see :class:`~nas.pruning.pareto.ParetoPruner`."""
+    from nas.pruning.pareto import ParetoPruner
+
     return ParetoPruner(
         min_resource=min_resource,
         reduction_factor=reduction_factor,
@@ -58,6 +57,10 @@ def median(
     max_resource: int | None = None,
 ) -> BasePruner:
     """Prune below the median accuracy of COMPLETE trials at the same epoch (Optuna's)."""
+    from optuna.pruners import MedianPruner
+
+    from nas.pruning.accuracy import AccuracyPruner
+
     return AccuracyPruner(
         MedianPruner(
             n_startup_trials=n_startup_trials,
@@ -79,6 +82,10 @@ def successive_halving(
     max_resource: int | None = None,
 ) -> BasePruner:
     """Asynchronous successive halving on accuracy alone (Optuna's ASHA, Li et al. 2020)."""
+    from optuna.pruners import SuccessiveHalvingPruner
+
+    from nas.pruning.accuracy import AccuracyPruner
+
     return AccuracyPruner(
         SuccessiveHalvingPruner(
             min_resource=min_resource,
@@ -99,6 +106,10 @@ def hyperband(
     bootstrap_count: int = 0,
 ) -> BasePruner:
     """Hyperband brackets of successive halving on accuracy alone (Li et al., JMLR 2018)."""
+    from optuna.pruners import HyperbandPruner
+
+    from nas.pruning.accuracy import AccuracyPruner
+
     return AccuracyPruner(
         HyperbandPruner(
             min_resource=min_resource,
@@ -113,4 +124,6 @@ def hyperband(
 @register("none")
 def none(*, max_resource: int | None = None) -> BasePruner:
     """Never prune: every trial trains its full budget (``max_resource`` is accepted, unused)."""
+    from optuna.pruners import NopPruner
+
     return NopPruner()

@@ -3,15 +3,19 @@
 Each factory's keyword-only parameters, but ``seed`` (``[search] seed``), are the options a
 search config may set in ``[sampler]``. Every sampler is returned inside
 :class:`~nas.sampling.view.SamplerView`, so it sees pruned trials the way Optuna stores them.
+
+Optuna is imported inside the factories, not here: the registry imports this module to list
+the names, and every ``--help`` lists them (tests/nas/test_cli_startup.py).
 """
 
 from __future__ import annotations
 
-import optuna
-from optuna.samplers import BaseSampler
+from typing import TYPE_CHECKING
 
 from nas.sampling.registry import register
-from nas.sampling.view import SamplerView
+
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
 
 
 @register("nsga2")
@@ -25,7 +29,9 @@ def nsga2(*, seed: int | None = None, population_size: int = 4) -> BaseSampler:
     """
     if population_size < 2:
         raise ValueError(f"population_size={population_size}: must be >= 2")
-    return SamplerView(optuna.samplers.NSGAIISampler(seed=seed, population_size=population_size))
+    from optuna.samplers import NSGAIISampler
+
+    return _viewed(NSGAIISampler(seed=seed, population_size=population_size))
 
 
 @register("tpe")
@@ -48,8 +54,10 @@ def tpe(
             "group = true (the default) needs multivariate = true: with multivariate = false, "
             "also set group = false"
         )
-    return SamplerView(
-        optuna.samplers.TPESampler(
+    from optuna.samplers import TPESampler
+
+    return _viewed(
+        TPESampler(
             seed=seed,
             n_startup_trials=_startup(n_startup_trials),
             multivariate=multivariate,
@@ -62,7 +70,9 @@ def tpe(
 @register("random")
 def random(*, seed: int | None = None) -> BaseSampler:
     """Uniform over the space: the baseline every other sampler is measured against."""
-    return SamplerView(optuna.samplers.RandomSampler(seed=seed))
+    from optuna.samplers import RandomSampler
+
+    return _viewed(RandomSampler(seed=seed))
 
 
 @register("gp")
@@ -74,11 +84,19 @@ def gp(*, seed: int | None = None, n_startup_trials: int = 10) -> BaseSampler:
         raise ValueError(
             "'gp' needs scipy; install it (pip install scipy) or use nsga2/tpe"
         ) from None
-    return SamplerView(
-        optuna.samplers.GPSampler(
+    from optuna.samplers import GPSampler
+
+    return _viewed(
+        GPSampler(
             seed=seed, n_startup_trials=_startup(n_startup_trials), warn_independent_sampling=False
         )
     )
+
+
+def _viewed(sampler: BaseSampler) -> BaseSampler:
+    from nas.sampling.view import SamplerView
+
+    return SamplerView(sampler)
 
 
 def _startup(n: int) -> int:

@@ -2,9 +2,11 @@
 
 ``nas --help``, every sub-command's ``--help``, ``nas space``, ``nas pareto``, ``nas studies``
 and the dashboard's start-up are run all day; torch's import alone is about a second of them
-(docs/performance.md, "CLI start-up"). Each case runs the real ``nas.cli.main`` in a fresh
-interpreter, as ``tests/storage/test_layering.py`` does, so that nothing this test session
-imported hides an import, then reports which of torch and Ray ended up in ``sys.modules``.
+(docs/performance.md, "CLI start-up"). The help and ``nas space``, which read no study, start
+without Optuna and SQLAlchemy too (about 0.25 s more). Each case runs the real ``nas.cli.main``
+in a fresh interpreter, as ``tests/storage/test_layering.py`` does, so that nothing this test
+session imported hides an import, then reports which of torch, Ray, Optuna and SQLAlchemy ended
+up in ``sys.modules``.
 Commands share an interpreter (one start-up each, not one per command): a command that
 imports torch fails the case whichever one it is, and the report names the first.
 """
@@ -43,7 +45,7 @@ for argv in json.loads(sys.argv[1]):
             status = main(argv)
         except SystemExit as exc:
             status = exc.code
-    loaded = [name for name in ("torch", "ray") if name in sys.modules]
+    loaded = [name for name in ("torch", "ray", "optuna", "sqlalchemy") if name in sys.modules]
     results.append({"argv": argv, "status": status, "output": output.getvalue(), "loaded": loaded})
 print(json.dumps(results))
 """
@@ -124,6 +126,8 @@ def test_help_and_readers_import_neither_torch_nor_ray(study_url: str, busy_port
     results = _probe(helps + readers)
     assert _first_with(results, "torch") is None, "this command imported torch"
     assert _first_with(results, "ray") is None, "this command imported ray"
+    for module in ("optuna", "sqlalchemy"):  # the first command to need them reads a study
+        assert _first_with(results, module) == readers[2], f"this command imported {module}"
     assert [r["status"] for r in results[: len(helps)]] == [0] * len(helps)
     space, space_json, pareto, pareto_json, studies, dashboard = results[len(helps) :]
     assert [space["status"], space_json["status"], studies["status"]] == [0, 0, 0]

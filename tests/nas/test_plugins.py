@@ -4,7 +4,10 @@ registration is all a new sampler, pruner or objective needs to reach the config
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -178,3 +181,37 @@ def test_one_registration_each_reaches_the_config_and_the_cli(
     for section in (chosen, {"objectives": {"extra": ["plugin_objective"]}}):
         with pytest.raises(ValueError, match=r"'plugin_.*' is not allowed"):
             SearchConfig.from_dict(section)
+
+
+FIRST_REGISTRATION = r"""
+import sys
+
+from nas.plugins import PRUNERS, SAMPLERS
+
+loaded_before = "nas.sampling.catalog" in sys.modules or "nas.pruning.catalog" in sys.modules
+SAMPLERS.register("plugin_sampler")(lambda *, seed=None: None)
+try:
+    PRUNERS.add("pareto", lambda: None)
+except ValueError as exc:
+    print(exc)
+print(loaded_before, ",".join(SAMPLERS.names()), "optuna" in sys.modules)
+"""
+
+
+def test_a_registration_before_any_read_meets_the_built_in_names() -> None:
+    """The catalogs are imported on a registry's first use, not with :mod:`nas.plugins`: in a
+    fresh interpreter a plug-in's first registration loads them, so its name joins the built-in
+    ones and a taken name raises there, as it did when the catalogs were imported eagerly; the
+    catalogs import Optuna only when a factory runs."""
+    run = subprocess.run(
+        [sys.executable, "-c", FIRST_REGISTRATION],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines() == [
+        "pruner 'pareto' is already registered",
+        "False nsga2,gp,plugin_sampler,random,tpe False",
+    ]
