@@ -25,6 +25,7 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.search.ledger import counts_to_budget
+from storage import open_storage
 from tests.idx import write_banded_fashion_mnist
 from tests.nas.searches import RANDOM, search_toml
 
@@ -212,9 +213,18 @@ def postgres() -> Iterator[Postgres]:
 
 
 def trials_of(url: str, study: str) -> list[FrozenTrial]:
-    """The study's trials, or none while it does not exist yet."""
+    """The study's trials, or none while its storage or the study does not exist yet.
+
+    Opened as the readers open a storage (``open_storage(create=False)``): Optuna's own
+    ``load_study(storage=url)`` on a SQLite file the search is still creating races it to stamp
+    the schema version and fails with ``UNIQUE constraint failed: alembic_version``.
+    """
     try:
-        return optuna.load_study(study_name=study, storage=url).get_trials(deepcopy=True)
+        storage = open_storage(url, create=False)
+    except ValueError:  # the search has not created the file yet
+        return []
+    try:
+        return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=True)
     except KeyError:
         return []
 

@@ -14,7 +14,7 @@ import pytest
 from nas.calibrate.record import calibration_name
 from tests.nas import faults
 from tests.nas.calibrate.tiny import ARGS, RUNS, STUDY, tiny_config
-from tests.nas.faults import REPO, Search
+from tests.nas.faults import REPO, Search, trials_of
 
 scratch = faults.scratch  # the fixture: a short TMPDIR for Ray's socket paths
 
@@ -33,10 +33,9 @@ class Calibration(Search):
 
 
 def _stored(url: str) -> list[optuna.trial.FrozenTrial]:
-    name = calibration_name(STUDY)
-    if name not in {s.study_name for s in optuna.get_all_study_summaries(url)}:
-        return []
-    return optuna.load_study(study_name=name, storage=url).get_trials()
+    """The calibration's runs so far, read as tests/nas/faults.py's ``trials_of`` reads a
+    storage the process under test may still be creating."""
+    return trials_of(url, calibration_name(STUDY))
 
 
 @pytest.mark.slow
