@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from nas.config import SearchConfig
 from nas.search import SearchResult, run_search
+from nas.wording import counted
 
 
 def search_then_confirm(
@@ -67,7 +68,8 @@ def _confirm(config: SearchConfig, result: SearchResult, stream: TextIO) -> None
     else:
         if done:
             note(
-                f"{len(done)} front members confirmed at {config.confirm.scale:g}x the proxy's "
+                f"{counted(len(done), 'front member')} confirmed at {config.confirm.scale:g}x the "
+                "proxy's "
                 "training images (nas pareto ranks by them)"
             )
     result.front = StudyFront.load(storage, config.search.study)

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.config import SearchConfig
     from nas.confirm import confirm_study
     from nas.confirm.store import estimate_of, proxy_score
+    from nas.wording import counted
 
     _, storage = open_cli_storage(args.storage)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -63,12 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if not done:
         print(f"study {args.study!r}: nothing confirmed (no COMPLETE trial on the front)")
         return 1
-    print(f"study {args.study!r}: {_count(len(done))} confirmed")
+    print(f"study {args.study!r}: {counted(len(done), 'front member')} confirmed")
     for c in sorted(done, key=lambda c: -c.val_accuracy):
         value = estimate_of(study, c).format()
         print(f"  trial {c.number}: {value} (proxy {proxy_score(study, c)})")
     return 0
-
-
-def _count(n: int) -> str:
-    return f"{n} front member" if n == 1 else f"{n} front members"

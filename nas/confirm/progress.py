@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from nas.live import LiveLine, duration
+from nas.wording import counted
 
 
 def run_estimate(attrs: Mapping[str, Any], budget: Mapping[str, Any]) -> float | None:
@@ -88,28 +89,27 @@ class ConfirmProgress:
 
     def opening(self, budget: Mapping[str, Any], seeds: int) -> str:
         """The line printed before any run starts: what is trained, and about how long."""
-        members = f"{self.members} front member" + ("" if self.members == 1 else "s")
         images = budget.get("train_samples")
         data = "the whole training split" if images is None else f"{images:,} training images"
         about = ""
         if self.predicted is not None:
             about = f", about {duration(max(self.predicted))} (from their search runs' times)"
         return (
-            f"confirm: {members} x {seeds} seed{'' if seeds == 1 else 's'} on {data} x "
-            f"{budget.get('epochs')} epochs: {self.runs} run{'' if self.runs == 1 else 's'}, "
+            f"confirm: {counted(self.members, 'front member')} x {counted(seeds, 'seed')} on "
+            f"{data} x {budget.get('epochs')} epochs: {counted(self.runs, 'run')}, "
             f"{min(self.slots, self.runs)} at a time{about}"
         )
 
     def run_ended(self, index: int) -> None:
+        """Count run ``index`` (submission order) as ended now; :meth:`draw` shows it."""
         self.done[index] = time.monotonic() - self.start
-        self.draw()
 
     def member_ended(self, confirmed: bool) -> None:
+        """Count a member whose runs have all ended, ``confirmed`` or failed."""
         if confirmed:
             self.confirmed += 1
         else:
             self.failed += 1
-        self.draw()
 
     def eta(self) -> str:
         """Seconds left as ``3m10s``: the predicted end scaled by the pace of the runs that

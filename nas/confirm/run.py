@@ -83,6 +83,7 @@ def confirm_trials(
                 if len(runs[trial.number]) == len(wanted):
                     stored = _store(study, trial, runs[trial.number], wanted[0], progress.note)
                     progress.member_ended(stored)
+                progress.draw()
         finally:
             progress.close()
     finally:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from nas.results.uncertainty import Estimate, Noise, pooled_noise, quantile, resolvable_difference
+from nas.wording import counted
 
 Stage = Literal["proxy", "confirm"]
 STAGES: tuple[Stage, ...] = ("proxy", "confirm")
@@ -113,7 +114,7 @@ class NoiseRecord:
         return (
             f"{stage} noise: one run varies by ±{_rounded(spread)}; differences under "
             f"{_rounded(gap)} are not resolved at this budget ({self.metric}, {means}; sd "
-            f"pooled over {self.specs} specs, {self.runs} runs)"
+            f"pooled over {counted(self.specs, 'spec')}, {counted(self.runs, 'run')})"
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from nas.config import SearchConfig
 from nas.reference import reference_params
 from nas.search.ownership import Ownership
 from nas.space import SearchSpace
+from nas.wording import counted
 from storage.claims import claim_study_attr
 from storage.internals import storage_of, storage_url, study_id
 
@@ -81,11 +82,12 @@ def queue_references(
         return []  # queued by an earlier run or by a driver racing this one
     for name, params in chosen.items():
         study.enqueue_trial(params, user_attrs={"reference": name})
-    notes = [f"queued {len(chosen)} reference designs: {', '.join(chosen)}"]
+    notes = [f"queued {counted(len(chosen), 'reference design')}: {', '.join(chosen)}"]
     left = [name for name in drawable if name not in chosen]
     if left:
         notes.append(
-            f"left out {len(left)} reference designs for a budget of {trials} trials (at most "
+            f"left out {counted(len(left), 'reference design')} for a budget of "
+            f"{counted(trials, 'trial')} (at most "
             f"half are references and their replicas): {', '.join(left)}"
         )
     return notes
@@ -156,7 +158,7 @@ def queue_replicas(study: optuna.Study, config: SearchConfig) -> list[str]:
             study.enqueue_trial(dict(params), user_attrs=attrs)
     done = names
     return [
-        f"queued {len(done) * len(seeds)} replicas of {', '.join(done)} at proxy "
+        f"queued {counted(len(done) * len(seeds), 'replica')} of {', '.join(done)} at proxy "
         f"seed{'s' if len(seeds) > 1 else ''} "
         f"{', '.join(map(str, seeds))} to measure the proxy's noise ([noise])"
     ]
