@@ -245,6 +245,7 @@ class _Progress:
 
 def _print_summary(final: dict[str, Any], saved: str | None) -> None:
     from nas.results.uncertainty import unmeasured
+    from nas.wording import counted
 
     proxy = final["proxy"]
     images = proxy.get("val_samples")  # one run: the digits its validation images support
@@ -254,7 +255,7 @@ def _print_summary(final: dict[str, Any], saved: str | None) -> None:
     )
     print(
         f"val_accuracy {last} (best {best}; one run, no measured noise) "
-        f"after {final['epochs_trained']} epochs in {final['wall_time_s']:.1f} s"
+        f"after {counted(int(final['epochs_trained']), 'epoch')} in {final['wall_time_s']:.1f} s"
     )
     print(
         f"proxy: width {proxy['width']}, {proxy['input_size']} px, "
