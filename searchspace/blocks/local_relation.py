@@ -74,7 +74,8 @@ class LocalRelation(nn.Module):
 
     def geometric_prior(self, device: torch.device) -> Tensor:
         """``(G, k, k)``: the learnt logit of every relative position."""
-        offsets = window_offsets(self.extent, device).unsqueeze(0)
+        offsets = window_offsets(self.extent, device).to(self.prior_hidden.weight.dtype)
+        offsets = offsets.unsqueeze(0)
         return self.prior_out(self.prior_hidden(offsets).relu())[0]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -82,13 +83,40 @@ class LocalRelation(nn.Module):
         k, s = self.extent, self.stride
         q = self.query(x[:, :, ::s, ::s])
         keys = local_windows(self.key(x), k, s)
-        logits = (
-            -(q[..., None, None] - keys).square() + self.geometric_prior(x.device)[:, None, None]
-        )
         inside = local_windows(x.new_ones(1, 1, h, w), k, s)[0, 0] > 0
-        logits = logits.masked_fill(~inside, float("-inf"))
+        prior = self.geometric_prior(x.device)[:, None, None]  # (G, 1, 1, k, k)
+        bias = prior.masked_fill(~inside, float("-inf"))  # (G, H', W', k, k): borders masked
+        logits = bias - (q[..., None, None] - keys).square()
         groups, rows, cols = logits.shape[1:4]
-        attn = logits.flatten(4).softmax(dim=4).reshape(b, groups, rows, cols, k, k)
-        values = local_windows(x, k, s).reshape(b, groups, self.share, rows, cols, k, k)
-        out = torch.einsum("bghwij,bgshwij->bgshw", attn, values)
+        attn = logits.flatten(4).softmax(dim=4)  # (B, G, H', W', k * k)
+        if x.device.type == "cpu" and torch.is_grad_enabled():
+            out = self.aggregate_per_offset(attn, x, rows, cols)
+        else:
+            attn = attn.reshape(b, groups, rows, cols, k, k)
+            values = local_windows(x, k, s).reshape(b, groups, self.share, rows, cols, k, k)
+            out = torch.einsum("bghwij,bgshwij->bgshw", attn, values)
         return self.project(out.reshape(b, c, rows, cols))
+
+    def aggregate_per_offset(self, attn: Tensor, x: Tensor, rows: int, cols: int) -> Tensor:
+        """``sum_p w(p', p) x_p`` as one multiply-add of a shifted map per window offset:
+        ``(B, G, share, H', W')``, the einsum's value, for training on the CPU.
+
+        The einsum reads every pixel's ``k x k`` window of ``x`` as one strided view, which it
+        copies into a ``k * k`` times larger tensor before its batched product, and its backward
+        does so again; here no tensor is larger than the output. On this project's 2-core CPU
+        a training step (forward and backward) of the layer took 1.4-2.5x less time
+        (``bench/block_speed.py``, docs/performance.md). On CUDA, on the meta device (the cost
+        model counts the einsum's multiply-accumulates) and without autograd the einsum stays.
+        """
+        b, c, h, w = x.shape
+        k, s = self.extent, self.stride
+        pad = k // 2
+        padded = F.pad(x, (pad, pad, pad, pad))
+        padded = padded.view(b, c // self.share, self.share, h + 2 * pad, w + 2 * pad)
+        weights = attn.permute(4, 0, 1, 2, 3).unsqueeze(3).unbind(0)  # k*k of (B, G, 1, H', W')
+        out = weights[0] * padded[..., : s * (rows - 1) + 1 : s, : s * (cols - 1) + 1 : s]
+        for n in range(1, k * k):
+            i, j = n // k, n % k
+            shifted = padded[..., i : i + s * (rows - 1) + 1 : s, j : j + s * (cols - 1) + 1 : s]
+            out = torch.addcmul(out, weights[n], shifted)
+        return out

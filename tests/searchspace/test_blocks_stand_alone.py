@@ -69,6 +69,24 @@ def test_local_relation_without_appearance_is_a_fixed_softmax_kernel() -> None:
     torch.testing.assert_close(block(x), x)  # masked borders: weights sum to one everywhere
 
 
+@pytest.mark.parametrize(("side", "stride", "extent"), [(9, 1, 3), (14, 1, 7), (13, 2, 5)])
+def test_local_relation_trains_on_the_cpu_as_its_einsum_computes(
+    side: int, stride: int, extent: int
+) -> None:
+    """With autograd on the CPU the window is aggregated one offset at a time (the training
+    speed-up); that gives the einsum's output, which runs without autograd (the cost model,
+    evaluation), and gradients that match finite differences."""
+    torch.manual_seed(0)
+    block = LocalRelation(16, extent=extent, stride=stride).double()
+    x = torch.randn(2, 16, side, side, dtype=torch.float64, requires_grad=True)
+    trained = block(x)
+    with torch.no_grad():
+        reference = block(x)
+    torch.testing.assert_close(trained, reference)
+    if side < 14:
+        assert torch.autograd.gradcheck(block, (x,), eps=1e-6, atol=1e-5)
+
+
 def test_san_patchwise_parameters_and_macs() -> None:
     r, wc = C // 16, C // 8
     block = create_block("san", C)
