@@ -89,7 +89,7 @@ class LocalRelation(nn.Module):
         logits = bias - (q[..., None, None] - keys).square()
         groups, rows, cols = logits.shape[1:4]
         attn = logits.flatten(4).softmax(dim=4)  # (B, G, H', W', k * k)
-        if x.device.type == "cpu" and torch.is_grad_enabled():
+        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
             out = self.aggregate_per_offset(attn, x, rows, cols)
         else:
             attn = attn.reshape(b, groups, rows, cols, k, k)
@@ -106,7 +106,8 @@ class LocalRelation(nn.Module):
         does so again; here no tensor is larger than the output. On this project's 2-core CPU
         a training step (forward and backward) of the layer took 1.4-2.5x less time
         (``bench/block_speed.py``, docs/performance.md). On CUDA, on the meta device (the cost
-        model counts the einsum's multiply-accumulates) and without autograd the einsum stays.
+        model counts the einsum's multiply-accumulates), in eval mode (evaluation, tracing,
+        export) and without autograd the einsum stays.
         """
         b, c, h, w = x.shape
         k, s = self.extent, self.stride

@@ -73,9 +73,10 @@ def test_local_relation_without_appearance_is_a_fixed_softmax_kernel() -> None:
 def test_local_relation_trains_on_the_cpu_as_its_einsum_computes(
     side: int, stride: int, extent: int
 ) -> None:
-    """With autograd on the CPU the window is aggregated one offset at a time (the training
-    speed-up); that gives the einsum's output, which runs without autograd (the cost model,
-    evaluation), and gradients that match finite differences."""
+    """Training on the CPU (train mode, autograd) aggregates the window one offset at a time
+    (the speed-up); that gives the einsum's output, which runs in eval mode or without
+    autograd (the cost model, evaluation, export), and gradients that match finite
+    differences."""
     torch.manual_seed(0)
     block = LocalRelation(16, extent=extent, stride=stride).double()
     x = torch.randn(2, 16, side, side, dtype=torch.float64, requires_grad=True)
@@ -83,6 +84,8 @@ def test_local_relation_trains_on_the_cpu_as_its_einsum_computes(
     with torch.no_grad():
         reference = block(x)
     torch.testing.assert_close(trained, reference)
+    torch.testing.assert_close(block.eval()(x), reference)
+    block.train()
     if side < 14:
         assert torch.autograd.gradcheck(block, (x,), eps=1e-6, atol=1e-5)
 
