@@ -28,6 +28,30 @@ def local_windows(x: Tensor, extent: int, stride: int = 1, mode: str = "constant
     return padded.unfold(2, extent, stride).unfold(3, extent, stride)
 
 
+def sum_over_windows(
+    weights: list[Tensor], padded: Tensor, extent: int, stride: int, rows: int, cols: int
+) -> Tensor:
+    """``sum_n weights[n] * shifted_n``: each output pixel's window of ``padded`` (a map padded
+    by ``extent // 2``, ``(..., H + 2p, W + 2p)``) weighted per window offset ``n = i k + j``,
+    one multiply-add of a shifted view per offset; ``weights[n]`` broadcasts against
+    ``(..., rows, cols)``.
+
+    What ``einsum(weights, local_windows(x))`` computes, without the ``k * k`` times larger
+    copy of the windows the einsum makes (and its backward makes again): the faster of the two
+    for training on a CPU (docs/performance.md, "Local-window blocks ..."). Pass the weights
+    as ``Tensor.unbind`` gives them: the backward of one ``unbind`` is one ``stack``, where
+    indexing a tensor per offset would fill a whole-size zero gradient per offset.
+    """
+    assert len(weights) == extent * extent, (len(weights), extent)
+    last_row, last_col = stride * (rows - 1) + 1, stride * (cols - 1) + 1
+    out = weights[0] * padded[..., :last_row:stride, :last_col:stride]
+    for n in range(1, extent * extent):
+        i, j = n // extent, n % extent
+        shifted = padded[..., i : i + last_row : stride, j : j + last_col : stride]
+        out = torch.addcmul(out, weights[n], shifted)
+    return out
+
+
 def window_offsets(extent: int, device: torch.device) -> Tensor:
     """``(2, k, k)``: the (row, column) offset ``p - p'`` of every window position."""
     steps = torch.arange(extent, device=device, dtype=torch.float32) - extent // 2
@@ -98,26 +122,17 @@ class LocalRelation(nn.Module):
         return self.project(out.reshape(b, c, rows, cols))
 
     def aggregate_per_offset(self, attn: Tensor, x: Tensor, rows: int, cols: int) -> Tensor:
-        """``sum_p w(p', p) x_p`` as one multiply-add of a shifted map per window offset:
-        ``(B, G, share, H', W')``, the einsum's value, for training on the CPU.
+        """``sum_p w(p', p) x_p`` by :func:`sum_over_windows`, ``(B, G, share, H', W')``: the
+        einsum's value without its 49x window copy, for training on the CPU.
 
-        The einsum reads every pixel's ``k x k`` window of ``x`` as one strided view, which it
-        copies into a ``k * k`` times larger tensor before its batched product, and its backward
-        does so again; here no tensor is larger than the output. On this project's 2-core CPU
-        a training step (forward and backward) of the layer took 1.4-2.5x less time
-        (``bench/block_speed.py``, docs/performance.md). On CUDA, on the meta device (the cost
-        model counts the einsum's multiply-accumulates), in eval mode (evaluation, tracing,
-        export) and without autograd the einsum stays.
+        On this project's 2-core CPU a training step of a network of the block took half the
+        time (``bench/block_speed.py``, docs/performance.md). On CUDA, on the meta device (the
+        cost model counts the einsum's multiply-accumulates), in eval mode (evaluation,
+        tracing, export) and without autograd the einsum stays.
         """
         b, c, h, w = x.shape
-        k, s = self.extent, self.stride
-        pad = k // 2
+        pad = self.extent // 2
         padded = F.pad(x, (pad, pad, pad, pad))
         padded = padded.view(b, c // self.share, self.share, h + 2 * pad, w + 2 * pad)
-        weights = attn.permute(4, 0, 1, 2, 3).unsqueeze(3).unbind(0)  # k*k of (B, G, 1, H', W')
-        out = weights[0] * padded[..., : s * (rows - 1) + 1 : s, : s * (cols - 1) + 1 : s]
-        for n in range(1, k * k):
-            i, j = n // k, n % k
-            shifted = padded[..., i : i + s * (rows - 1) + 1 : s, j : j + s * (cols - 1) + 1 : s]
-            out = torch.addcmul(out, weights[n], shifted)
-        return out
+        weights = list(attn.permute(4, 0, 1, 2, 3).unsqueeze(3).unbind(0))  # (B, G, 1, H', W')
+        return sum_over_windows(weights, padded, self.extent, self.stride, rows, cols)

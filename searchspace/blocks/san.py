@@ -6,10 +6,11 @@ Paper: https://arxiv.org/abs/2004.13621 (citation: :data:`searchspace.catalog.st
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from searchspace.blocks import register
-from searchspace.blocks.local_relation import local_windows
+from searchspace.blocks.local_relation import local_windows, sum_over_windows
 
 RELATION_RATIO = 16
 """The relation embeddings are ``C // 16`` wide (SAN's ``rel_planes``)."""
@@ -93,7 +94,7 @@ class SelfAttentionConv(nn.Module):
         x2 = local_windows(self.conv2(x), k, s, "replicate")
         rows, cols = x1.shape[2], x1.shape[3]
         if self.conv_p is not None:
-            position = self.conv_p(grid_position(h, w, x.device))
+            position = self.conv_p(grid_position(h, w, x.device).to(x.dtype))
             neighbours = local_windows(position, k, s, "replicate")
             relation = torch.cat(
                 [
@@ -108,7 +109,17 @@ class SelfAttentionConv(nn.Module):
             patch = x2.flatten(4).permute(0, 1, 4, 2, 3).reshape(b, -1, 1, rows * cols)
             weight = self.conv_w(torch.cat([x1.reshape(b, -1, 1, rows * cols), patch], dim=1))
         weight = weight.reshape(b, c // self.share, k * k, rows, cols)
-        values = local_windows(self.conv3(x), k, s, "replicate")
-        values = values.reshape(b, self.share, c // self.share, rows, cols, k * k)
-        out = torch.einsum("bgjhw,bsghwj->bsghw", weight, values)
+        x3 = self.conv3(x)
+        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+            # one multiply-add per footprint offset: the einsum's value without its k*k-times
+            # larger window copy (docs/performance.md; the einsum stays where MACs are counted)
+            pad = k // 2
+            padded = F.pad(x3, (pad, pad, pad, pad), mode="replicate")
+            padded = padded.view(b, self.share, c // self.share, h + 2 * pad, w + 2 * pad)
+            weights = list(weight.unsqueeze(1).unbind(3))  # k*k of (B, 1, G, H', W')
+            out = sum_over_windows(weights, padded, k, s, rows, cols)
+        else:
+            values = local_windows(x3, k, s, "replicate")
+            values = values.reshape(b, self.share, c // self.share, rows, cols, k * k)
+            out = torch.einsum("bgjhw,bsghwj->bsghw", weight, values)
         return out.reshape(b, c, rows, cols)
