@@ -211,12 +211,15 @@ def _take_over(study: optuna.Study) -> list[str]:
     ownership = Ownership(storage_url(study), study.study_name)
     resumed = ownership.requeue_orphans(settle=True)
     if resumed:
-        notes.append(f"resumed: {resumed} interrupted trials marked FAIL and queued again")
+        notes.append(
+            f"resumed: {counted(resumed, 'interrupted trial')} marked FAIL and queued again"
+        )
     others = len(ownership.running()[0])
     if others:
         study.sampler.reseed_rng()
         notes.append(
-            f"{others} trials are in training by another nas search on this study (heartbeat "
+            f"{counted(others, 'trial is', 'trials are')} in training by another nas search on "
+            "this study (heartbeat "
             "within the grace period): left to it; the two share the trial budget"
         )
     return notes

@@ -76,7 +76,7 @@ def test_search_resume_and_front(
     crashed.set_user_attr("reference", "cbam_all")
     crashed.suggest_categorical("s0.block", ["none", "se", "eca"])
     assert main(["search", str(config), "--storage", url, "--trials", "6"]) == 0
-    assert "interrupted trials marked FAIL and queued again" in capsys.readouterr().out
+    assert "resumed: 1 interrupted trial marked FAIL and queued again" in capsys.readouterr().out
     study = _study(url)
     ended = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
     finished = [t for t in ended if t.user_attrs.get("fail_reason") != INTERRUPTED]

@@ -63,8 +63,8 @@ def test_a_live_drivers_trials_are_left_alone_and_a_dead_ones_queued_again_once(
     config = small_config(4)
     _, notes = prepare_study(config, open_storage(url), SearchSpace(config.space, **SHAPE))
     assert notes[:2] == [
-        "resumed: 1 interrupted trials marked FAIL and queued again",
-        "1 trials are in training by another nas search on this study (heartbeat within the "
+        "resumed: 1 interrupted trial marked FAIL and queued again",
+        "1 trial is in training by another nas search on this study (heartbeat within the "
         "grace period): left to it; the two share the trial budget",
     ]
     assert study.trials[remote.number].state == TrialState.RUNNING
