@@ -60,6 +60,17 @@ def remote_task(function: Callable[..., Any], resources: Mapping[str, float]) ->
     return ray.remote(num_cpus=cpu, num_gpus=gpu)(function)
 
 
+def runs_at_once(resources: Mapping[str, float], cluster: Mapping[str, float]) -> int:
+    """How many runs reserving ``resources`` (``{"cpu", "gpu"}``, :func:`trial_resources`) the
+    ``cluster``'s resources (``ray.cluster_resources()``) hold at once; 0 when one cannot fit."""
+    fits = [
+        cluster.get(name, 0.0) / need
+        for name, need in (("CPU", resources.get("cpu", 1.0)), ("GPU", resources.get("gpu", 0.0)))
+        if need > 0
+    ]
+    return int(min(fits, default=1.0))
+
+
 def trial_placement(config: dict[str, Any], *, cpu: float, gpu: float) -> PlacementGroupFactory:
     """What Ray Tune reserves for the trial whose config is ``config``: ``gpu`` unless the
     config carries its own fraction (:data:`GPU_KEY`), so a search can repack later trials

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import optuna
@@ -18,7 +18,7 @@ from nas.confirm.store import (
     progress_line,
     save,
 )
-from nas.resources import remote_task, trial_resources
+from nas.resources import remote_task, runs_at_once, trial_resources
 from nas.results.front import StudyFront
 from storage.internals import storage_of
 from workers.budget import ProxyBudget
@@ -55,12 +55,11 @@ def confirm_trials(
     if started_ray:
         ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
-        cpus, gpus = resources.get("cpu", 1.0), resources.get("gpu", 0.0)
         task = remote_task(train_once_in_ray, resources)
         order = [(t, b) for t in todo for b in wanted]
         progress = ConfirmProgress(
             [run_estimate(t.user_attrs, b) for t, b in order],
-            slots=_slots(ray.cluster_resources(), cpus, gpus),
+            slots=max(1, runs_at_once(resources, ray.cluster_resources())),
             members=len(todo),
             stream=stream,
         )
@@ -91,14 +90,6 @@ def confirm_trials(
             ray.shutdown()
     done = confirmations(study)
     return [done[t.number] for t in trials if t.number in done]
-
-
-def _slots(cluster: Mapping[str, float], cpus: float, gpus: float) -> int:
-    """How many runs asking ``cpus`` and ``gpus`` each the cluster's resources hold at once."""
-    fits = [cluster.get("CPU", 0.0) / cpus] if cpus > 0 else []
-    if gpus > 0:
-        fits.append(cluster.get("GPU", 0.0) / gpus)
-    return max(1, int(min(fits, default=1.0)))
 
 
 def _confirmed_at(done: Confirmation | None, budgets: list[dict[str, Any]]) -> bool:

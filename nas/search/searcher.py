@@ -158,9 +158,10 @@ class StudySearcher(Searcher):
                     return Searcher.FINISHED
                 entry = self._draw(trial)
             except Exception as exc:
-                made = asked if asked is not None or view is None else view.asked
-                if made is not None or view is None:  # else ask raised before making a trial
-                    self._abandon(made)
+                if view is None:  # a plugin's sampler: its trial's id only if ask returned
+                    self._abandon(asked)
+                elif view.asked is not None:  # None: ask raised before making a trial
+                    self._abandon(view.asked)  # the trial ask made, returned or not
                 raise SamplerError(self.sampler_name, exc) from exc
             if entry is not None:
                 return entry

@@ -97,9 +97,9 @@ def test_without_a_stream_nothing_is_printed(capsys: pytest.CaptureFixture[str])
 
 
 def test_the_slots_are_what_the_cluster_holds_of_one_run() -> None:
-    from nas.confirm.run import _slots
+    from nas.resources import runs_at_once
 
-    assert _slots({"CPU": 2.0}, 1.0, 0.0) == 2
-    assert _slots({"CPU": 16.0, "GPU": 1.0}, 1.0, 0.25) == 4, "the GPU share binds first"
-    assert _slots({"CPU": 2.0, "GPU": 1.0}, 1.0, 0.25) == 2, "then the CPUs"
-    assert _slots({"CPU": 1.0}, 2.0, 0.0) == 1, "a run that cannot fit still counts one"
+    assert runs_at_once({"cpu": 1.0, "gpu": 0.0}, {"CPU": 2.0}) == 2
+    assert runs_at_once({"cpu": 1.0, "gpu": 0.25}, {"CPU": 16.0, "GPU": 1.0}) == 4, "GPU binds"
+    assert runs_at_once({"cpu": 1.0, "gpu": 0.25}, {"CPU": 2.0, "GPU": 1.0}) == 2, "then CPUs"
+    assert runs_at_once({"cpu": 2.0, "gpu": 0.0}, {"CPU": 1.0}) == 0, "one that cannot fit"
