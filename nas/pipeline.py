@@ -69,8 +69,7 @@ def _confirm(config: SearchConfig, result: SearchResult, stream: TextIO) -> None
         if done:
             note(
                 f"{counted(len(done), 'front member')} confirmed at {config.confirm.scale:g}x the "
-                "proxy's "
-                "training images (nas pareto ranks by them)"
+                "proxy's training images (nas pareto ranks by them)"
             )
     result.front = StudyFront.load(storage, config.search.study)
 

@@ -87,8 +87,8 @@ def queue_references(
     if left:
         notes.append(
             f"left out {counted(len(left), 'reference design')} for a budget of "
-            f"{counted(trials, 'trial')} (at most "
-            f"half are references and their replicas): {', '.join(left)}"
+            f"{counted(trials, 'trial')} (at most half are references and their replicas): "
+            f"{', '.join(left)}"
         )
     return notes
 
@@ -219,8 +219,8 @@ def _take_over(study: optuna.Study) -> list[str]:
         study.sampler.reseed_rng()
         notes.append(
             f"{counted(others, 'trial is', 'trials are')} in training by another nas search on "
-            "this study (heartbeat "
-            "within the grace period): left to it; the two share the trial budget"
+            "this study (heartbeat within the grace period): left to it; the two share the "
+            "trial budget"
         )
     return notes
 
