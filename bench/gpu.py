@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/gpu.py [--device cuda|cpu] [--proxies resnet20-se,resnet50-se-64px]
         [--seconds 5] [--trials 1,2,4,8]
-        [--batch-sizes 256] [--compile] [--budget-s 330] [--train-samples N]
+        [--batch-sizes 256] [--compile] [--replicas 2,4] [--budget-s 330]
+        [--parts ratio,packing,levers,replicas] [--train-samples N]
         [--markdown F.md] [--json F.json]
 
 Two proxies: the default search's spec (resnet20, SE in every stage) at the default
@@ -21,7 +22,15 @@ stage at full width and 64 px (Fashion-MNIST resized on load). For each:
    the card, and the largest peak memory of a trial (``bench/gpu_packing.py``).
 3. **levers**: channels-last flipped (on is the CUDA default, off the CPU's), each
    ``--batch-sizes`` batch, and with ``--compile`` ``[proxy] compile = true`` (its first
-   epoch holds the compile time).
+   epoch holds the compile time) and, on CUDA, ``torch.compile(mode="reduce-overhead")``
+   (CUDA graphs: one replay per step instead of a launch per kernel).
+4. **seed replicas**: k seeds of the spec (``--replicas``) trained together in one process,
+   one vmapped step for all (``bench/gpu_replicas.py``), against k processes training at once
+   (the packing row of the same k, measured here if the packing part has not).
+
+``--parts`` picks which of the four to measure (in that order), so a second run can measure
+the levers and replicas a first, time-bounded run skipped; ``levers`` then measures the
+default row it compares against.
 
 Every measurement trains for ``--seconds`` after one warm-up epoch (bounded by time, not by a
 count of steps), and once ``--budget-s`` has passed the remaining ones are skipped and say
@@ -47,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 from gpu_loops import bare_rate, worker_rate
 from gpu_packing import packed
+from gpu_replicas import replicas_rate
 from gpu_table import markdown
 
 from searchspace.spec import ArchSpec
@@ -54,6 +64,8 @@ from workers.budget import ProxyBudget
 from workers.data import DataConfig
 
 SE = {"block": "se"}
+PARTS = ("ratio", "packing", "levers", "replicas")
+
 PROXIES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "resnet20-se": (  # the default search's spec at the default proxy
         {"backbone": "resnet20", "stages": [SE, SE, SE]},
@@ -99,24 +111,31 @@ Proxies = dict[str, tuple[ArchSpec, ProxyBudget]]
 def measure(
     proxies: Proxies, data: DataConfig, args: argparse.Namespace, clock: Clock
 ) -> dict[str, dict[str, Any]]:
-    """Every proxy's numbers, most wanted first (the ratio, then packing, then the levers), so
-    a spent ``--budget-s`` skips the levers before anything else."""
+    """Every proxy's numbers in ``args.parts``, most wanted first (the ratio, then packing,
+    the levers, the replicas), so a spent ``--budget-s`` skips the last before anything else."""
     device = torch.device(args.device)
     out: dict[str, dict[str, Any]] = {
-        label: {"batch_size": budget.batch_size, "levers": {}, "packing": {}}
+        label: {"batch_size": budget.batch_size, "ratio": {}, "levers": {}, "packing": {}}
         for label, (_, budget) in proxies.items()
     }
-    for label, (spec, budget) in proxies.items():
-        out[label]["ratio"] = clock.run(
-            f"{label}: worker vs bare", partial(_ratio, spec, budget, data, device, args)
-        )
-    for label, (spec, budget) in proxies.items():
-        for k in args.trials:
-            out[label]["packing"][k] = clock.run(
-                f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
+    if "ratio" in args.parts:
+        for label, (spec, budget) in proxies.items():
+            out[label]["ratio"] = clock.run(
+                f"{label}: worker vs bare", partial(_ratio, spec, budget, data, device, args)
             )
-    for label, (spec, budget) in proxies.items():
-        out[label]["levers"] = _levers(spec, budget, data, args, clock, label)
+    if "packing" in args.parts:
+        for label, (spec, budget) in proxies.items():
+            for k in args.trials:
+                out[label]["packing"][k] = clock.run(
+                    f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
+                )
+    if "levers" in args.parts:
+        for label, (spec, budget) in proxies.items():
+            out[label]["levers"] = _levers(spec, budget, data, args, clock, label)
+    if "replicas" in args.parts:
+        for label, (spec, budget) in proxies.items():
+            packing = out[label]["packing"]
+            out[label]["replicas"] = _replicas(spec, budget, data, args, clock, label, packing)
     return out
 
 
@@ -131,18 +150,48 @@ def _levers(
     """The worker loop with one thing changed from what a trial does on this device."""
     device, seconds = torch.device(args.device), args.seconds
     flipped = device.type != "cuda"  # channels-last is the CUDA default, off on a CPU
-    changed: dict[str, Callable[[], dict[str, Any]]] = {
-        f"channels_last {'on' if flipped else 'off'}": lambda: worker_rate(
-            spec, budget, data, device, seconds, channels_last=flipped
-        )
-    }
+    changed: dict[str, Callable[[], dict[str, Any]]] = {}
+    if "ratio" not in args.parts:  # what the levers are compared with
+        changed["default"] = partial(worker_rate, spec, budget, data, device, seconds)
+    changed[f"channels_last {'on' if flipped else 'off'}"] = lambda: worker_rate(
+        spec, budget, data, device, seconds, channels_last=flipped
+    )
     for batch in args.batch_sizes:
         bigger = dataclasses.replace(budget, batch_size=batch)
         changed[f"batch {batch}"] = partial(worker_rate, spec, bigger, data, device, seconds)
     if args.compile:
         compiled = dataclasses.replace(budget, compile=True)
         changed["compile"] = lambda: worker_rate(spec, compiled, data, device, seconds)
+        if device.type == "cuda":
+            changed["compile reduce-overhead (CUDA graphs)"] = partial(
+                worker_rate, spec, budget, data, device, seconds, compile_mode="reduce-overhead"
+            )
     return {lever: clock.run(f"{label}: {lever}", run) for lever, run in changed.items()}
+
+
+def _replicas(
+    spec: ArchSpec,
+    budget: ProxyBudget,
+    data: DataConfig,
+    args: argparse.Namespace,
+    clock: Clock,
+    label: str,
+    packing: dict[int, dict[str, Any]],
+) -> dict[int, dict[str, Any]]:
+    """``k -> images/s of k seeds together``; the packing row of each such k that this run
+    has not measured yet goes into ``packing``, which the table compares them with."""
+    device = torch.device(args.device)
+    together: dict[int, dict[str, Any]] = {}
+    for k in args.replicas:
+        together[k] = clock.run(
+            f"{label}: {k} seeds together",
+            partial(replicas_rate, spec, budget, data, device, args.seconds, k),
+        )
+        if k not in packing:
+            packing[k] = clock.run(
+                f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
+            )
+    return together
 
 
 def _ratio(
@@ -226,6 +275,16 @@ def _names(text: str) -> list[str]:
     return [name for name in text.split(",") if name]
 
 
+def _parts(text: str) -> list[str]:
+    parts = _names(text)
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown) or text!r}: known {', '.join(PARTS)}"
+        )
+    return parts
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
@@ -235,6 +294,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--trials", type=_numbers(int), default=[1, 2, 4, 8])
     parser.add_argument("--batch-sizes", type=_numbers(int), default=[256])
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile")
+    parser.add_argument("--replicas", type=_numbers(int), default=[2, 4], help="seeds together")
+    parser.add_argument("--parts", type=_parts, default=list(PARTS), help=", ".join(PARTS))
     parser.add_argument("--budget-s", type=float, default=330.0, help="skip what starts later")
     parser.add_argument("--train-samples", type=int, default=0, help="0: the budget's")
     parser.add_argument("--data-dir", default=None, help="Fashion-MNIST folder")

@@ -36,7 +36,7 @@ def peak_mb(device: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**20
 
 
-def _reset(device: torch.device) -> None:
+def reset_device(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.empty_cache()
@@ -56,16 +56,22 @@ def worker_rate(
     seconds: float,
     *,
     channels_last: bool | None = None,
+    compile_mode: str | None = None,
     barrier: Any = None,
 ) -> dict[str, Any]:
     """Training images/s of the worker's loop (``prepare_run``: the trial's own data, model,
-    recipe and layout), its first epoch's seconds and its peak memory. ``barrier`` (from
+    recipe and layout), its first epoch's seconds and its peak memory. ``compile_mode``
+    trains through ``torch.compile(model, mode=compile_mode)`` (``"reduce-overhead"``: CUDA
+    graphs), as ``[proxy] compile`` does in its default mode. ``barrier`` (from
     :mod:`multiprocessing`) is waited on after the warm-up, so that several processes time
     the same window."""
-    _reset(device)
+    reset_device(device)
     _, splits, loop = prepare_run(
         spec, data, bench_budget(budget), device, channels_last=channels_last
     )
+    if compile_mode is not None:
+        torch.compiler.reset()
+        loop.compiled = torch.compile(loop.model, mode=compile_mode)  # type: ignore[assignment]
     started = time.perf_counter()
     loop.train_epoch(1, splits.train)  # ends with a host read of the losses: synchronised
     first = time.perf_counter() - started
@@ -91,7 +97,7 @@ def bare_rate(
     """Training images/s of the plainest loop on the worker's own training images, made
     float and normalised once (no augmentation, smoothing, schedule or loss checks), with the
     worker's layout and autocast on ``device``."""
-    _reset(device)
+    reset_device(device)
     proxy, splits, loop = prepare_run(spec, data, bench_budget(budget), device)
     train = splits.train
     images = train.images  # type: ignore[attr-defined]  # in-memory data: TensorBatches

@@ -22,6 +22,9 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for label, proxy in report["proxies"].items():
         r = proxy["ratio"]
+        if not r:
+            lines.append(f"| {label} | {proxy['batch_size']} | not measured (--parts) |||||| ")
+            continue
         if _missing(r):
             lines.append(f"| {label} | {proxy['batch_size']} | {_missing(r)} |||||| ")
             continue
@@ -31,7 +34,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['bare_images_per_s']:,.0f} | **{r['ratio']:.3f}x** ({low:.2f}-{high:.2f}) "
             f"| {_mb(r['peak_mb'])} | {_mb(r['bare_peak_mb'])} | {r['first_epoch_s']:.2f} |"
         )
-    lines += _levers(report), _packing(report)
+    lines += _levers(report), _packing(report), _replicas(report)
     return "\n".join(lines) + "\n"
 
 
@@ -44,7 +47,9 @@ def _levers(report: dict[str, Any]) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     for label, proxy in report["proxies"].items():
-        base = proxy["ratio"].get("worker_images_per_s")
+        base = proxy["ratio"].get("worker_images_per_s") or proxy["levers"].get("default", {}).get(
+            "images_per_s"
+        )
         for lever, r in proxy["levers"].items():
             if _missing(r):
                 rows.append(f"| {label} | {lever} | {_missing(r)} ||||")
@@ -75,6 +80,30 @@ def _packing(report: dict[str, Any]) -> str:
             rows.append(
                 f"| {label} | {k} | {r['per_trial_images_per_s']:,.0f} "
                 f"| {r['card_images_per_s']:,.0f} | {gain} | {_mb(r['max_peak_mb'])} |"
+            )
+    return "\n".join(rows)
+
+
+def _replicas(report: dict[str, Any]) -> str:
+    rows = [
+        "",
+        "## Seed replicas (k seeds of one spec in one process, vmap) vs k processes",
+        "",
+        "| proxy | seeds | together img/s (all seeds) | k processes img/s | together / processes "
+        "| peak MiB together | first epoch s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, proxy in report["proxies"].items():
+        for k, r in proxy.get("replicas", {}).items():
+            if _missing(r):
+                rows.append(f"| {label} | {k} | {_missing(r)} |||||")
+                continue
+            apart = proxy["packing"].get(k, {}).get("card_images_per_s")
+            gain = f"**{r['images_per_s'] / apart:.2f}x**" if apart else "-"
+            rows.append(
+                f"| {label} | {k} | {r['images_per_s']:,.0f} "
+                f"| {f'{apart:,.0f}' if apart else '-'} | {gain} "
+                f"| {_mb(r['peak_mb'])} | {r['first_epoch_s']:.2f} |"
             )
     return "\n".join(rows)
 
