@@ -3,7 +3,7 @@
     .venv/bin/python bench/gpu.py [--device cuda|cpu] [--proxies resnet20-se,resnet50-se-64px]
         [--seconds 5] [--trials 1,2,4,8]
         [--batch-sizes 256] [--compile] [--replicas 2,4] [--budget-s 330]
-        [--parts ratio,packing,levers,replicas] [--train-samples N]
+        [--parts ratio,packing,levers,replicas,mps] [--train-samples N]
         [--markdown F.md] [--json F.json]
 
 Two proxies: the default search's spec (resnet20, SE in every stage) at the default
@@ -28,7 +28,11 @@ stage at full width and 64 px (Fashion-MNIST resized on load). For each:
    one vmapped step for all (``bench/gpu_replicas.py``), against k processes training at once
    (the packing row of the same k, measured here if the packing part has not).
 
-``--parts`` picks which of the four to measure (in that order), so a second run can measure
+5. **mps**: the trials-per-GPU rows of more than one trial again, under a CUDA MPS daemon
+   this run starts and stops (``bench/gpu_mps.py``; skipped, and said, where the machine has
+   no ``nvidia-cuda-mps-control``).
+
+``--parts`` picks which of the five to measure (in that order), so a second run can measure
 the levers and replicas a first, time-bounded run skipped; ``levers`` then measures the
 default row it compares against.
 
@@ -43,6 +47,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -55,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 from gpu_loops import bare_rate, worker_rate
+from gpu_mps import CONTROL, mps_daemon
 from gpu_packing import packed
 from gpu_replicas import replicas_rate
 from gpu_table import markdown
@@ -64,7 +70,7 @@ from workers.budget import ProxyBudget
 from workers.data import DataConfig
 
 SE = {"block": "se"}
-PARTS = ("ratio", "packing", "levers", "replicas")
+PARTS = ("ratio", "packing", "levers", "replicas", "mps")
 
 PROXIES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "resnet20-se": (  # the default search's spec at the default proxy
@@ -136,7 +142,48 @@ def measure(
         for label, (spec, budget) in proxies.items():
             packing = out[label]["packing"]
             out[label]["replicas"] = _replicas(spec, budget, data, args, clock, label, packing)
+    if "mps" in args.parts:
+        _under_mps(proxies, data, args, clock, out)
     return out
+
+
+def _under_mps(
+    proxies: Proxies,
+    data: DataConfig,
+    args: argparse.Namespace,
+    clock: Clock,
+    out: dict[str, dict[str, Any]],
+) -> None:
+    """``out[label]["mps"][k]``: the packing of ``k > 1`` trials under one MPS daemon, and
+    before it the packing rows without MPS that this run has not measured yet."""
+    ks = [k for k in args.trials if k > 1]
+    why = "a CPU run" if args.device != "cuda" else None
+    if why is None and shutil.which(CONTROL) is None:
+        why = f"no {CONTROL} on this machine"
+    for label in proxies:
+        out[label]["mps"] = {k: {"skipped": why} for k in ks} if why else {}
+    if why:
+        print(f"  mps: skipped ({why})", flush=True)
+        return
+    for label, (spec, budget) in proxies.items():
+        for k in ks:
+            if k not in out[label]["packing"]:
+                out[label]["packing"][k] = clock.run(
+                    f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
+                )
+    try:
+        with mps_daemon():
+            for label, (spec, budget) in proxies.items():
+                for k in ks:
+                    out[label]["mps"][k] = clock.run(
+                        f"{label}: {k} trials under MPS",
+                        partial(packed, spec, budget, data, args, k),
+                    )
+    except RuntimeError as exc:  # the daemon did not start
+        clock.failed = True
+        print(f"  mps: FAILED {exc}", flush=True)
+        for label in proxies:
+            out[label]["mps"] = {k: {"failed": str(exc)} for k in ks}
 
 
 def _levers(

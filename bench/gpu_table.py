@@ -34,7 +34,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['bare_images_per_s']:,.0f} | **{r['ratio']:.3f}x** ({low:.2f}-{high:.2f}) "
             f"| {_mb(r['peak_mb'])} | {_mb(r['bare_peak_mb'])} | {r['first_epoch_s']:.2f} |"
         )
-    lines += _levers(report), _packing(report), _replicas(report)
+    lines += _levers(report), _packing(report), _replicas(report), _mps(report)
     return "\n".join(lines) + "\n"
 
 
@@ -104,6 +104,28 @@ def _replicas(report: dict[str, Any]) -> str:
                 f"| {label} | {k} | {r['images_per_s']:,.0f} "
                 f"| {f'{apart:,.0f}' if apart else '-'} | {gain} "
                 f"| {_mb(r['peak_mb'])} | {r['first_epoch_s']:.2f} |"
+            )
+    return "\n".join(rows)
+
+
+def _mps(report: dict[str, Any]) -> str:
+    rows = [
+        "",
+        "## Trials per GPU under CUDA MPS (k processes, one MPS daemon) vs without",
+        "",
+        "| proxy | trials | img/s whole device, MPS | without MPS | MPS / without | max peak MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, proxy in report["proxies"].items():
+        for k, r in proxy.get("mps", {}).items():
+            if _missing(r):
+                rows.append(f"| {label} | {k} | {_missing(r)} ||||")
+                continue
+            apart = proxy["packing"].get(k, {}).get("card_images_per_s")
+            gain = f"**{r['card_images_per_s'] / apart:.2f}x**" if apart else "-"
+            rows.append(
+                f"| {label} | {k} | {r['card_images_per_s']:,.0f} "
+                f"| {f'{apart:,.0f}' if apart else '-'} | {gain} | {_mb(r['max_peak_mb'])} |"
             )
     return "\n".join(rows)
 
