@@ -167,10 +167,7 @@ def _under_mps(
         return
     for label, (spec, budget) in proxies.items():
         for k in ks:
-            if k not in out[label]["packing"]:
-                out[label]["packing"][k] = clock.run(
-                    f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
-                )
+            _packing_row(spec, budget, data, args, clock, label, out[label]["packing"], k)
     try:
         with mps_daemon():
             for label, (spec, budget) in proxies.items():
@@ -234,11 +231,23 @@ def _replicas(
             f"{label}: {k} seeds together",
             partial(replicas_rate, spec, budget, data, device, args.seconds, k),
         )
-        if k not in packing:
-            packing[k] = clock.run(
-                f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
-            )
+        _packing_row(spec, budget, data, args, clock, label, packing, k)
     return together
+
+
+def _packing_row(
+    spec: ArchSpec,
+    budget: ProxyBudget,
+    data: DataConfig,
+    args: argparse.Namespace,
+    clock: Clock,
+    label: str,
+    packing: dict[int, dict[str, Any]],
+    k: int,
+) -> None:
+    """``packing[k]``, measured unless this run has it already."""
+    if k not in packing:
+        packing[k] = clock.run(f"{label}: {k} trials", partial(packed, spec, budget, data, args, k))
 
 
 def _ratio(

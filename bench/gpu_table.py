@@ -85,47 +85,48 @@ def _packing(report: dict[str, Any]) -> str:
 
 
 def _replicas(report: dict[str, Any]) -> str:
-    rows = [
-        "",
-        "## Seed replicas (k seeds of one spec in one process, vmap) vs k processes",
-        "",
-        "| proxy | seeds | together img/s (all seeds) | k processes img/s | together / processes "
-        "| peak MiB together | first epoch s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for label, proxy in report["proxies"].items():
-        for k, r in proxy.get("replicas", {}).items():
-            if _missing(r):
-                rows.append(f"| {label} | {k} | {_missing(r)} |||||")
-                continue
-            apart = proxy["packing"].get(k, {}).get("card_images_per_s")
-            gain = f"**{r['images_per_s'] / apart:.2f}x**" if apart else "-"
-            rows.append(
-                f"| {label} | {k} | {r['images_per_s']:,.0f} "
-                f"| {f'{apart:,.0f}' if apart else '-'} | {gain} "
-                f"| {_mb(r['peak_mb'])} | {r['first_epoch_s']:.2f} |"
-            )
-    return "\n".join(rows)
+    return _against_processes(
+        report,
+        "replicas",
+        "Seed replicas (k seeds of one spec in one process, vmap) vs k processes",
+        ("seeds", "together img/s (all seeds)", "k processes img/s", "together / processes"),
+    )
 
 
 def _mps(report: dict[str, Any]) -> str:
+    return _against_processes(
+        report,
+        "mps",
+        "Trials per GPU under CUDA MPS (k processes, one MPS daemon) vs without",
+        ("trials", "img/s whole device, MPS", "without MPS", "MPS / without"),
+    )
+
+
+def _against_processes(
+    report: dict[str, Any], part: str, heading: str, names: tuple[str, str, str, str]
+) -> str:
+    """One row per k of ``part``: its whole-device images/s against the trials-per-GPU row
+    of the same k (k processes without MPS), their ratio, peak memory, first epoch."""
     rows = [
         "",
-        "## Trials per GPU under CUDA MPS (k processes, one MPS daemon) vs without",
+        f"## {heading}",
         "",
-        "| proxy | trials | img/s whole device, MPS | without MPS | MPS / without | max peak MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| proxy | {' | '.join(names)} | peak MiB | first epoch s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for label, proxy in report["proxies"].items():
-        for k, r in proxy.get("mps", {}).items():
+        for k, r in proxy.get(part, {}).items():
             if _missing(r):
-                rows.append(f"| {label} | {k} | {_missing(r)} ||||")
+                rows.append(f"| {label} | {k} | {_missing(r)} |||||")
                 continue
+            rate = r.get("card_images_per_s", r.get("images_per_s"))
             apart = proxy["packing"].get(k, {}).get("card_images_per_s")
-            gain = f"**{r['card_images_per_s'] / apart:.2f}x**" if apart else "-"
+            gain = f"**{rate / apart:.2f}x**" if apart else "-"
+            first = r.get("first_epoch_s")
             rows.append(
-                f"| {label} | {k} | {r['card_images_per_s']:,.0f} "
-                f"| {f'{apart:,.0f}' if apart else '-'} | {gain} | {_mb(r['max_peak_mb'])} |"
+                f"| {label} | {k} | {rate:,.0f} | {f'{apart:,.0f}' if apart else '-'} | {gain} "
+                f"| {_mb(r.get('peak_mb', r.get('max_peak_mb')))} "
+                f"| {'-' if first is None else f'{first:.2f}'} |"
             )
     return "\n".join(rows)
 
