@@ -27,13 +27,12 @@ stage at full width and 64 px (Fashion-MNIST resized on load). For each:
 4. **seed replicas**: k seeds of the spec (``--replicas``) trained together in one process,
    one vmapped step for all (``bench/gpu_replicas.py``), against k processes training at once
    (the packing row of the same k, measured here if the packing part has not).
-
 5. **mps**: the trials-per-GPU rows of more than one trial again, under a CUDA MPS daemon
    this run starts and stops (``bench/gpu_mps.py``; skipped, and said, where the machine has
    no ``nvidia-cuda-mps-control``).
 
 ``--parts`` picks which of the five to measure (in that order), so a second run can measure
-the levers and replicas a first, time-bounded run skipped; ``levers`` then measures the
+the levers, replicas and MPS a first, time-bounded run skipped; ``levers`` then measures the
 default row it compares against.
 
 Every measurement trains for ``--seconds`` after one warm-up epoch (bounded by time, not by a
@@ -118,7 +117,7 @@ def measure(
     proxies: Proxies, data: DataConfig, args: argparse.Namespace, clock: Clock
 ) -> dict[str, dict[str, Any]]:
     """Every proxy's numbers in ``args.parts``, most wanted first (the ratio, then packing,
-    the levers, the replicas), so a spent ``--budget-s`` skips the last before anything else."""
+    the levers, the replicas, MPS), so a spent ``--budget-s`` skips the last before anything else."""
     device = torch.device(args.device)
     out: dict[str, dict[str, Any]] = {
         label: {"batch_size": budget.batch_size, "ratio": {}, "levers": {}, "packing": {}}

@@ -5,7 +5,7 @@
 # bench/search_rate.py (a default `nas search` on cuda, then on cpu: trials per hour), whose
 # table goes beside it as <date>-<card>-search.md/.json. Exit status non-zero on any failure.
 # Bounded to 8 minutes (480 s, GPU_CHECK_DEADLINE_S) on one H100, as issue 26 asks:
-#   CUDA tests        <= 150 s (`timeout`)
+#   CUDA tests        <= 150 s (`timeout`; -v: a run cut there still names each test done)
 #   bench/gpu.py      <= 160 s (--budget-s 120: it skips what would start later; SIGINT at
 #                     140 s, on which it still writes what it measured; killed at 160 s)
 #   search_rate.py    the rest: --timeout-s 150 per device, less when fewer than 320 s are
@@ -42,7 +42,7 @@ mkdir -p "$runs"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 status=0
 echo "gpu_check: CUDA tests"
-timeout -k 10 150 "$py" -m pytest -q -rs -m cuda tests/workers/test_cuda.py \
+timeout -k 10 150 "$py" -m pytest -v -rs -m cuda tests/workers/test_cuda.py \
   tests/workers/test_every_block_trains.py || status=1
 echo "gpu_check: bench/gpu.py -> $out.md (${SECONDS}s in)"
 timeout -s INT -k 20 140 "$py" bench/gpu.py --compile --seconds 4 --budget-s 120 \

@@ -20,6 +20,7 @@ from nas.calibrate.record import open_calibration, run_rows, save_summary, store
 from nas.calibrate.summary import summarise
 from nas.cluster import joined_cluster
 from nas.config import SearchConfig
+from nas.live import duration
 from nas.resources import remote_task, trial_resources
 from nas.results.uncertainty import unmeasured
 from nas.space import SearchSpace
@@ -117,7 +118,8 @@ def _check_fits(wanted: dict[str, float], cluster: dict[str, float]) -> None:
 
 
 def _progress(run: Run, result: dict[str, Any], finished: int, total: int, start: float) -> str:
-    """``calibrate: 3/24 proxy se_branch seed 0: 0.71 (9.8 s) | 0m31s, ETA 3m40s``."""
+    """``calibrate: 3/24 proxy se_branch seed 0: 0.71 (9.8 s) | 31s, ETA 3m40s``: times as
+    the search's and confirmation's progress lines write them (:func:`nas.live.duration`)."""
     elapsed = time.monotonic() - start
     eta = elapsed / finished * (total - finished)
     what = (
@@ -126,8 +128,8 @@ def _progress(run: Run, result: dict[str, Any], finished: int, total: int, start
         else f"{_accuracy(run, result['val_accuracy'])} ({result['wall_time_s']:.1f} s)"
     )
     return (
-        f"calibrate: {finished}/{total} {run.label()}: {what} | {_clock(elapsed)}, "
-        f"ETA {_clock(eta)}"
+        f"calibrate: {finished}/{total} {run.label()}: {what} | {duration(elapsed)}, "
+        f"ETA {duration(eta)}"
     )
 
 
@@ -135,8 +137,3 @@ def _accuracy(run: Run, accuracy: float) -> str:
     """One run's accuracy to the digits its validation images support (it has no SE alone)."""
     images = run.budget.get("val_samples")
     return unmeasured(accuracy, val_images=images if isinstance(images, int) else None).text()
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
