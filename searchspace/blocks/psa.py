@@ -60,13 +60,38 @@ class PointwiseBranch(nn.Module):
         it is, the distribute one (``map_j[i - j]``) once transposed.
         """
         b, _, h, w = x.shape
-        maps = self.attention(x).flatten(2).transpose(1, 2)
-        maps = torch.cat([maps, maps.new_full((b, h * w, 1), float("-inf"))], dim=2)
-        index = offset_index(h, w, self.extent, x.device).expand(b, -1, -1)
-        logits = torch.gather(maps, 2, index)
+        index = offset_index(h, w, self.extent, x.device)
+        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+            logits = self.read_logits(x, index)
+        else:
+            maps = self.attention(x).flatten(2).transpose(1, 2)
+            maps = torch.cat([maps, maps.new_full((b, h * w, 1), float("-inf"))], dim=2)
+            logits = torch.gather(maps, 2, index.expand(b, -1, -1))
         if self.distribute:
             logits = logits.transpose(1, 2)
         return logits.softmax(dim=2)
+
+    def read_logits(self, x: Tensor, index: Tensor) -> Tensor:
+        """``(B, HW, HW)``: ``map_r[j - r]`` computed for the offsets read only, for training
+        on the CPU.
+
+        The map's last layer is a bias-free 1x1 conv, so ``map_r[o] = W_o . h_r``: the rows of
+        ``W`` at the read offsets, ``(HW, HW, C')``, times each position's hidden feature give
+        the gathered logits without the ``(2E-1)^2``-channel map (729 channels at E = 14, 3.7x
+        the logits read from it on a 14 x 14 map) or its copy with a ``-inf`` column. On this
+        project's 2-core CPU a training step of a network of the block took a quarter of the
+        time (3.9x; ``bench/block_speed.py``, docs/performance.md). In eval mode, without
+        autograd (the cost model counts the conv's multiply-accumulates) and on CUDA the map is
+        computed.
+        """
+        hidden = self.attention[0](x).flatten(2)  # (B, C', HW)
+        weight = self.attention[1].weight  # the bias-free 1x1 conv making the map
+        assert isinstance(weight, Tensor), "psa: the map layer has a weight tensor"
+        weight = weight.flatten(1)  # ((2E-1)^2, C')
+        rows = torch.cat([weight, weight.new_zeros(1, weight.shape[1])])[index]
+        logits = torch.einsum("ijc,bci->bij", rows, hidden)
+        outside = index == weight.shape[0]  # farther than E - 1: the map's -inf column
+        return logits.masked_fill(outside, float("-inf")) if bool(outside.any()) else logits
 
     def forward(self, x: Tensor) -> Tensor:
         reduced = self.reduce(x)

@@ -218,6 +218,23 @@ def test_psa_affinity_reads_the_over_complete_maps(mode: str) -> None:
     assert (got[0, [3, 4, 8, 9]] == 0).all()  # two or more columns away: outside the window
 
 
+@pytest.mark.parametrize(
+    ("side", "extent", "mode"), [(4, 3, "bi"), (5, 2, "collect"), (6, 7, "distribute")]
+)
+def test_psa_trains_on_the_cpu_as_its_map_computes(side: int, extent: int, mode: str) -> None:
+    """Training on the CPU (train mode, autograd) computes the logits it reads from the map's
+    weights (the speed-up); that gives the map's output, which runs in eval mode or without
+    autograd (the cost model, evaluation, export), also where offsets leave the window, and
+    gradients that match finite differences."""
+    block = randomise(create_block("psa", 8, mode=mode, extent=extent)).double().train()
+    x = torch.randn(2, 8, side, side, dtype=torch.float64, requires_grad=True)
+    trained = block(x)
+    with torch.no_grad():  # still train mode: the batch norms' same batch statistics
+        reference = block(x)
+    torch.testing.assert_close(trained, reference)
+    assert torch.autograd.gradcheck(block, (x,), eps=1e-6, atol=1e-5)
+
+
 @pytest.mark.parametrize(("mode", "branches"), [("bi", 2), ("collect", 1)])
 def test_psa_parameters_and_macs(mode: str, branches: int) -> None:
     c, ratio, extent, h, w = 64, 4, 7, 5, 6
