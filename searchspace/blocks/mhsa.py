@@ -57,19 +57,55 @@ class BottleneckSelfAttention(nn.Module):
 
     def position_logits(self, q: Tensor) -> Tensor:
         """``(B, n, d, H, W) -> (B, n, H, W, H, W)``: ``q_i . (R^h_{hj-hi} + R^w_{wj-wi})``."""
+        rows, cols = self.position_terms(q)
+        return rows[..., :, None] + cols[..., None, :]
+
+    def position_terms(self, q: Tensor) -> tuple[Tensor, Tensor]:
+        """``q_i . R^h_{y-hi}`` for every row y, ``(B, n, H, W, H)``, and ``q_i . R^w_{x-wi}``
+        for every column x, ``(B, n, H, W, W)``: the position logits before their outer sum."""
         h, w = q.shape[-2:]
         rel_h = self.rel_height[relative_index(h, q.device)]
         rel_w = self.rel_width[relative_index(w, q.device)]
-        logits_h = torch.einsum("bndhw,hyd->bnhwy", q, rel_h)
-        logits_w = torch.einsum("bndhw,wxd->bnhwx", q, rel_w)
-        return logits_h[..., :, None] + logits_w[..., None, :]
+        rows = torch.einsum("bndhw,hyd->bnhwy", q, rel_h)
+        cols = torch.einsum("bndhw,wxd->bnhwx", q, rel_w)
+        return rows, cols
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
         q, k, v = self.qkv(x).reshape(b, 3, self.heads, c // self.heads, h, w).unbind(1)
-        logits = torch.einsum("bndhw,bndyx->bnhwyx", q, k) + self.position_logits(q)
-        attn = (logits * self.scale).flatten(4).softmax(dim=4).reshape(logits.shape)
-        out = torch.einsum("bnhwyx,bndyx->bndhw", attn, v).reshape(b, c, h, w)
+        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+            out = self.attend_fused(q, k, v)
+        else:
+            logits = torch.einsum("bndhw,bndyx->bnhwyx", q, k) + self.position_logits(q)
+            attn = (logits * self.scale).flatten(4).softmax(dim=4).reshape(logits.shape)
+            out = torch.einsum("bnhwyx,bndyx->bndhw", attn, v).reshape(b, c, h, w)
         if self.stride > 1:
             out = F.avg_pool2d(out, self.stride, self.stride, ceil_mode=True)
         return out
+
+    def attend_fused(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """``(B, n, d, H, W)`` x3 ``-> (B, n d, H, W)``: the attention as one fused
+        ``F.scaled_dot_product_attention``, for training on the CPU.
+
+        Both logit terms are dot products once the vectors are augmented: ``[q_i, (q_i .
+        R^h_{y-hi})_y, (q_i . R^w_{x-wi})_x] . [k_j, onehot(hj), onehot(wj)] = q_i . k_j + q_i .
+        R^h_{hj-hi} + q_i . R^w_{wj-wi}``, ``d + H + W`` wide. So the fused kernel computes the
+        softmax and its weighted sum without the ``(B, n, HW, HW)`` logits, their position sum,
+        scaled copy and softmax in memory (the values are zero-padded to that width, as the
+        CPU's fused kernel wants equal widths). On this project's 2-core CPU a training step
+        of a network of the block took 0.4 of the time (2.4x; ``bench/block_speed.py``,
+        docs/performance.md). In eval mode, without autograd (the cost model counts the
+        einsums' multiply-accumulates) and on CUDA the einsums stay.
+        """
+        b, n, d, h, w = q.shape
+        rows, cols = self.position_terms(q)  # (B, n, H, W, H), (B, n, H, W, W)
+        queries = torch.cat(
+            [q.flatten(3).transpose(2, 3), rows.flatten(2, 3), cols.flatten(2, 3)], dim=3
+        )
+        eye_h = torch.eye(h, dtype=q.dtype, device=q.device).repeat_interleave(w, dim=0)
+        eye_w = torch.eye(w, dtype=q.dtype, device=q.device).repeat(h, 1)
+        where = torch.cat([eye_h, eye_w], dim=1).expand(b, n, h * w, h + w)  # (hj, wj) of key j
+        keys = torch.cat([k.flatten(3).transpose(2, 3), where], dim=3)
+        values = F.pad(v.flatten(3).transpose(2, 3), (0, h + w))
+        out = F.scaled_dot_product_attention(queries, keys, values, scale=self.scale)
+        return out[..., :d].transpose(2, 3).reshape(b, n * d, h, w)

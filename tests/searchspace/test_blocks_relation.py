@@ -314,6 +314,25 @@ def test_rga_parameters_and_macs(variant: str) -> None:
 # --- MHSA (BoTNet) --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("channels", "side", "stride"), [(16, 5, 1), (8, 4, 2), (8, 3, 1)])
+def test_mhsa_trains_on_the_cpu_as_its_einsums_compute(
+    channels: int, side: int, stride: int
+) -> None:
+    """Training on the CPU (train mode, autograd) attends through one fused scaled dot product
+    of the augmented queries and keys (the speed-up); that gives the einsums' output, which
+    runs in eval mode or without autograd (the cost model, evaluation, export), and gradients
+    that match finite differences."""
+    torch.manual_seed(0)
+    block = BottleneckSelfAttention(channels, stride=stride).double().train()
+    x = torch.randn(2, channels, side, side, dtype=torch.float64, requires_grad=True)
+    trained = block(x)
+    with torch.no_grad():
+        reference = block(x)
+    torch.testing.assert_close(trained, reference)
+    torch.testing.assert_close(block.eval()(x), reference)
+    assert torch.autograd.gradcheck(block.train(), (x,), eps=1e-6, atol=1e-5)
+
+
 def test_mhsa_position_logits_are_relative_height_plus_width() -> None:
     block = create_block("mhsa", 8, heads=2)
     assert isinstance(block, BottleneckSelfAttention)
