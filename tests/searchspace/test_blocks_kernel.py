@@ -215,6 +215,35 @@ def test_deform_offsets_move_the_samples_and_get_gradients() -> None:
     assert block.offset.weight.grad is not None and block.offset.weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize(
+    ("channels", "side", "stride", "groups", "offset_groups"),
+    [(4, 5, 1, 1, 1), (4, 6, 2, 2, 2), (4, 2, 1, 1, 2), (8, 1, 1, 1, 1)],
+)
+def test_deform_trains_on_the_cpu_as_torchvision_computes(
+    channels: int, side: int, stride: int, groups: int, offset_groups: int
+) -> None:
+    """Training on the CPU (train mode, autograd) samples the taps with ``grid_sample`` and
+    convolves them 1x1 (the speed-up; a map of side 1 keeps the operator); that gives
+    torchvision's ``deform_conv2d``, which runs in eval mode or without autograd (the cost
+    model, evaluation, export), and its gradients, with offsets reaching past the border."""
+    torch.manual_seed(0)
+    params = {"groups": groups, "offset_groups": offset_groups, "stride": stride}
+    block = _built(DeformConv, "deform", channels, **params).double().train()
+    with torch.no_grad():
+        for tensor in block.offset.parameters():
+            tensor.copy_(torch.randn_like(tensor) * 0.7)
+    x = torch.randn(2, channels, side, side, dtype=torch.float64, requires_grad=True)
+    inputs = [x, block.weight, *block.offset.parameters()]
+    trained = block(x)
+    grads = torch.autograd.grad(trained.square().sum(), inputs)
+    reference = block.eval()(x)
+    expected = torch.autograd.grad(reference.square().sum(), inputs)
+    torch.testing.assert_close(trained, reference)
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want)
+    assert torch.autograd.gradcheck(block.train(), (x,), eps=1e-6, atol=1e-5)
+
+
 def test_deform_flop_formula_is_registered_and_counted_on_meta() -> None:
     """The deformable conv counts like a conv of its weight; the offset conv like a conv."""
     assert torch.ops.torchvision.deform_conv2d in EXTRA_FLOP_FORMULAS
