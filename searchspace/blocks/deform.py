@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torchvision.ops import deform_conv2d
 
 from searchspace.blocks import register
+from searchspace.blocks.cpu_path import cpu_training
 from searchspace.flops import EXTRA_FLOP_FORMULAS
 
 
@@ -55,8 +56,7 @@ class DeformConv(nn.Module):
         predicted = self.offset(x)
         split = 18 * self.offset_groups
         offset, mask = predicted[:, :split], torch.sigmoid(predicted[:, split:])
-        cpu_training = self.training and torch.is_grad_enabled() and x.device.type == "cpu"
-        if cpu_training and x.shape[-2] > 1 and x.shape[-1] > 1:
+        if cpu_training(self.training, x) and x.shape[-2] > 1 and x.shape[-1] > 1:
             taps = sampled_taps(x, offset, mask, self.stride, self.offset_groups)
             kernel = self.weight.reshape(self.weight.shape[0], -1, 1, 1)
             return F.conv2d(taps, kernel, groups=self.groups)

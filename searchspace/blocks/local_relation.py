@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from searchspace.blocks import register
+from searchspace.blocks.cpu_path import cpu_training
 
 PRIOR_HIDDEN = 16
 """Least width of the geometric prior's hidden layer (the paper does not state it)."""
@@ -113,7 +114,7 @@ class LocalRelation(nn.Module):
         logits = bias - (q[..., None, None] - keys).square()
         groups, rows, cols = logits.shape[1:4]
         attn = logits.flatten(4).softmax(dim=4)  # (B, G, H', W', k * k)
-        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+        if cpu_training(self.training, x):
             out = self.aggregate_per_offset(attn, x, rows, cols)
         else:
             attn = attn.reshape(b, groups, rows, cols, k, k)

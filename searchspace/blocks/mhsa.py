@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from searchspace.blocks import register
+from searchspace.blocks.cpu_path import cpu_training
 
 MAX_EXTENT = 32
 """Largest map side with a distinct embedding per offset (BoTNet's c5 is 7x7 to 32x32). A default
@@ -73,7 +74,7 @@ class BottleneckSelfAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
         q, k, v = self.qkv(x).reshape(b, 3, self.heads, c // self.heads, h, w).unbind(1)
-        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+        if cpu_training(self.training, x):
             out = self.attend_fused(q, k, v)
         else:
             logits = torch.einsum("bndhw,bndyx->bnhwyx", q, k) + self.position_logits(q)

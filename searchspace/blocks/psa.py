@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from searchspace.blocks import register
+from searchspace.blocks.cpu_path import cpu_training
 
 
 def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
@@ -61,7 +62,7 @@ class PointwiseBranch(nn.Module):
         """
         b, _, h, w = x.shape
         index = offset_index(h, w, self.extent, x.device)
-        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+        if cpu_training(self.training, x):
             logits = self.read_logits(x, index)
         else:
             maps = self.attention(x).flatten(2).transpose(1, 2)

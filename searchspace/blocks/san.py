@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from searchspace.blocks import register
+from searchspace.blocks.cpu_path import cpu_training
 from searchspace.blocks.local_relation import local_windows, sum_over_windows
 
 RELATION_RATIO = 16
@@ -110,7 +111,7 @@ class SelfAttentionConv(nn.Module):
             weight = self.conv_w(torch.cat([x1.reshape(b, -1, 1, rows * cols), patch], dim=1))
         weight = weight.reshape(b, c // self.share, k * k, rows, cols)
         x3 = self.conv3(x)
-        if self.training and torch.is_grad_enabled() and x.device.type == "cpu":
+        if cpu_training(self.training, x):
             # one multiply-add per footprint offset: the einsum's value without its k*k-times
             # larger window copy (docs/performance.md; the einsum stays where MACs are counted)
             pad = k // 2
