@@ -217,10 +217,10 @@ def test_deform_offsets_move_the_samples_and_get_gradients() -> None:
 
 @pytest.mark.parametrize(
     ("channels", "side", "stride", "groups", "offset_groups"),
-    [(4, 5, 1, 1, 1), (4, 6, 2, 2, 2), (4, 2, 1, 1, 2), (8, 1, 1, 1, 1)],
+    [(4, (5, 5), 1, 1, 1), (4, (6, 4), 2, 2, 2), (4, (2, 3), 1, 1, 2), (8, (1, 1), 1, 1, 1)],
 )
 def test_deform_trains_on_the_cpu_as_torchvision_computes(
-    channels: int, side: int, stride: int, groups: int, offset_groups: int
+    channels: int, side: tuple[int, int], stride: int, groups: int, offset_groups: int
 ) -> None:
     """Training on the CPU (train mode, autograd) samples the taps with ``grid_sample`` and
     convolves them 1x1 (the speed-up; a map of side 1 keeps the operator); that gives
@@ -232,7 +232,7 @@ def test_deform_trains_on_the_cpu_as_torchvision_computes(
     with torch.no_grad():
         for tensor in block.offset.parameters():
             tensor.copy_(torch.randn_like(tensor) * 0.7)
-    x = torch.randn(2, channels, side, side, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, channels, *side, dtype=torch.float64, requires_grad=True)
     inputs = [x, block.weight, *block.offset.parameters()]
     trained = block(x)
     grads = torch.autograd.grad(trained.square().sum(), inputs)

@@ -219,15 +219,18 @@ def test_psa_affinity_reads_the_over_complete_maps(mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("side", "extent", "mode"), [(4, 3, "bi"), (5, 2, "collect"), (6, 7, "distribute")]
+    ("side", "extent", "mode"),
+    [((4, 4), 3, "bi"), ((5, 3), 2, "collect"), ((6, 6), 7, "distribute")],
 )
-def test_psa_trains_on_the_cpu_as_its_map_computes(side: int, extent: int, mode: str) -> None:
+def test_psa_trains_on_the_cpu_as_its_map_computes(
+    side: tuple[int, int], extent: int, mode: str
+) -> None:
     """Training on the CPU (train mode, autograd) computes the logits it reads from the map's
     weights (the speed-up); that gives the map's output, which runs in eval mode or without
     autograd (the cost model, evaluation, export), also where offsets leave the window, and
     gradients that match finite differences."""
     block = randomise(create_block("psa", 8, mode=mode, extent=extent)).double().train()
-    x = torch.randn(2, 8, side, side, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, 8, *side, dtype=torch.float64, requires_grad=True)
     trained = block(x)
     with torch.no_grad():  # still train mode: the batch norms' same batch statistics
         reference = block(x)
@@ -314,9 +317,11 @@ def test_rga_parameters_and_macs(variant: str) -> None:
 # --- MHSA (BoTNet) --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("channels", "side", "stride"), [(16, 5, 1), (8, 4, 2), (8, 3, 1)])
+@pytest.mark.parametrize(
+    ("channels", "side", "stride"), [(16, (5, 5), 1), (8, (4, 6), 2), (8, (3, 5), 1)]
+)
 def test_mhsa_trains_on_the_cpu_as_its_einsums_compute(
-    channels: int, side: int, stride: int
+    channels: int, side: tuple[int, int], stride: int
 ) -> None:
     """Training on the CPU (train mode, autograd) attends through one fused scaled dot product
     of the augmented queries and keys (the speed-up); that gives the einsums' output, which
@@ -324,7 +329,7 @@ def test_mhsa_trains_on_the_cpu_as_its_einsums_compute(
     that match finite differences."""
     torch.manual_seed(0)
     block = BottleneckSelfAttention(channels, stride=stride).double().train()
-    x = torch.randn(2, channels, side, side, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, channels, *side, dtype=torch.float64, requires_grad=True)
     trained = block(x)
     with torch.no_grad():
         reference = block(x)
