@@ -117,7 +117,7 @@ def measure(
     proxies: Proxies, data: DataConfig, args: argparse.Namespace, clock: Clock
 ) -> dict[str, dict[str, Any]]:
     """Every proxy's numbers in ``args.parts``, most wanted first (the ratio, then packing,
-    the levers, the replicas, MPS), so a spent ``--budget-s`` skips the last before anything else."""
+    the levers, the replicas, MPS), so a spent ``--budget-s`` skips the last ones first."""
     device = torch.device(args.device)
     out: dict[str, dict[str, Any]] = {
         label: {"batch_size": budget.batch_size, "ratio": {}, "levers": {}, "packing": {}}
