@@ -2,9 +2,9 @@
 
 Some blocks' paper formulation trains slowly on a CPU: a window einsum that copies every
 pixel's neighbourhood, an over-complete map mostly thrown away, logits the size of the feature
-map squared, a scalar backward. Those blocks compute the same values another way while
-training there, checked equal to the paper's form in double precision with ``gradcheck``
-(``local_relation``, ``san``, ``psa``, ``mhsa``, ``deform``). Everywhere else the paper's form
+map squared, a scalar backward. Those blocks (``local_relation``, ``san``, ``psa``, ``mhsa``,
+``deform``, ``rga``) compute the same values another way while training there, checked equal
+to the paper's form in double precision with ``gradcheck``. Everywhere else the paper's form
 runs: in eval mode and without autograd (the cost model counts its multiply-accumulates;
 evaluation, tracing and export run it) and on CUDA, where the alternatives are unmeasured.
 """

@@ -280,6 +280,23 @@ def test_rga_spatial_relations_are_the_pairwise_affinities_by_offset() -> None:
     torch.testing.assert_close(into, expected_in)
 
 
+@pytest.mark.parametrize(("side", "extent"), [((4, 4), 3), ((5, 3), 2), ((3, 6), 4)])
+def test_rga_spatial_trains_on_the_cpu_as_its_einsums_compute(
+    side: tuple[int, int], extent: int
+) -> None:
+    """Training on the CPU (train mode, autograd) computes RGA-S's relations one window offset
+    at a time (the speed-up); that gives the window einsums' output, which runs in eval mode or
+    without autograd (the cost model, evaluation, export), and gradients that match finite
+    differences."""
+    block = randomise(create_block("rga", 16, extent=extent, ratio=4)).double().train()
+    x = torch.randn(2, 16, *side, dtype=torch.float64, requires_grad=True)
+    trained = block(x)
+    with torch.no_grad():  # still train mode: the batch norms' same batch statistics
+        reference = block(x)
+    torch.testing.assert_close(trained, reference)
+    assert torch.autograd.gradcheck(block, (x,), eps=1e-6, atol=1e-5)
+
+
 def test_rga_channel_relations_and_gate_are_per_channel() -> None:
     block = randomise(create_block("rga", 8, variant="channel", extent=3))
     x = torch.randn(2, 8, 3, 3)
