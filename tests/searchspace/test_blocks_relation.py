@@ -19,6 +19,7 @@ from searchspace.blocks.stn import POOL, SpatialTransformer
 from searchspace.catalog import block_info
 from searchspace.cost import count_cost, module_cost
 from searchspace.spec import ArchSpec
+from tests.searchspace.cpu_path import assert_cpu_path_is_the_papers
 
 
 def macs(name: str, channels: int, height: int, width: int, **params: object) -> int:
@@ -231,11 +232,7 @@ def test_psa_trains_on_the_cpu_as_its_map_computes(
     gradients that match finite differences."""
     block = randomise(create_block("psa", 8, mode=mode, extent=extent)).double().train()
     x = torch.randn(2, 8, *side, dtype=torch.float64, requires_grad=True)
-    trained = block(x)
-    with torch.no_grad():  # still train mode: the batch norms' same batch statistics
-        reference = block(x)
-    torch.testing.assert_close(trained, reference)
-    assert torch.autograd.gradcheck(block, (x,), eps=1e-6, atol=1e-5)
+    assert_cpu_path_is_the_papers(block, x)
 
 
 @pytest.mark.parametrize(("mode", "branches"), [("bi", 2), ("collect", 1)])
@@ -290,11 +287,7 @@ def test_rga_spatial_trains_on_the_cpu_as_its_einsums_compute(
     differences."""
     block = randomise(create_block("rga", 16, extent=extent, ratio=4)).double().train()
     x = torch.randn(2, 16, *side, dtype=torch.float64, requires_grad=True)
-    trained = block(x)
-    with torch.no_grad():  # still train mode: the batch norms' same batch statistics
-        reference = block(x)
-    torch.testing.assert_close(trained, reference)
-    assert torch.autograd.gradcheck(block, (x,), eps=1e-6, atol=1e-5)
+    assert_cpu_path_is_the_papers(block, x)
 
 
 def test_rga_channel_relations_and_gate_are_per_channel() -> None:
@@ -347,12 +340,9 @@ def test_mhsa_trains_on_the_cpu_as_its_einsums_compute(
     torch.manual_seed(0)
     block = BottleneckSelfAttention(channels, stride=stride).double().train()
     x = torch.randn(2, channels, *side, dtype=torch.float64, requires_grad=True)
-    trained = block(x)
+    assert_cpu_path_is_the_papers(block, x)
     with torch.no_grad():
-        reference = block(x)
-    torch.testing.assert_close(trained, reference)
-    torch.testing.assert_close(block.eval()(x), reference)
-    assert torch.autograd.gradcheck(block.train(), (x,), eps=1e-6, atol=1e-5)
+        torch.testing.assert_close(block.eval()(x), block.train()(x))  # no batch statistics
 
 
 def test_mhsa_position_logits_are_relative_height_plus_width() -> None:
