@@ -1,0 +1,29 @@
+"""What the paper-pinned tests of the relation blocks measure a block by."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from searchspace.blocks import create_block
+from searchspace.cost import module_cost
+
+
+def macs(name: str, channels: int, height: int, width: int, **params: object) -> int:
+    """The cost model's MACs of block ``name`` alone on a ``(1, channels, height, width)`` map."""
+    with torch.device("meta"):
+        block = create_block(name, channels, **params)  # type: ignore[arg-type]
+    return module_cost(block, (1, channels, height, width)).macs
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def randomise(block: nn.Module) -> nn.Module:
+    """Random weights everywhere, so zero gammas cannot hide the attention path."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in block.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+    return block.eval()
