@@ -46,22 +46,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
-from gpu_loops import bare_rate, worker_rate
-from gpu_mps import CONTROL, mps_daemon
-from gpu_packing import packed
-from gpu_replicas import replicas_rate
+from gpu_parts import Bench, Clock, Proxies
 from gpu_table import markdown
 
 from searchspace.spec import ArchSpec
@@ -84,200 +78,30 @@ PROXIES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 """``label -> (spec dict, ProxyBudget fields over the defaults)``."""
 
 
-class Clock:
-    """The run's time budget: once spent, measurements are skipped (and say so)."""
-
-    def __init__(self, budget_s: float) -> None:
-        self.started, self.budget_s = time.perf_counter(), budget_s
-        self.failed = False
-
-    def run(self, what: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        if time.perf_counter() - self.started > self.budget_s:
-            print(f"  {what}: skipped (--budget-s {self.budget_s:g} spent)", flush=True)
-            return {"skipped": f"--budget-s {self.budget_s:g} spent"}
-        try:
-            result = measure()
-        except KeyboardInterrupt:  # `timeout -s INT`: keep what was measured, skip the rest
-            self.failed, self.budget_s = True, 0.0
-            print(f"  {what}: interrupted", flush=True)
-            return {"failed": "interrupted (SIGINT: out of time)"}
-        except Exception as exc:
-            self.failed = True
-            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-            print(f"  {what}: FAILED {reason}", flush=True)
-            return {"failed": reason}
-        print(f"  {what}: {json.dumps(result)}", flush=True)
-        return result
-
-
-Proxies = dict[str, tuple[ArchSpec, ProxyBudget]]
-
-
-def measure(
-    proxies: Proxies, data: DataConfig, args: argparse.Namespace, clock: Clock
-) -> dict[str, dict[str, Any]]:
-    """Every proxy's numbers in ``args.parts``, most wanted first (the ratio, then packing,
-    the levers, the replicas, MPS), so a spent ``--budget-s`` skips the last ones first."""
-    device = torch.device(args.device)
+def measure(proxies: Proxies, bench: Bench) -> dict[str, dict[str, Any]]:
+    """Every proxy's numbers in ``--parts``, most wanted first (the ratio, then packing, the
+    levers, the replicas, MPS), so a spent ``--budget-s`` skips the last ones first."""
+    parts = bench.args.parts
     out: dict[str, dict[str, Any]] = {
         label: {"batch_size": budget.batch_size, "ratio": {}, "levers": {}, "packing": {}}
         for label, (_, budget) in proxies.items()
     }
-    if "ratio" in args.parts:
+    if "ratio" in parts:
         for label, (spec, budget) in proxies.items():
-            out[label]["ratio"] = clock.run(
-                f"{label}: worker vs bare", partial(_ratio, spec, budget, data, device, args)
-            )
-    if "packing" in args.parts:
+            out[label]["ratio"] = bench.ratio(label, spec, budget)
+    if "packing" in parts:
         for label, (spec, budget) in proxies.items():
-            for k in args.trials:
-                out[label]["packing"][k] = clock.run(
-                    f"{label}: {k} trials", partial(packed, spec, budget, data, args, k)
-                )
-    if "levers" in args.parts:
+            for k in bench.args.trials:
+                bench.packing_row(label, spec, budget, out[label]["packing"], k)
+    if "levers" in parts:
         for label, (spec, budget) in proxies.items():
-            out[label]["levers"] = _levers(spec, budget, data, args, clock, label)
-    if "replicas" in args.parts:
+            out[label]["levers"] = bench.levers(label, spec, budget)
+    if "replicas" in parts:
         for label, (spec, budget) in proxies.items():
-            packing = out[label]["packing"]
-            out[label]["replicas"] = _replicas(spec, budget, data, args, clock, label, packing)
-    if "mps" in args.parts:
-        _under_mps(proxies, data, args, clock, out)
+            out[label]["replicas"] = bench.replicas(label, spec, budget, out[label]["packing"])
+    if "mps" in parts:
+        bench.under_mps(proxies, out)
     return out
-
-
-def _under_mps(
-    proxies: Proxies,
-    data: DataConfig,
-    args: argparse.Namespace,
-    clock: Clock,
-    out: dict[str, dict[str, Any]],
-) -> None:
-    """``out[label]["mps"][k]``: the packing of ``k > 1`` trials under one MPS daemon, and
-    before it the packing rows without MPS that this run has not measured yet."""
-    ks = [k for k in args.trials if k > 1]
-    why = "a CPU run" if args.device != "cuda" else None
-    if why is None and shutil.which(CONTROL) is None:
-        why = f"no {CONTROL} on this machine"
-    for label in proxies:
-        out[label]["mps"] = {k: {"skipped": why} for k in ks} if why else {}
-    if why:
-        print(f"  mps: skipped ({why})", flush=True)
-        return
-    for label, (spec, budget) in proxies.items():
-        for k in ks:
-            _packing_row(spec, budget, data, args, clock, label, out[label]["packing"], k)
-    try:
-        with mps_daemon():
-            for label, (spec, budget) in proxies.items():
-                for k in ks:
-                    out[label]["mps"][k] = clock.run(
-                        f"{label}: {k} trials under MPS",
-                        partial(packed, spec, budget, data, args, k),
-                    )
-    except RuntimeError as exc:  # the daemon did not start
-        clock.failed = True
-        print(f"  mps: FAILED {exc}", flush=True)
-        for label in proxies:
-            out[label]["mps"] = {k: {"failed": str(exc)} for k in ks}
-
-
-def _levers(
-    spec: ArchSpec,
-    budget: ProxyBudget,
-    data: DataConfig,
-    args: argparse.Namespace,
-    clock: Clock,
-    label: str,
-) -> dict[str, dict[str, Any]]:
-    """The worker loop with one thing changed from what a trial does on this device."""
-    device, seconds = torch.device(args.device), args.seconds
-    flipped = device.type != "cuda"  # channels-last is the CUDA default, off on a CPU
-    changed: dict[str, Callable[[], dict[str, Any]]] = {}
-    if "ratio" not in args.parts:  # what the levers are compared with
-        changed["default"] = partial(worker_rate, spec, budget, data, device, seconds)
-    changed[f"channels_last {'on' if flipped else 'off'}"] = lambda: worker_rate(
-        spec, budget, data, device, seconds, channels_last=flipped
-    )
-    for batch in args.batch_sizes:
-        bigger = dataclasses.replace(budget, batch_size=batch)
-        changed[f"batch {batch}"] = partial(worker_rate, spec, bigger, data, device, seconds)
-    if args.compile:
-        compiled = dataclasses.replace(budget, compile=True)
-        changed["compile"] = lambda: worker_rate(spec, compiled, data, device, seconds)
-        if device.type == "cuda":
-            changed["compile reduce-overhead (CUDA graphs)"] = partial(
-                worker_rate, spec, budget, data, device, seconds, compile_mode="reduce-overhead"
-            )
-    return {lever: clock.run(f"{label}: {lever}", run) for lever, run in changed.items()}
-
-
-def _replicas(
-    spec: ArchSpec,
-    budget: ProxyBudget,
-    data: DataConfig,
-    args: argparse.Namespace,
-    clock: Clock,
-    label: str,
-    packing: dict[int, dict[str, Any]],
-) -> dict[int, dict[str, Any]]:
-    """``k -> images/s of k seeds together``; the packing row of each such k that this run
-    has not measured yet goes into ``packing``, which the table compares them with."""
-    device = torch.device(args.device)
-    together: dict[int, dict[str, Any]] = {}
-    for k in args.replicas:
-        together[k] = clock.run(
-            f"{label}: {k} seeds together",
-            partial(replicas_rate, spec, budget, data, device, args.seconds, k),
-        )
-        _packing_row(spec, budget, data, args, clock, label, packing, k)
-    return together
-
-
-def _packing_row(
-    spec: ArchSpec,
-    budget: ProxyBudget,
-    data: DataConfig,
-    args: argparse.Namespace,
-    clock: Clock,
-    label: str,
-    packing: dict[int, dict[str, Any]],
-    k: int,
-) -> None:
-    """``packing[k]``, measured unless this run has it already."""
-    if k not in packing:
-        packing[k] = clock.run(f"{label}: {k} trials", partial(packed, spec, budget, data, args, k))
-
-
-def _ratio(
-    spec: ArchSpec,
-    budget: ProxyBudget,
-    data: DataConfig,
-    device: torch.device,
-    args: argparse.Namespace,
-) -> dict[str, Any]:
-    """Rounds of (worker, bare) or (bare, worker) passes; median per-round ratio."""
-    worker, bare, ratios = [], [], []
-    for round_ in range(args.rounds):
-        first_worker = round_ % 2 == 0
-        pair: dict[str, dict[str, Any]] = {}
-        for side in ("worker", "bare") if first_worker else ("bare", "worker"):
-            if side == "worker":
-                pair[side] = worker_rate(spec, budget, data, device, args.seconds)
-            else:
-                pair[side] = bare_rate(spec, budget, data, device, args.seconds)
-        worker.append(pair["worker"])
-        bare.append(pair["bare"])
-        ratios.append(pair["worker"]["images_per_s"] / pair["bare"]["images_per_s"])
-    return {
-        "worker_images_per_s": statistics.median(r["images_per_s"] for r in worker),
-        "bare_images_per_s": statistics.median(r["images_per_s"] for r in bare),
-        "ratio": statistics.median(ratios),
-        "ratio_range": [min(ratios), max(ratios)],
-        "peak_mb": max(r["peak_mb"] or 0.0 for r in worker) if device.type == "cuda" else None,
-        "bare_peak_mb": max(r["peak_mb"] or 0.0 for r in bare) if device.type == "cuda" else None,
-        "first_epoch_s": worker[0]["first_epoch_s"],
-    }
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -310,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.train_samples:
             budget = dataclasses.replace(budget, train_samples=args.train_samples)
         proxies[label] = (ArchSpec.from_dict(spec_dict), budget)
-    report["proxies"] = measure(proxies, data, args, clock)
+    report["proxies"] = measure(proxies, Bench(data, args, clock))
     report["wall_s"] = time.perf_counter() - clock.started
     table = markdown(report)
     print(table)

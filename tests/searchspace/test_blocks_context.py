@@ -18,8 +18,9 @@ from torch import Tensor, nn
 from searchspace.blocks import create_block
 from searchspace.blocks.asym_nonlocal import PYRAMID, pyramid_sample
 from searchspace.catalog import block_info
-from searchspace.cost import module_cost
 from searchspace.spec import ArchSpec
+from tests.searchspace.block_measures import macs as block_macs
+from tests.searchspace.block_measures import n_params, randomise
 
 MINE = (
     "gc",
@@ -37,22 +38,7 @@ N = H * W
 
 
 def macs(name: str, channels: int = C, height: int = H, width: int = W, **params: object) -> int:
-    with torch.device("meta"):
-        block = create_block(name, channels, **params)
-    return module_cost(block, (1, channels, height, width)).macs
-
-
-def n_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def randomise(block: nn.Module) -> nn.Module:
-    """Non-zero gammas and last convs, so a test sees the attention path, not the identity."""
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for p in block.parameters():
-            p.copy_(torch.randn_like(p) * 0.3)
-    return block.eval()
+    return block_macs(name, channels, height, width, **params)
 
 
 # --- declarations ---------------------------------------------------------------------------
