@@ -43,7 +43,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 status=0
 echo "gpu_check: CUDA tests"
 timeout -k 10 150 "$py" -m pytest -v -rs -m cuda tests/workers/test_cuda.py \
-  tests/workers/test_every_block_trains.py || status=1
+  tests/workers/test_every_block_trains.py tests/searchspace/test_cpu_path.py || status=1
 echo "gpu_check: bench/gpu.py -> $out.md (${SECONDS}s in)"
 timeout -s INT -k 20 140 "$py" bench/gpu.py --compile --seconds 4 --budget-s 120 \
   --markdown "$out.md" --json "$out.json" || status=1
