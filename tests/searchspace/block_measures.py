@@ -9,10 +9,13 @@ from searchspace.blocks import create_block
 from searchspace.cost import module_cost
 
 
-def macs(name: str, channels: int, height: int, width: int, **params: object) -> int:
-    """The cost model's MACs of block ``name`` alone on a ``(1, channels, height, width)`` map."""
+def macs(
+    name: str, channels: int, height: int, width: int, *, stride: int = 1, **params: object
+) -> int:
+    """The cost model's MACs of block ``name`` alone on a ``(1, channels, height, width)`` map
+    (``stride``: of a block that replaces the 3x3 conv)."""
     with torch.device("meta"):
-        block = create_block(name, channels, **params)  # type: ignore[arg-type]
+        block = create_block(name, channels, stride=stride, **params)  # type: ignore[arg-type]
     return module_cost(block, (1, channels, height, width)).macs
 
 

@@ -20,6 +20,7 @@ from searchspace.blocks.srm import StyleRecalibration
 from searchspace.blocks.triplet import TripletAttention
 from searchspace.cost import count_cost, module_cost
 from searchspace.spec import ArchSpec
+from tests.searchspace.block_measures import n_params
 
 BlockT = TypeVar("BlockT", bound=nn.Module)
 
@@ -29,10 +30,6 @@ def build(cls: type[BlockT], name: str, channels: int, **params: Any) -> BlockT:
     block = create_block(name, channels, **params)
     assert isinstance(block, cls)
     return block
-
-
-def n_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def macs(module: nn.Module, shape: tuple[int, ...]) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 import searchspace.blocks.ham as ham_module
 from searchspace.blocks import create_block
@@ -16,20 +16,15 @@ from searchspace.blocks.dnl import DisentangledNonLocal
 from searchspace.blocks.external import ExternalAttention
 from searchspace.blocks.ham import Hamburger
 from searchspace.catalog import block_info
-from searchspace.cost import module_cost
+from tests.searchspace.block_measures import macs as block_macs
+from tests.searchspace.block_measures import n_params
 
 C, H, W = 32, 5, 6
 N = H * W
 
 
 def macs(name: str, **params: Any) -> int:
-    with torch.device("meta"):
-        block = create_block(name, C, **params)
-    return module_cost(block, (1, C, H, W)).macs
-
-
-def n_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+    return block_macs(name, C, H, W, **params)
 
 
 def test_only_the_quadratic_one_is_late_only() -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import torch
-from torch import nn
 
 from searchspace.blocks import create_block
 from searchspace.blocks.local_relation import LocalRelation
 from searchspace.blocks.san import SelfAttentionConv
 from searchspace.catalog import block_info
-from searchspace.cost import module_cost
+from tests.searchspace.block_measures import macs as block_macs
+from tests.searchspace.block_measures import n_params
 
 C, H, W = 32, 5, 6
 N = H * W
@@ -21,13 +21,7 @@ AREA = 49
 
 
 def macs(name: str, stride: int = 1, **params: Any) -> int:
-    with torch.device("meta"):
-        block = create_block(name, C, stride=stride, **params)
-    return module_cost(block, (1, C, H, W)).macs
-
-
-def n_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+    return block_macs(name, C, H, W, stride=stride, **params)
 
 
 @pytest.mark.parametrize("name", ["local_relation", "san"])
