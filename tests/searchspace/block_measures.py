@@ -1,4 +1,4 @@
-"""What the paper-pinned tests of the relation blocks measure a block by."""
+"""What the paper-pinned tests of the blocks measure a block by, and the map they measure it on."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from torch import nn
 from searchspace.blocks import create_block
 from searchspace.cost import module_cost
 
+C, H, W = 32, 5, 6
+"""The map most paper-pinned tests measure a block on: channels, height, width."""
+N = H * W
+
 
 def macs(
-    name: str, channels: int, height: int, width: int, *, stride: int = 1, **params: object
+    name: str,
+    channels: int = C,
+    height: int = H,
+    width: int = W,
+    *,
+    stride: int = 1,
+    **params: object,
 ) -> int:
     """The cost model's MACs of block ``name`` alone on a ``(1, channels, height, width)`` map
     (``stride``: of a block that replaces the 3x3 conv)."""

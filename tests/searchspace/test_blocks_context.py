@@ -19,8 +19,7 @@ from searchspace.blocks import create_block
 from searchspace.blocks.asym_nonlocal import PYRAMID, pyramid_sample
 from searchspace.catalog import block_info
 from searchspace.spec import ArchSpec
-from tests.searchspace.block_measures import macs as block_macs
-from tests.searchspace.block_measures import n_params, randomise
+from tests.searchspace.block_measures import C, H, N, W, macs, n_params, randomise
 
 MINE = (
     "gc",
@@ -33,13 +32,6 @@ MINE = (
     "dual",
     "strip_pooling",
 )
-C, H, W = 32, 5, 6
-N = H * W
-
-
-def macs(name: str, channels: int = C, height: int = H, width: int = W, **params: object) -> int:
-    return block_macs(name, channels, height, width, **params)
-
 
 # --- declarations ---------------------------------------------------------------------------
 

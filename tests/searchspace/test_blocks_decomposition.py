@@ -4,8 +4,6 @@ matrix products), the double normalisation, the one-step gradient, whitening, ze
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 from torch import Tensor
@@ -16,15 +14,7 @@ from searchspace.blocks.dnl import DisentangledNonLocal
 from searchspace.blocks.external import ExternalAttention
 from searchspace.blocks.ham import Hamburger
 from searchspace.catalog import block_info
-from tests.searchspace.block_measures import macs as block_macs
-from tests.searchspace.block_measures import n_params
-
-C, H, W = 32, 5, 6
-N = H * W
-
-
-def macs(name: str, **params: Any) -> int:
-    return block_macs(name, C, H, W, **params)
+from tests.searchspace.block_measures import C, H, N, W, macs, n_params
 
 
 def test_only_the_quadratic_one_is_late_only() -> None:

@@ -3,8 +3,6 @@ and MACs by hand, softmax over valid neighbours, the geometric prior, stride."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 
@@ -12,16 +10,9 @@ from searchspace.blocks import create_block
 from searchspace.blocks.local_relation import LocalRelation
 from searchspace.blocks.san import SelfAttentionConv
 from searchspace.catalog import block_info
-from tests.searchspace.block_measures import macs as block_macs
-from tests.searchspace.block_measures import n_params
+from tests.searchspace.block_measures import C, H, N, W, macs, n_params
 
-C, H, W = 32, 5, 6
-N = H * W
 AREA = 49
-
-
-def macs(name: str, stride: int = 1, **params: Any) -> int:
-    return block_macs(name, C, H, W, stride=stride, **params)
 
 
 @pytest.mark.parametrize("name", ["local_relation", "san"])
