@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -48,6 +49,38 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def timed_epochs(
+    epoch: Callable[[int], None],
+    images_per_epoch: int,
+    device: torch.device,
+    seconds: float,
+    barrier: Any = None,
+) -> dict[str, Any]:
+    """Train ``epoch(1)`` as the warm-up, then ``epoch(2)``, ``epoch(3)``, ... until
+    ``seconds`` have passed, the device synchronised before each clock read: images/s, the
+    first epoch's seconds, an epoch's seconds and the peak memory. ``barrier`` (from
+    :mod:`multiprocessing`) is waited on after the warm-up, so that several processes time
+    the same window."""
+    started = time.perf_counter()
+    epoch(1)
+    _sync(device)
+    first = time.perf_counter() - started
+    if barrier is not None:
+        barrier.wait()
+    epochs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        epochs += 1
+        epoch(1 + epochs)
+        _sync(device)
+    elapsed = time.perf_counter() - started
+    return {
+        "images_per_s": epochs * images_per_epoch / elapsed,
+        "first_epoch_s": first,
+        "epoch_s": elapsed / epochs,
+        "peak_mb": peak_mb(device),
+    }
+
+
 def worker_rate(
     spec: ArchSpec,
     budget: ProxyBudget,
@@ -60,11 +93,9 @@ def worker_rate(
     barrier: Any = None,
 ) -> dict[str, Any]:
     """Training images/s of the worker's loop (``prepare_run``: the trial's own data, model,
-    recipe and layout), its first epoch's seconds and its peak memory. ``compile_mode``
-    trains through ``torch.compile(model, mode=compile_mode)`` (``"reduce-overhead"``: CUDA
-    graphs), as ``[proxy] compile`` does in its default mode. ``barrier`` (from
-    :mod:`multiprocessing`) is waited on after the warm-up, so that several processes time
-    the same window."""
+    recipe and layout), timed by :func:`timed_epochs`. ``compile_mode`` trains through
+    ``torch.compile(model, mode=compile_mode)`` (``"reduce-overhead"``: CUDA graphs), as
+    ``[proxy] compile`` does in its default mode."""
     reset_device(device)
     _, splits, loop = prepare_run(
         spec, data, bench_budget(budget), device, channels_last=channels_last
@@ -72,23 +103,10 @@ def worker_rate(
     if compile_mode is not None:
         torch.compiler.reset()
         loop.compiled = torch.compile(loop.model, mode=compile_mode)  # type: ignore[assignment]
-    started = time.perf_counter()
-    loop.train_epoch(1, splits.train)  # ends with a host read of the losses: synchronised
-    first = time.perf_counter() - started
-    if barrier is not None:
-        barrier.wait()
     per_epoch = len(splits.train) * budget.batch_size
-    epochs, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        epochs += 1
-        loop.train_epoch(1 + epochs, splits.train)
-    elapsed = time.perf_counter() - started
-    return {
-        "images_per_s": epochs * per_epoch / elapsed,
-        "first_epoch_s": first,
-        "epoch_s": elapsed / epochs,
-        "peak_mb": peak_mb(device),
-    }
+    return timed_epochs(
+        lambda index: loop.train_epoch(index, splits.train), per_epoch, device, seconds, barrier
+    )
 
 
 def bare_rate(
@@ -115,7 +133,7 @@ def bare_rate(
     steps = n // batch
     cuda = device.type == "cuda"
 
-    def epoch() -> None:
+    def epoch(_: int) -> None:
         order = torch.randperm(n, device=device)
         for step in range(steps):
             index = order[step * batch : (step + 1) * batch]
@@ -125,19 +143,4 @@ def bare_rate(
             loss.backward()
             optimizer.step()
 
-    started = time.perf_counter()
-    epoch()
-    _sync(device)
-    first = time.perf_counter() - started
-    epochs, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        epochs += 1
-        epoch()
-        _sync(device)
-    elapsed = time.perf_counter() - started
-    return {
-        "images_per_s": epochs * steps * batch / elapsed,
-        "first_epoch_s": first,
-        "epoch_s": elapsed / epochs,
-        "peak_mb": peak_mb(device),
-    }
+    return timed_epochs(epoch, steps * batch, device, seconds)

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from gpu_loops import bench_budget, peak_mb, reset_device
+from gpu_loops import bench_budget, reset_device, timed_epochs
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
@@ -48,7 +47,7 @@ def replicas_rate(
     k: int,
 ) -> dict[str, Any]:
     """Training images/s of ``k`` seeds trained together (all replicas' images), its first
-    epoch's seconds and peak memory; timed like ``gpu_loops.worker_rate``."""
+    epoch's seconds and peak memory (``gpu_loops.timed_epochs``)."""
     reset_device(device)
     runs = [
         prepare_run(
@@ -73,7 +72,7 @@ def replicas_rate(
 
     losses_of = vmap(loss_of, randomness="different")
 
-    def epoch() -> None:
+    def epoch(_: int) -> None:
         losses = torch.zeros(len(trains[0]), k, device=device)
         for step, batches in enumerate(zip(*trains, strict=True)):
             x = torch.stack([x for x, _ in batches])
@@ -89,21 +88,7 @@ def replicas_rate(
                 _check(losses[step + 1 - CHECK_EVERY : step + 1], step + 1)
         _check(losses, len(losses))
 
-    started = time.perf_counter()
-    epoch()  # ends with a host read of the losses: synchronised
-    first = time.perf_counter() - started
-    epochs, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        epochs += 1
-        epoch()
-    elapsed = time.perf_counter() - started
-    per_epoch = k * len(trains[0]) * budget.batch_size
-    return {
-        "images_per_s": epochs * per_epoch / elapsed,
-        "first_epoch_s": first,
-        "epoch_s": elapsed / epochs,
-        "peak_mb": peak_mb(device),
-    }
+    return timed_epochs(epoch, k * len(trains[0]) * budget.batch_size, device, seconds)
 
 
 def _check(losses: Tensor, step: int) -> None:
