@@ -34,9 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
-import torch.nn.functional as F
-from block_speed import BATCH, CHANNELS, CLASSES, SIZE, block_spec
-from torch import nn
+from block_speed import BATCH, block_spec, stepper, timed
 
 from searchspace.blocks.cpu_path import BLOCKS, forced
 from searchspace.build import build_model
@@ -45,40 +43,10 @@ from workers.train import to_channels_last
 SIDES = ("paper", "path")
 
 
-def stepper(
-    model: nn.Module, device: torch.device, batch: int, autocast: bool
-) -> Callable[[], None]:
-    """One training step of ``model`` on a fixed synthetic batch: forward (under bf16
-    autocast if asked), cross-entropy, backward, SGD with momentum."""
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, CHANNELS, SIZE, SIZE, generator=generator).to(device)
-    y = torch.randint(0, CLASSES, (batch,), generator=generator).to(device)
-    if device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
-
-
-def timed(step: Callable[[], None], steps: int, path: bool, device: torch.device) -> float:
+def timed_path(step: Callable[[], None], steps: int, path: bool, device: torch.device) -> float:
     """Seconds for ``steps`` steps with the CPU-training path on (``path``) or off."""
-    cuda = device.type == "cuda"
     with forced(path):
-        if cuda:
-            torch.cuda.synchronize(device)
-        started = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if cuda:
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - started
+        return timed(step, steps, device)
 
 
 def measure(name: str, device: torch.device, args: argparse.Namespace) -> dict[str, Any]:
@@ -95,13 +63,13 @@ def measure(name: str, device: torch.device, args: argparse.Namespace) -> dict[s
     for side in SIDES:  # warm-up: cuDNN's choices, the allocator; and each side's peak
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        timed(step, args.warmup, side == "path", device)
+        timed_path(step, args.warmup, side == "path", device)
         if device.type == "cuda":
             peak[side] = torch.cuda.max_memory_allocated(device) / 2**20
     for round_index in range(args.rounds):
         order = SIDES if round_index % 2 == 0 else SIDES[::-1]
         for side in order:
-            seconds[side].append(timed(step, args.steps, side == "path", device))
+            seconds[side].append(timed_path(step, args.steps, side == "path", device))
     ratios = [paper / path for paper, path in zip(seconds["paper"], seconds["path"])]
     images = args.batch * args.steps
     return {

@@ -26,11 +26,13 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from searchspace.build import build_model
 from searchspace.catalog import block_info
@@ -39,6 +41,7 @@ from searchspace.docs import SPEED_FILE, catalog_markdown
 from searchspace.spec import ArchSpec
 from workers.proxy import make_proxy
 
+CPU = torch.device("cpu")
 BACKBONE = "resnet20"
 WIDTH, SIZE, CHANNELS, CLASSES, BATCH = 0.5, 28, 1, 10, 128
 
@@ -72,19 +75,42 @@ def proxy_cost(spec: ArchSpec) -> Cost:
     return module_cost(model, (1, spec.in_channels, spec.input_size, spec.input_size))
 
 
-def train_steps(model: torch.nn.Module, steps: int, seed: int = 0) -> float:
-    """Seconds for ``steps`` training steps of ``model`` on a synthetic batch."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(BATCH, CHANNELS, SIZE, SIZE, generator=generator)
-    y = torch.randint(0, CLASSES, (BATCH,), generator=generator)
+def stepper(
+    model: nn.Module,
+    device: torch.device = CPU,
+    batch: int = BATCH,
+    autocast: bool = False,
+) -> Callable[[], None]:
+    """One training step of ``model`` (in train mode) on a fixed synthetic batch: forward
+    (under bf16 autocast if asked; channels-last input on CUDA, as a trial's), cross-entropy,
+    backward, SGD with momentum."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, CHANNELS, SIZE, SIZE, generator=generator).to(device)
+    y = torch.randint(0, CLASSES, (batch,), generator=generator).to(device)
+    if device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
-    started = time.perf_counter()
-    for _ in range(steps):
-        loss = F.cross_entropy(model(x), y)
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+
+    return step
+
+
+def timed(step: Callable[[], None], steps: int, device: torch.device = CPU) -> float:
+    """Seconds for ``steps`` calls of ``step``, the device synchronised before each clock read."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return time.perf_counter() - started
 
 
@@ -93,13 +119,14 @@ def measure(name: str, *, warmup: int, rounds: int, steps: int) -> dict[str, Any
     spec = block_spec(name)
     torch.manual_seed(0)
     models = {"plain": build_model(spec.without_attention()), "block": build_model(spec)}
-    for model in models.values():
-        train_steps(model, warmup)
+    steppers = {side: stepper(model) for side, model in models.items()}
+    for step in steppers.values():
+        timed(step, warmup)
     seconds: dict[str, list[float]] = {"plain": [], "block": []}
     for round_index in range(rounds):
         order = ("plain", "block") if round_index % 2 == 0 else ("block", "plain")
         for side in order:
-            seconds[side].append(train_steps(models[side], steps))
+            seconds[side].append(timed(steppers[side], steps))
     ratios = [plain / block for plain, block in zip(seconds["plain"], seconds["block"])]
     images = BATCH * steps
     cost, plain_cost = proxy_cost(spec), proxy_cost(spec.without_attention())
