@@ -34,7 +34,7 @@ from workers.budget import ProxyBudget
 from workers.data import DataConfig
 from workers.loop import CHECK_EVERY
 from workers.optimizers import OPTIMIZERS
-from workers.recipe import make_schedule
+from workers.recipe import make_schedule, parameter_groups
 from workers.train import prepare_run
 
 
@@ -99,14 +99,10 @@ def _check(losses: Tensor, step: int) -> None:
 def _groups(
     base: nn.Module, stacked: dict[str, Tensor], weight_decay: float
 ) -> list[dict[str, object]]:
-    """``workers.recipe.parameter_groups`` over the stacked tensors: decay by each parameter's
-    own rank (the stacked one is one higher)."""
-    decay: list[Tensor] = []
-    no_decay: list[Tensor] = []
-    for name, param in base.named_parameters():
-        if param.requires_grad:
-            (decay if param.dim() >= 2 else no_decay).append(stacked[name])
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    """``workers.recipe.parameter_groups`` of ``base`` (decay by each parameter's own rank,
+    which the stacked one exceeds by one) with each parameter's stacked tensor in its place."""
+    names = {id(param): name for name, param in base.named_parameters()}
+    groups = parameter_groups(base, weight_decay)
+    for group in groups:
+        group["params"] = [stacked[names[id(p)]] for p in group["params"]]  # type: ignore[attr-defined]
+    return groups
