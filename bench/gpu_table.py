@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+AGAINST: dict[str, tuple[str, tuple[str, str, str, str]]] = {
+    "replicas": (
+        "Seed replicas (k seeds of one spec in one process, vmap) vs k processes",
+        ("seeds", "together img/s (all seeds)", "k processes img/s", "together / processes"),
+    ),
+    "mps": (
+        "Trials per GPU under CUDA MPS (k processes, one MPS daemon) vs without",
+        ("trials", "img/s whole device, MPS", "without MPS", "MPS / without"),
+    ),
+}
+"""The parts compared with k processes training at once: ``part -> (heading, column names)``."""
+
 
 def markdown(report: dict[str, Any]) -> str:
     env = report["environment"]
@@ -34,7 +46,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['bare_images_per_s']:,.0f} | **{r['ratio']:.3f}x** ({low:.2f}-{high:.2f}) "
             f"| {_mb(r['peak_mb'])} | {_mb(r['bare_peak_mb'])} | {r['first_epoch_s']:.2f} |"
         )
-    lines += _levers(report), _packing(report), _replicas(report), _mps(report)
+    lines += _levers(report), _packing(report)
+    lines += [_against_processes(report, part, *titles) for part, titles in AGAINST.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -82,24 +95,6 @@ def _packing(report: dict[str, Any]) -> str:
                 f"| {r['card_images_per_s']:,.0f} | {gain} | {_mb(r['max_peak_mb'])} |"
             )
     return "\n".join(rows)
-
-
-def _replicas(report: dict[str, Any]) -> str:
-    return _against_processes(
-        report,
-        "replicas",
-        "Seed replicas (k seeds of one spec in one process, vmap) vs k processes",
-        ("seeds", "together img/s (all seeds)", "k processes img/s", "together / processes"),
-    )
-
-
-def _mps(report: dict[str, Any]) -> str:
-    return _against_processes(
-        report,
-        "mps",
-        "Trials per GPU under CUDA MPS (k processes, one MPS daemon) vs without",
-        ("trials", "img/s whole device, MPS", "without MPS", "MPS / without"),
-    )
 
 
 def _against_processes(
